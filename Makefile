@@ -1,0 +1,74 @@
+# Blixard build. One static library (build/libblixard.a) from src/ raft/ vm/ net/,
+# linked by the one binary (build/blixard: daemon and CLI) and by every test.
+#
+#   make            build/blixard, build/toml-decoder, unit test binaries
+#   make test       every test (unit, TOML conformance, integration)
+#   make asan       the same tests, built under ASan/UBSan into build-asan/
+#   make fuzz-toml  run the TOML libFuzzer target (FUZZ_SECONDS, default 600)
+
+BUILD    ?= build
+CC       ?= cc
+PKGS     := libuv lmdb libcjson libcurl libcrypto libh2o raft libvirt
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+WARN     := -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion -Werror
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=1 $(WARN) $(CFLAGS) $(SAN) \
+              $(PKG_CFLAGS) -I. -Isrc
+LDFLAGS  += $(SAN)
+LDLIBS   := $(PKG_LIBS) -lm
+
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c raft/*.c vm/*.c net/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
+
+.PHONY: all test asan fuzz-toml clean format install
+all: $(BUILD)/blixard $(TOOL_BINS) $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libblixard.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/blixard: $(BUILD)/obj/src/main.o $(BUILD)/libblixard.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libblixard.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o $(BUILD)/libblixard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+test: all
+	BUILD=$(BUILD) tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" CFLAGS="-O1 -g" test
+
+FUZZ_SECONDS ?= 600
+fuzz-toml:
+	@mkdir -p $(BUILD)/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+	    -o $(BUILD)/fuzz/fuzz_toml tests/fuzz/fuzz_toml.c src/toml.c src/error.c
+	$(BUILD)/fuzz/fuzz_toml -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -dict=tests/fuzz/toml.dict $(BUILD)/fuzz/corpus-toml tests/fuzz/corpus-toml
+
+PREFIX ?= /usr/local
+install: $(BUILD)/blixard
+	install -D -m 0755 $(BUILD)/blixard $(DESTDIR)$(PREFIX)/bin/blixard
+
+format:
+	clang-format -i $(wildcard src/*.[ch] raft/*.[ch] vm/*.[ch] net/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+/* cli.h - the command-line verbs: global options and the verb table. */
+#ifndef BX_CLI_H
+#define BX_CLI_H
+
+#include <stdbool.h>
+
+/* Exit codes of every verb. */
+enum { BX_EXIT_OK = 0, BX_EXIT_ERROR = 1, BX_EXIT_USAGE = 2 };
+
+/* Options that come before the verb: `blixard [--addr A | --socket P] [--json] VERB`. */
+struct bx_cli {
+	const char *addr;   /* --addr HOST:PORT or BLIXARD_ADDR; NULL if unset */
+	const char *socket; /* --socket PATH or BLIXARD_SOCKET; NULL if unset */
+	bool json;          /* --json: machine-readable output */
+};
+
+/*
+ * A verb gets argv with argv[0] = the verb's name and returns an exit code.
+ * It prints its own errors, once, as "blixard VERB: what went wrong".
+ */
+typedef int (*bx_verb_fn)(struct bx_cli *cli, int argc, char **argv);
+
+struct bx_verb {
+	const char *name;
+	bx_verb_fn run;
+	const char *usage;   /* "start NAME [--config FILE.toml]" */
+	const char *summary; /* one line for `blixard --help` */
+};
+
+/* The table, ending with a zeroed entry (cli_verbs.c). */
+extern const struct bx_verb bx_verbs[];
+
+/* Every verb, one file each (cmd_<verb>.c). */
+int bx_cmd_version(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_daemon(struct bx_cli *cli, int argc, char **argv);
+
+#endif
