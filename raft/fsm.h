@@ -1,0 +1,66 @@
+/* fsm.h - the state machine: Raft entries (JSON commands) applied to the LMDB store. */
+#ifndef BX_FSM_H
+#define BX_FSM_H
+
+#include <cjson/cJSON.h>
+#include <raft.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/*
+ * Every entry is one JSON object {"op": …, "ts": ms, …} (raft/command.h
+ * lists the ops and their fields). Apply is a pure function of (state,
+ * command): it validates the command again (a bad one is rejected with a
+ * result code and changes nothing), writes the new records and the entry's
+ * index in one transaction, and skips entries at or below the stored applied
+ * index (restarts and restore are idempotent). Nothing else happens inside
+ * apply: `on_apply` only tells the daemon that state changed.
+ *
+ * Results: apply hands libraft a struct bx_fsm_result which the FSM owns: it
+ * is valid until the next apply (libraft calls the proposer's callback right
+ * after apply), so proposers read it in their callback and never free it.
+ */
+
+struct bx_fsm_result {
+	int code;      /* BX_OK, or why the command was rejected (BX_EINVAL, BX_ENOENT, BX_ECONFLICT…) */
+	char msg[256]; /* "" or the reason, for the API's error */
+	cJSON *record; /* the record written (service or node), or NULL */
+};
+
+struct bx_fsm;
+
+/* Deterministic spec check used at apply; 0 or BX_EINVAL with a message. */
+typedef int (*bx_fsm_validate_fn)(const cJSON *spec, char *msg, size_t size);
+/* After an entry changed state: op ("service.put", …) and the name/id it touched. */
+typedef void (*bx_fsm_apply_fn)(struct bx_fsm *fsm, const struct bx_fsm_result *res,
+				const char *op, const char *name);
+
+struct bx_fsm {
+	struct raft_fsm fsm; /* handed to libraft; version 3 with snapshot_finalize */
+	struct bx_store *store;
+	struct raft *raft; /* for the index of the entry being applied */
+	bx_fsm_validate_fn validate;
+	bx_fsm_apply_fn on_apply;
+	void *data;
+	struct bx_fsm_result last; /* result of the last apply (see above) */
+	void *snapshot_buf;        /* held between snapshot and snapshot_finalize */
+};
+
+int bx_fsm_init(struct bx_fsm *fsm, struct bx_store *store, bx_fsm_validate_fn validate,
+		bx_fsm_apply_fn on_apply, void *data);
+void bx_fsm_set_raft(struct bx_fsm *fsm, struct raft *raft);
+void bx_fsm_close(struct bx_fsm *fsm);
+
+/*
+ * Apply one command directly (what fsm.apply does with raft->last_applied + 1);
+ * exposed for unit tests. Returns the result (owned by the FSM, as above).
+ */
+const struct bx_fsm_result *bx_fsm_apply_json(struct bx_fsm *fsm, uint64_t index,
+					      const char *buf, size_t len);
+
+/* The validator the daemon uses: bx_spec_from_json (src/spec_check.c). */
+int bx_fsm_validate_spec(const cJSON *spec, char *msg, size_t size);
+
+#endif

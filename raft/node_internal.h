@@ -1,0 +1,63 @@
+/* node_internal.h - the raft node's fields, shared by node.c and membership.c. */
+#ifndef BX_RAFT_NODE_INTERNAL_H
+#define BX_RAFT_NODE_INTERNAL_H
+
+#include "node.h"
+
+enum bx_change_kind { BX_CHANGE_ADD, BX_CHANGE_ASSIGN, BX_CHANGE_REMOVE };
+
+/* A queued configuration change. libraft accepts one change at a time. */
+struct bx_change {
+	enum bx_change_kind kind;
+	uint64_t id;
+	char *address; /* ADD only */
+	int role;      /* ASSIGN only */
+	bx_raft_change_cb cb; /* may be NULL (changes the node makes on its own) */
+	void *data;
+	struct bx_change *next;
+};
+
+/* A server whose last role change failed is left alone for a while, so that a
+ * dead spare does not make the leader retry its promotion every tick. */
+#define BX_MEMBERSHIP_MAX_BACKOFF 16
+struct bx_backoff {
+	uint64_t id;
+	uint64_t until_ms;
+};
+
+struct bx_raft_node {
+	uv_loop_t *loop;
+	struct raft raft;
+	struct raft_io io;
+	struct raft_uv_transport transport;
+	uint64_t id;
+	char *address;
+	char *dir;
+	unsigned max_voters;
+	bool started;
+	bool closing;
+
+	uv_timer_t watch;     /* polls libraft's state (no callback for it) */
+	uint64_t last_leader; /* as last reported to state_cb */
+	int last_state;
+	bx_raft_state_cb state_cb;
+	void *state_data;
+
+	struct bx_change *queue;  /* pending changes, head first */
+	struct bx_change *running; /* the one libraft is carrying out, or NULL */
+	struct raft_change change_req;
+	struct bx_backoff backoff[BX_MEMBERSHIP_MAX_BACKOFF];
+
+	struct raft_transfer transfer;
+	int handles_open; /* while closing: handles whose close callback is due */
+	void (*close_cb)(void *data);
+	void *close_data;
+};
+
+/* Leader tick: start the next queued change, or rebalance roles. */
+void bx_membership_tick(struct bx_raft_node *n);
+
+/* Complete every queued change with `code` (leadership lost, shutdown). */
+void bx_membership_fail_all(struct bx_raft_node *n, int code, const char *why);
+
+#endif

@@ -1,0 +1,72 @@
+/* store.h - the replicated state in LMDB: services, nodes, cluster identity, applied index. */
+#ifndef BX_STORE_H
+#define BX_STORE_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One LMDB environment under DIR (data.mdb) with named databases:
+ *   meta      "applied_index" (uint64 LE), "cluster_id" (string)
+ *   services  name -> service record (JSON text)
+ *   nodes     id (decimal string) -> node record (JSON text)
+ *
+ * Records are JSON so that the API returns them unchanged. Only the FSM
+ * writes (raft/fsm.c), one write transaction per applied entry, the entry's
+ * index written in the same transaction (invariant 2). Readers (API, agent,
+ * scheduler) run on the same thread and see committed state.
+ *
+ * Durability: the environment is opened MDB_NOSYNC | MDB_NOMETASYNC: Raft's
+ * log is the durable record, and an entry lost here by a crash is applied
+ * again from the log (its index is above the stored one). bx_store_sync()
+ * forces the data to disk before a snapshot is taken. The map grows by
+ * doubling when a transaction hits MDB_MAP_FULL.
+ */
+
+struct bx_store;
+
+struct bx_store_options {
+	size_t map_size; /* initial map size, default 64 MiB */
+};
+
+/* Open (creating DIR 0700 if needed). `opts` may be NULL. */
+int bx_store_open(const char *dir, const struct bx_store_options *opts, struct bx_store **out,
+		  char *errmsg);
+void bx_store_close(struct bx_store *s); /* NULL allowed */
+
+/* Reads. Records returned are the caller's to cJSON_Delete. BX_ENOENT if absent. */
+uint64_t bx_store_applied_index(struct bx_store *s);
+const char *bx_store_cluster_id(struct bx_store *s); /* "" if none; valid until the next write */
+int bx_store_get_service(struct bx_store *s, const char *name, cJSON **out);
+int bx_store_get_node(struct bx_store *s, uint64_t id, cJSON **out);
+int bx_store_list_services(struct bx_store *s, cJSON **out); /* array, by name */
+int bx_store_list_nodes(struct bx_store *s, cJSON **out);    /* array, by id */
+
+/*
+ * One write transaction: begin, any number of puts/deletes, then commit with
+ * the applied index (written in the same transaction), or abort.
+ */
+struct bx_store_txn;
+int bx_store_begin(struct bx_store *s, struct bx_store_txn **out);
+int bx_store_put_service(struct bx_store_txn *t, const char *name, const cJSON *record);
+int bx_store_del_service(struct bx_store_txn *t, const char *name);
+int bx_store_put_node(struct bx_store_txn *t, uint64_t id, const cJSON *record);
+int bx_store_del_node(struct bx_store_txn *t, uint64_t id);
+int bx_store_set_cluster_id(struct bx_store_txn *t, const char *cluster_id);
+int bx_store_commit(struct bx_store_txn *t, uint64_t applied_index);
+void bx_store_abort(struct bx_store_txn *t);
+
+/* Flush to disk (used before snapshots). */
+int bx_store_sync(struct bx_store *s);
+
+/*
+ * Snapshots: the whole state as one self-describing buffer (magic, version,
+ * applied index, entries; checksummed). bx_store_restore replaces the state
+ * atomically (one transaction); on any error nothing changes and it returns
+ * BX_ECORRUPT.
+ */
+int bx_store_snapshot(struct bx_store *s, void **buf, size_t *len);
+int bx_store_restore(struct bx_store *s, const void *buf, size_t len, char *errmsg);
+
+#endif
