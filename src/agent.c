@@ -1,0 +1,509 @@
+/* agent.c - the reconciler: committed assignments in, driver calls and reports out. */
+#include "agent.h"
+
+#include "daemon.h"
+#include "log.h"
+#include "restart.h"
+#include "spec.h"
+#include "vm/driver.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/*
+ * One instance per service placed on this node. Its life:
+ *
+ *   (record assigns it here) -> adopt an instance left running, or start one
+ *   RUNNING -- exits by itself --> restart policy: WAITING (backoff) or ENDED
+ *   RUNNING -- record changes (stopped, moved, deleted, new generation) -->
+ *   STOPPING --> gone: freed; a new generation then starts afresh
+ *
+ * Reconciliation is level-triggered: every pass compares the record with the
+ * instance and acts on the difference, so a missed notification only delays
+ * work until the next full pass (FULL_PASS_MS), never loses it.
+ */
+
+#define PASS_MS 100       /* dirty services are looked at this often */
+#define FULL_PASS_MS 2000 /* every record is looked at this often */
+
+enum phase { PH_STARTING, PH_RUNNING, PH_STOPPING, PH_WAITING, PH_ENDED, PH_CLOSING };
+
+struct instance {
+	struct bx_agent *agent;
+	char name[BX_NAME_MAX + 1];
+	uint64_t generation;
+	struct bx_spec spec;
+	struct bx_vm vm;
+	bool vm_live; /* vm initialised: needs driver close */
+	enum phase phase;
+	uint64_t restart_at;
+	struct bx_restart_state restarts;
+
+	/* What the cluster was last told, and what it should be told next. */
+	char state[16];
+	char reason[200];
+	bool report_dirty;
+	bool report_in_flight;
+	struct instance *next;
+};
+
+struct bx_agent {
+	struct bx_daemon *d;
+	struct instance *instances;
+	uv_timer_t timer;
+	uint64_t last_full_pass;
+	bool scanned_orphans;
+	bool dirty; /* some service changed since the last pass */
+	unsigned closing_left;
+	void (*close_cb)(void *data);
+	void *close_data;
+	char console[PATH_MAX];
+};
+
+static struct instance *find(struct bx_agent *a, const char *name)
+{
+	for (struct instance *i = a->instances; i != NULL; i = i->next)
+		if (strcmp(i->name, name) == 0)
+			return i;
+	return NULL;
+}
+
+static void unlink_instance(struct bx_agent *a, struct instance *inst)
+{
+	for (struct instance **p = &a->instances; *p != NULL; p = &(*p)->next)
+		if (*p == inst) {
+			*p = inst->next;
+			return;
+		}
+}
+
+static void free_instance(struct instance *inst)
+{
+	bx_spec_free(&inst->spec);
+	free(inst);
+}
+
+/* --- reports ----------------------------------------------------------- */
+
+static void send_report(struct instance *inst);
+
+static void report_done(void *data, int code, const char *msg, const cJSON *record)
+{
+	struct instance *inst = data;
+
+	(void)record;
+	inst->report_in_flight = false;
+	/* BX_ECONFLICT: the record moved on (new generation, other node); the
+	 * next pass will act on that. Other failures: try again next pass. */
+	if (code != BX_OK && code != BX_ECONFLICT && code != BX_ENOENT) {
+		inst->report_dirty = true;
+		BX_DEBUG("agent", "report for '%s' not accepted yet: %s", inst->name, msg);
+	}
+	if (inst->phase == PH_CLOSING) {
+		free_instance(inst);
+		return;
+	}
+	if (inst->report_dirty)
+		send_report(inst);
+}
+
+static void send_report(struct instance *inst)
+{
+	struct bx_daemon *d = inst->agent->d;
+	cJSON *cmd;
+
+	if (inst->report_in_flight || d->stopping)
+		return;
+	cmd = cJSON_CreateObject();
+	cJSON_AddStringToObject(cmd, "op", "service.report");
+	cJSON_AddStringToObject(cmd, "name", inst->name);
+	cJSON_AddNumberToObject(cmd, "node", (double)d->id);
+	cJSON_AddNumberToObject(cmd, "generation", (double)inst->generation);
+	cJSON_AddStringToObject(cmd, "state", inst->state);
+	cJSON_AddNumberToObject(cmd, "pid", inst->vm.pid);
+	cJSON_AddNumberToObject(cmd, "restarts", inst->restarts.total);
+	cJSON_AddStringToObject(cmd, "reason", inst->reason);
+	inst->report_dirty = false;
+	inst->report_in_flight = true;
+	bx_daemon_submit(d, cmd, report_done, inst);
+}
+
+static void set_state(struct instance *inst, const char *state, const char *reason)
+{
+	if (strcmp(inst->state, state) == 0 && strcmp(inst->reason, reason ? reason : "") == 0)
+		return;
+	snprintf(inst->state, sizeof inst->state, "%s", state);
+	snprintf(inst->reason, sizeof inst->reason, "%s", reason ? reason : "");
+	BX_INFO("agent", "service '%s' generation %llu: %s%s%s", inst->name,
+		(unsigned long long)inst->generation, state, inst->reason[0] ? " - " : "",
+		inst->reason);
+	inst->report_dirty = true;
+	send_report(inst);
+}
+
+/* --- instance lifecycle -------------------------------------------------- */
+
+static double jitter(void)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+		r = (uint32_t)uv_hrtime();
+	return (double)r / 4294967296.0;
+}
+
+static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
+{
+	struct instance *inst = vm->data;
+	struct bx_restart_decision dec;
+
+	if (inst->phase == PH_STOPPING || inst->phase == PH_CLOSING) {
+		/* we asked for it: the pass that follows frees it */
+		inst->phase = PH_ENDED;
+		inst->agent->dirty = true;
+		return;
+	}
+	bx_restart_decide(&inst->spec, &inst->restarts, exit_status, term_signal,
+			  uv_now(vm->loop), jitter(), &dec);
+	if (dec.restart) {
+		inst->phase = PH_WAITING;
+		inst->restart_at = uv_now(vm->loop) + dec.delay_ms;
+		set_state(inst, "exited", dec.reason);
+	} else {
+		inst->phase = PH_ENDED;
+		set_state(inst, exit_status == 0 && term_signal == 0 ? "exited" : "failed",
+			  dec.reason);
+	}
+}
+
+static void start_instance(struct instance *inst)
+{
+	char errmsg[BX_ERRMSG_SIZE] = "";
+	const struct bx_driver *drv = inst->vm.driver;
+	int rv;
+
+	rv = drv->check != NULL ? drv->check(&inst->vm, errmsg) : 0;
+	if (rv == 0)
+		rv = drv->start(&inst->vm, errmsg);
+	if (rv != 0) {
+		/* A spec this host cannot run (missing file, port in use) fails
+		 * the same way every time: report it and wait for a new spec or
+		 * placement rather than retrying in a storm. */
+		inst->phase = PH_ENDED;
+		set_state(inst, "failed", errmsg[0] ? errmsg : bx_strerror(rv));
+		return;
+	}
+	inst->phase = PH_RUNNING;
+	set_state(inst, "running", "");
+}
+
+static struct instance *new_instance(struct bx_agent *a, const cJSON *record, bool adopt_only)
+{
+	struct bx_daemon *d = a->d;
+	char errmsg[BX_ERRMSG_SIZE] = "";
+	struct bx_diags diags = {0};
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(record, "spec");
+	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(record, "generation");
+	struct instance *inst = calloc(1, sizeof *inst);
+	int rv;
+
+	if (inst == NULL || !cJSON_IsString(name))
+		goto fail;
+	inst->agent = a;
+	snprintf(inst->name, sizeof inst->name, "%s", name->valuestring);
+	inst->generation = (uint64_t)cJSON_GetNumberValue(gen);
+	bx_spec_init(&inst->spec);
+	if (bx_spec_from_json(spec, &inst->spec, &diags) != 0) {
+		BX_ERROR("agent", "service '%s': stored spec is invalid: %s", inst->name,
+			 diags.len ? diags.items[0] : "?");
+		bx_diags_free(&diags);
+		goto fail;
+	}
+	rv = bx_vm_init(&inst->vm, d->loop, d->cfg->data_dir, &inst->spec, errmsg);
+	if (rv != 0) {
+		inst->next = a->instances;
+		a->instances = inst;
+		inst->phase = PH_ENDED;
+		set_state(inst, "failed", errmsg);
+		return inst;
+	}
+	inst->vm_live = true;
+	inst->vm.data = inst;
+	inst->vm.on_exit = on_exit_cb;
+	inst->next = a->instances;
+	a->instances = inst;
+	rv = inst->vm.driver->adopt(&inst->vm, errmsg);
+	if (rv == 0) {
+		BX_INFO("agent", "service '%s': adopted running instance (pid %d)", inst->name,
+			inst->vm.pid);
+		inst->phase = PH_RUNNING;
+		set_state(inst, "running", "");
+	} else if (adopt_only) {
+		inst->phase = PH_ENDED;
+	} else {
+		start_instance(inst);
+	}
+	return inst;
+fail:
+	if (inst != NULL)
+		bx_spec_free(&inst->spec);
+	free(inst);
+	return NULL;
+}
+
+static void stop_instance(struct instance *inst)
+{
+	if (inst->phase == PH_RUNNING || inst->phase == PH_STARTING) {
+		inst->phase = PH_STOPPING;
+		BX_INFO("agent", "stopping service '%s' generation %llu", inst->name,
+			(unsigned long long)inst->generation);
+		if (inst->vm.driver->stop(&inst->vm, inst->spec.stop_timeout_ms) != 0)
+			inst->vm.driver->kill(&inst->vm);
+	} else if (inst->phase == PH_WAITING) {
+		inst->phase = PH_ENDED;
+	}
+}
+
+static void vm_closed(struct bx_vm *vm)
+{
+	struct instance *inst = vm->data;
+	struct bx_agent *a = inst->agent;
+
+	if (inst->report_in_flight)
+		inst->phase = PH_CLOSING; /* freed when the report returns */
+	else
+		free_instance(inst);
+	if (a->closing_left > 0 && --a->closing_left == 0) {
+		void (*cb)(void *) = a->close_cb;
+		void *data = a->close_data;
+		free(a);
+		cb(data);
+	}
+}
+
+/* Release an ended instance; report the final state if the record still says so. */
+static void drop_instance(struct bx_agent *a, struct instance *inst, const char *final_state)
+{
+	unlink_instance(a, inst);
+	if (final_state != NULL)
+		set_state(inst, final_state, "");
+	inst->phase = PH_CLOSING;
+	if (inst->vm_live)
+		inst->vm.driver->close(&inst->vm, vm_closed);
+	else if (!inst->report_in_flight)
+		free_instance(inst);
+}
+
+/* --- reconciliation ------------------------------------------------------ */
+
+static bool assigned_here(struct bx_agent *a, const cJSON *record)
+{
+	const cJSON *node = cJSON_GetObjectItemCaseSensitive(record, "node");
+	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(record, "desired");
+
+	return record != NULL && (uint64_t)cJSON_GetNumberValue(node) == a->d->id &&
+	       cJSON_IsString(desired) && strcmp(desired->valuestring, "running") == 0;
+}
+
+/* Bring one service in line with its record (NULL: no record any more). */
+static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
+{
+	struct instance *inst = find(a, name);
+	bool wanted = assigned_here(a, record);
+	uint64_t gen = (uint64_t)cJSON_GetNumberValue(
+		cJSON_GetObjectItemCaseSensitive(record, "generation"));
+	bool still_ours = record != NULL &&
+			  (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+				  record, "node")) == a->d->id;
+
+	if (inst != NULL && wanted && inst->generation != gen) {
+		/* a new generation: the old instance goes first */
+		stop_instance(inst);
+		if (inst->phase == PH_ENDED)
+			drop_instance(a, inst, NULL);
+		return; /* started on a later pass, once the old one is gone */
+	}
+	if (inst == NULL) {
+		if (wanted)
+			new_instance(a, record, false);
+		return;
+	}
+	if (!wanted) {
+		stop_instance(inst);
+		if (inst->phase == PH_ENDED)
+			drop_instance(a, inst,
+				      still_ours && inst->generation == gen ? "stopped" : NULL);
+		return;
+	}
+	if (inst->phase == PH_WAITING && uv_now(a->d->loop) >= inst->restart_at)
+		start_instance(inst);
+	if (inst->report_dirty)
+		send_report(inst);
+}
+
+static void reconcile_all(struct bx_agent *a)
+{
+	cJSON *services = NULL, *record;
+
+	if (bx_store_list_services(a->d->store, &services) != 0)
+		return;
+	cJSON_ArrayForEach(record, services)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
+		if (cJSON_IsString(name))
+			reconcile(a, name->valuestring, record);
+	}
+	/* instances whose record is gone */
+	for (struct instance *inst = a->instances, *next; inst != NULL; inst = next) {
+		next = inst->next;
+		bool present = false;
+		cJSON_ArrayForEach(record, services)
+		{
+			const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
+			if (cJSON_IsString(name) && strcmp(name->valuestring, inst->name) == 0) {
+				present = true;
+				break;
+			}
+		}
+		if (!present)
+			reconcile(a, inst->name, NULL);
+	}
+	cJSON_Delete(services);
+}
+
+/*
+ * At start: run directories under DATA_DIR/vms hold instances an earlier
+ * daemon started. Those still assigned here are adopted by the first full
+ * pass; the others (moved elsewhere while this daemon was down, or deleted)
+ * must not keep running next to their replacement: adopt and stop them.
+ */
+static void stop_orphans(struct bx_agent *a)
+{
+	char dir[PATH_MAX];
+	DIR *dh;
+	struct dirent *e;
+
+	snprintf(dir, sizeof dir, "%s/vms", a->d->cfg->data_dir);
+	dh = opendir(dir);
+	if (dh == NULL)
+		return;
+	while ((e = readdir(dh)) != NULL) {
+		cJSON *record = NULL;
+		if (e->d_name[0] == '.' || !bx_name_valid(e->d_name))
+			continue;
+		if (bx_store_get_service(a->d->store, e->d_name, &record) == 0 &&
+		    assigned_here(a, record)) {
+			cJSON_Delete(record);
+			continue;
+		}
+		if (record != NULL && find(a, e->d_name) == NULL) {
+			struct instance *inst = new_instance(a, record, true);
+			if (inst != NULL && inst->phase == PH_RUNNING) {
+				BX_WARN("agent", "service '%s' is no longer placed here: stopping "
+						 "the instance an earlier daemon left",
+					e->d_name);
+				stop_instance(inst);
+			}
+		}
+		cJSON_Delete(record);
+	}
+	closedir(dh);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct bx_agent *a = t->data;
+	uint64_t now = uv_now(a->d->loop);
+
+	if (a->d->stopping)
+		return;
+	/* Until this node holds the cluster's state it must not act on it. */
+	if (a->d->cluster_id[0] == '\0' || bx_store_applied_index(a->d->store) == 0)
+		return;
+	if (!a->scanned_orphans) {
+		a->scanned_orphans = true;
+		stop_orphans(a);
+	}
+	if (a->dirty || now - a->last_full_pass >= FULL_PASS_MS) {
+		a->dirty = false;
+		a->last_full_pass = now;
+		reconcile_all(a);
+	}
+}
+
+int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg)
+{
+	struct bx_agent *a = calloc(1, sizeof *a);
+
+	if (a == NULL)
+		return bx_err(errmsg, BX_ENOMEM, "allocate the agent");
+	a->d = d;
+	uv_timer_init(d->loop, &a->timer);
+	a->timer.data = a;
+	uv_timer_start(&a->timer, on_timer, PASS_MS, PASS_MS);
+	*out = a;
+	return BX_OK;
+}
+
+void bx_agent_notify(struct bx_agent *a, const char *op, const char *name)
+{
+	(void)op;
+	(void)name;
+	a->dirty = true;
+}
+
+const char *bx_agent_console_path(struct bx_agent *a, const char *name)
+{
+	struct instance *inst = find(a, name);
+
+	if (inst == NULL || !inst->vm_live || inst->vm.driver->console_path == NULL)
+		return NULL;
+	snprintf(a->console, sizeof a->console, "%s", inst->vm.driver->console_path(&inst->vm));
+	return a->console;
+}
+
+unsigned bx_agent_count(const struct bx_agent *a)
+{
+	unsigned n = 0;
+
+	for (const struct instance *i = a->instances; i != NULL; i = i->next)
+		n++;
+	return n;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct bx_agent *a = h->data;
+
+	if (--a->closing_left == 0) {
+		void (*cb)(void *) = a->close_cb;
+		void *data = a->close_data;
+		free(a);
+		cb(data);
+	}
+}
+
+void bx_agent_close(struct bx_agent *a, void (*cb)(void *data), void *data)
+{
+	a->close_cb = cb;
+	a->close_data = data;
+	a->closing_left = 1; /* the timer */
+	uv_timer_stop(&a->timer);
+	while (a->instances != NULL) {
+		struct instance *inst = a->instances;
+		a->instances = inst->next;
+		inst->phase = PH_CLOSING;
+		if (inst->vm_live) {
+			a->closing_left++;
+			inst->vm.driver->close(&inst->vm, vm_closed);
+		} else if (!inst->report_in_flight) {
+			free_instance(inst);
+		}
+	}
+	uv_close((uv_handle_t *)&a->timer, timer_closed);
+}

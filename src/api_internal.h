@@ -1,0 +1,49 @@
+/* api_internal.h - what the API's route files share: pending requests, answers. */
+#ifndef BX_API_INTERNAL_H
+#define BX_API_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bx_daemon;
+struct bx_http_request;
+
+/* A request waiting for Raft (or for the leader, when forwarded). If the
+ * client goes away first, `req` becomes NULL and the answer is dropped; the
+ * write itself still completes. */
+struct pending {
+	struct bx_http_request *req;
+	struct bx_daemon *d;
+	uint64_t id; /* join/leave: the server concerned */
+	char *name;  /* join: the node's name */
+	char *api;   /* join: the node's API address */
+	char *raft;  /* join: the node's Raft address */
+};
+
+/* Allocate and hook into req's abort; on failure answers 500 and returns NULL. */
+struct pending *bx_api_pending_new(struct bx_daemon *d, struct bx_http_request *req);
+void bx_api_pending_free(struct pending *p);
+
+/* {"error": msg or the code's text, "code": code} with bx_api_status(code). */
+void bx_api_respond_code(struct bx_http_request *req, int code, const char *msg);
+
+/* The body as a JSON object, or NULL after answering 400. */
+cJSON *bx_api_parse_object(struct bx_http_request *req);
+
+/* False (after answering 400) if body has a key not in `allowed`. */
+bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body, const char *const *allowed);
+
+/* Send a write to the leader and relay its answer (or 503 without a leader). */
+void bx_api_forward(struct bx_daemon *d, struct bx_http_request *req);
+
+/* The Raft configuration with each member's name, addresses and role. */
+cJSON *bx_api_members_json(struct bx_daemon *d);
+
+/* Membership routes (api_members.c). */
+void bx_api_join(struct bx_daemon *d, struct bx_http_request *req);
+void bx_api_leave(struct bx_daemon *d, struct bx_http_request *req, uint64_t id);
+void bx_api_local_join(struct bx_daemon *d, struct bx_http_request *req);
+void bx_api_local_leave(struct bx_daemon *d, struct bx_http_request *req);
+
+#endif

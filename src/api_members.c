@@ -1,0 +1,334 @@
+/* api_members.c - joining and leaving: /v1/cluster/join|leave, /v1/nodes/ID, /v1/local/*. */
+#include "api.h"
+#include "api_internal.h"
+
+#include "cluster.h"
+#include "daemon.h"
+#include "log.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "raft/node.h"
+#include "spec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Join, on the leader: add the server to the Raft configuration (as a spare,
+ * then a role: raft/membership.c), then record its name and addresses with a
+ * node.upsert command, then answer with the cluster's identity. A retried
+ * join of a server already in the configuration at the same address is not
+ * an error, so a joining node can retry blindly after a timeout.
+ */
+
+static bool valid_address(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == s || strlen(s) > 255)
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	return *end == '\0' && port > 0 && port < 65536;
+}
+
+static const struct raft_server *server_by_id(struct bx_daemon *d, uint64_t id)
+{
+	struct raft *r = bx_raft_node_raft(d->raft);
+
+	for (unsigned i = 0; i < r->configuration.n; i++)
+		if (r->configuration.servers[i].id == id)
+			return &r->configuration.servers[i];
+	return NULL;
+}
+
+static const struct raft_server *server_by_address(struct bx_daemon *d, const char *address)
+{
+	struct raft *r = bx_raft_node_raft(d->raft);
+
+	for (unsigned i = 0; i < r->configuration.n; i++)
+		if (strcmp(r->configuration.servers[i].address, address) == 0)
+			return &r->configuration.servers[i];
+	return NULL;
+}
+
+static void join_recorded(void *data, int code, const char *msg, const cJSON *record)
+{
+	struct pending *p = data;
+
+	(void)record;
+	if (p->req != NULL) {
+		if (code != BX_OK) {
+			bx_api_respond_code(p->req, code, msg);
+		} else {
+			cJSON *body = cJSON_CreateObject();
+			cJSON_AddStringToObject(body, "cluster_id", p->d->cluster_id);
+			cJSON_AddItemToObject(body, "members", bx_api_members_json(p->d));
+			bx_http_respond_json(p->req, 200, body);
+			cJSON_Delete(body);
+		}
+	}
+	bx_api_pending_free(p);
+}
+
+static void join_added(void *data, int code, const char *errmsg)
+{
+	struct pending *p = data;
+	int rv;
+
+	if (code != BX_OK) {
+		if (p->req != NULL)
+			bx_api_respond_code(p->req, code, errmsg);
+		bx_api_pending_free(p);
+		return;
+	}
+	rv = bx_daemon_propose(p->d, bx_cmd_node_upsert(p->id, p->name, p->api, p->raft),
+			       join_recorded, p);
+	if (rv != 0) {
+		if (p->req != NULL)
+			bx_api_respond_code(p->req, rv, "record the new node");
+		bx_api_pending_free(p);
+	}
+}
+
+void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
+{
+	static const char *const keys[] = {"id", "name", "raft", "api", "cluster_id", NULL};
+	const cJSON *id, *name, *raft, *api, *cluster;
+	const struct raft_server *s;
+	struct pending *p;
+	cJSON *body;
+	int rv;
+
+	if (!bx_raft_node_is_leader(d->raft)) {
+		bx_api_forward(d, req);
+		return;
+	}
+	body = bx_api_parse_object(req);
+	if (body == NULL)
+		return;
+	if (!bx_api_only_keys(req, body, keys))
+		goto out;
+	id = cJSON_GetObjectItemCaseSensitive(body, "id");
+	name = cJSON_GetObjectItemCaseSensitive(body, "name");
+	raft = cJSON_GetObjectItemCaseSensitive(body, "raft");
+	api = cJSON_GetObjectItemCaseSensitive(body, "api");
+	cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
+	if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 9007199254740991.0 ||
+	    id->valuedouble != (double)(uint64_t)id->valuedouble) {
+		bx_http_respond_error(req, 400, "field 'id' must be a whole number >= 1");
+		goto out;
+	}
+	if (!cJSON_IsString(raft) || !valid_address(raft->valuestring)) {
+		bx_http_respond_error(req, 400, "field 'raft' must be \"HOST:PORT\"");
+		goto out;
+	}
+	if (api != NULL && (!cJSON_IsString(api) || (api->valuestring[0] != '\0' &&
+						      !valid_address(api->valuestring)))) {
+		bx_http_respond_error(req, 400, "field 'api' must be \"HOST:PORT\"");
+		goto out;
+	}
+	if (name != NULL && (!cJSON_IsString(name) || (name->valuestring[0] != '\0' &&
+							!bx_name_valid(name->valuestring)))) {
+		bx_http_respond_error(req, 400, "field 'name' must be a valid node name");
+		goto out;
+	}
+	if (cluster != NULL && (!cJSON_IsString(cluster) ||
+				(cluster->valuestring[0] != '\0' &&
+				 strcmp(cluster->valuestring, d->cluster_id) != 0))) {
+		bx_http_respond_error(req, 409,
+				      "the joining node belongs to cluster %s, this is cluster %s",
+				      cJSON_IsString(cluster) ? cluster->valuestring : "?",
+				      d->cluster_id);
+		goto out;
+	}
+	s = server_by_id(d, (uint64_t)id->valuedouble);
+	if (s != NULL && strcmp(s->address, raft->valuestring) != 0) {
+		bx_http_respond_error(req, 409, "node id %llu is already a member at %s",
+				      (unsigned long long)s->id, s->address);
+		goto out;
+	}
+	s = server_by_address(d, raft->valuestring);
+	if (s != NULL && s->id != (uint64_t)id->valuedouble) {
+		bx_http_respond_error(req, 409, "raft address %s is already used by node %llu",
+				      raft->valuestring, (unsigned long long)s->id);
+		goto out;
+	}
+	p = bx_api_pending_new(d, req);
+	if (p == NULL)
+		goto out;
+	p->id = (uint64_t)id->valuedouble;
+	p->name = strdup(cJSON_IsString(name) ? name->valuestring : "");
+	p->api = strdup(cJSON_IsString(api) ? api->valuestring : "");
+	p->raft = strdup(raft->valuestring);
+	BX_INFO("api", "node %llu (%s) asks to join from %s", (unsigned long long)p->id,
+		p->name ? p->name : "", p->raft ? p->raft : "");
+	rv = bx_raft_node_add(d->raft, p->id, raft->valuestring, join_added, p);
+	if (rv != 0) {
+		bx_api_pending_free(p);
+		bx_api_respond_code(req, rv, "add the node to the Raft configuration");
+	}
+out:
+	cJSON_Delete(body);
+}
+
+/* --- leave / remove ------------------------------------------------------- */
+
+static void leave_recorded(void *data, int code, const char *msg, const cJSON *record)
+{
+	struct pending *p = data;
+
+	(void)record;
+	if (p->req != NULL) {
+		if (code != BX_OK && code != BX_ENOENT) {
+			bx_api_respond_code(p->req, code, msg);
+		} else {
+			cJSON *body = cJSON_CreateObject();
+			cJSON_AddNumberToObject(body, "removed", (double)p->id);
+			bx_http_respond_json(p->req, 200, body);
+			cJSON_Delete(body);
+		}
+	}
+	bx_api_pending_free(p);
+}
+
+static void leave_removed(void *data, int code, const char *errmsg)
+{
+	struct pending *p = data;
+	cJSON *cmd;
+	int rv;
+
+	if (code != BX_OK) {
+		if (p->req != NULL)
+			bx_api_respond_code(p->req, code, errmsg);
+		bx_api_pending_free(p);
+		return;
+	}
+	cmd = cJSON_CreateObject();
+	cJSON_AddStringToObject(cmd, "op", "node.remove");
+	cJSON_AddNumberToObject(cmd, "id", (double)p->id);
+	/* The removed server may have been this leader: then the command must go
+	 * through whoever leads now. */
+	bx_daemon_submit(p->d, cmd, leave_recorded, p);
+	(void)rv;
+}
+
+void bx_api_leave(struct bx_daemon *d, struct bx_http_request *req, uint64_t id)
+{
+	static const char *const keys[] = {"id", NULL};
+	cJSON *node = NULL;
+	struct pending *p;
+	int rv;
+
+	if (!bx_raft_node_is_leader(d->raft)) {
+		bx_api_forward(d, req);
+		return;
+	}
+	if (id == 0) {
+		cJSON *body = bx_api_parse_object(req);
+		const cJSON *jid;
+		if (body == NULL)
+			return;
+		if (!bx_api_only_keys(req, body, keys)) {
+			cJSON_Delete(body);
+			return;
+		}
+		jid = cJSON_GetObjectItemCaseSensitive(body, "id");
+		if (!cJSON_IsNumber(jid) || jid->valuedouble < 1) {
+			cJSON_Delete(body);
+			bx_http_respond_error(req, 400, "field 'id' must be a whole number >= 1");
+			return;
+		}
+		id = (uint64_t)jid->valuedouble;
+		cJSON_Delete(body);
+	}
+	if (server_by_id(d, id) == NULL && bx_store_get_node(d->store, id, &node) != 0) {
+		bx_http_respond_error(req, 404, "no node %llu in the cluster",
+				      (unsigned long long)id);
+		return;
+	}
+	cJSON_Delete(node);
+	p = bx_api_pending_new(d, req);
+	if (p == NULL)
+		return;
+	p->id = id;
+	rv = bx_raft_node_remove(d->raft, id, leave_removed, p);
+	if (rv != 0) {
+		bx_api_pending_free(p);
+		bx_api_respond_code(req, rv, "remove the node from the Raft configuration");
+	}
+}
+
+/* --- the local node's own membership ------------------------------------- */
+
+void bx_api_local_join(struct bx_daemon *d, struct bx_http_request *req)
+{
+	static const char *const keys[] = {"address", NULL};
+	char errmsg[BX_ERRMSG_SIZE] = "";
+	const cJSON *address;
+	cJSON *body = bx_api_parse_object(req);
+
+	if (body == NULL)
+		return;
+	if (!bx_api_only_keys(req, body, keys))
+		goto out;
+	address = cJSON_GetObjectItemCaseSensitive(body, "address");
+	if (!cJSON_IsString(address) || !valid_address(address->valuestring)) {
+		bx_http_respond_error(req, 400, "field 'address' must be \"HOST:PORT\"");
+		goto out;
+	}
+	if (d->cluster_id[0] != '\0') {
+		bx_http_respond_error(req, 409, "node %llu is already a member of cluster %s",
+				      (unsigned long long)d->id, d->cluster_id);
+		goto out;
+	}
+	if (bx_daemon_join(d, address->valuestring, errmsg) != 0) {
+		bx_http_respond_error(req, 409, "%s", errmsg);
+		goto out;
+	}
+	cJSON *ans = cJSON_CreateObject();
+	cJSON_AddStringToObject(ans, "joining", address->valuestring);
+	cJSON_AddNumberToObject(ans, "node_id", (double)d->id);
+	bx_http_respond_json(req, 202, ans);
+	cJSON_Delete(ans);
+out:
+	cJSON_Delete(body);
+}
+
+static void local_leave_done(void *data, const struct bx_http_response *resp)
+{
+	struct pending *p = data;
+
+	if (p->req != NULL) {
+		if (resp->code != BX_OK)
+			bx_api_respond_code(p->req, BX_EUNAVAIL, "the leader did not answer");
+		else
+			bx_http_respond(p->req, (int)resp->status, "application/json", resp->body,
+					resp->body_len);
+	}
+	bx_api_pending_free(p);
+}
+
+void bx_api_local_leave(struct bx_daemon *d, struct bx_http_request *req)
+{
+	struct bx_http_call_opts opts = {.timeout_ms = 30000, .connect_timeout_ms = 2000};
+	char api[256], url[300], body[64];
+	struct pending *p;
+
+	if (bx_daemon_leader_api(d, api, sizeof api) == NULL) {
+		bx_api_respond_code(req, BX_ENOLEADER, "no leader");
+		return;
+	}
+	p = bx_api_pending_new(d, req);
+	if (p == NULL)
+		return;
+	snprintf(url, sizeof url, "http://%s/v1/cluster/leave", api);
+	snprintf(body, sizeof body, "{\"id\":%llu}", (unsigned long long)d->id);
+	if (bx_http_client_request(d->client, "POST", url, body, strlen(body), &opts,
+				   local_leave_done, p) != 0) {
+		bx_api_pending_free(p);
+		bx_api_respond_code(req, BX_EUNAVAIL, "cannot reach the leader");
+	}
+}

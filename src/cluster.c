@@ -1,0 +1,342 @@
+/* cluster.c - commands from any node, joining, and the leader's standing duties. */
+#include "cluster.h"
+
+#include "daemon.h"
+#include "log.h"
+#include "net/http_client.h"
+#include "raft/node.h"
+#include "scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Invariant 3: every decision is a command. A component that wants the state
+ * changed calls bx_daemon_submit() with a command object; on the leader it is
+ * proposed to Raft, on a follower it travels to the leader's API
+ * (/v1/internal/command), which proposes it there. Either way the callback
+ * runs once the command is applied (or has failed), with the FSM's verdict.
+ */
+
+#define JOIN_TIMEOUT_MS 60000
+#define FORWARD_TIMEOUT_MS 10000
+
+struct submit {
+	struct bx_daemon *d;
+	bx_submit_cb cb;
+	void *data;
+};
+
+static void propose_done(void *data, int code, void *result)
+{
+	struct submit *s = data;
+	struct bx_fsm_result *res = result;
+
+	if (code != BX_OK)
+		s->cb(s->data, code,
+		      code == BX_ENOLEADER ? "leadership lost before the write committed"
+					   : bx_strerror(code),
+		      NULL);
+	else if (res == NULL)
+		s->cb(s->data, BX_EIO, "no result from the state machine", NULL);
+	else
+		s->cb(s->data, res->code, res->msg, res->record);
+	bx_fsm_result_free(res);
+	free(s);
+}
+
+int bx_daemon_propose(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data)
+{
+	struct submit *s;
+	char *buf;
+	int rv;
+
+	if (!cJSON_HasObjectItem(cmd, "ts"))
+		cJSON_AddNumberToObject(cmd, "ts", (double)bx_now_ms());
+	buf = cJSON_PrintUnformatted(cmd);
+	cJSON_Delete(cmd);
+	s = malloc(sizeof *s);
+	if (buf == NULL || s == NULL) {
+		free(buf);
+		free(s);
+		return BX_ENOMEM;
+	}
+	s->d = d;
+	s->cb = cb;
+	s->data = data;
+	rv = bx_raft_node_propose(d->raft, buf, strlen(buf), propose_done, s);
+	if (rv != 0)
+		free(s);
+	return rv;
+}
+
+const char *bx_daemon_leader_api(struct bx_daemon *d, char *buf, size_t size)
+{
+	uint64_t leader = bx_raft_node_leader(d->raft);
+	cJSON *node = NULL;
+	const cJSON *api;
+
+	if (leader == 0 || bx_store_get_node(d->store, leader, &node) != 0)
+		return NULL;
+	api = cJSON_GetObjectItemCaseSensitive(node, "api");
+	if (!cJSON_IsString(api) || api->valuestring[0] == '\0') {
+		cJSON_Delete(node);
+		return NULL;
+	}
+	snprintf(buf, size, "%s", api->valuestring);
+	cJSON_Delete(node);
+	return buf;
+}
+
+struct forward {
+	bx_submit_cb cb;
+	void *data;
+};
+
+static void forward_done(void *data, const struct bx_http_response *resp)
+{
+	struct forward *f = data;
+	cJSON *body = NULL;
+	const cJSON *jcode, *jerr, *jrecord;
+	int code;
+
+	if (resp->code != BX_OK) {
+		f->cb(f->data, resp->code, resp->errmsg ? resp->errmsg : bx_strerror(resp->code),
+		      NULL);
+		free(f);
+		return;
+	}
+	body = cJSON_ParseWithLength(resp->body, resp->body_len);
+	jcode = cJSON_GetObjectItemCaseSensitive(body, "code");
+	jerr = cJSON_GetObjectItemCaseSensitive(body, "error");
+	jrecord = resp->status == 200 ? body : NULL;
+	if (resp->status == 200)
+		code = BX_OK;
+	else if (cJSON_IsNumber(jcode))
+		code = jcode->valueint;
+	else
+		code = resp->status == 503 ? BX_ENOLEADER : BX_EIO;
+	f->cb(f->data, code, cJSON_IsString(jerr) ? jerr->valuestring : bx_strerror(code),
+	      cJSON_IsObject(jrecord) ? jrecord : NULL);
+	cJSON_Delete(body);
+	free(f);
+}
+
+void bx_daemon_submit(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data)
+{
+	char api[256], url[300];
+	struct bx_http_call_opts opts = {.timeout_ms = FORWARD_TIMEOUT_MS,
+					 .connect_timeout_ms = 1000};
+	struct forward *f;
+	char *body;
+	int rv;
+
+	if (bx_raft_node_is_leader(d->raft)) {
+		rv = bx_daemon_propose(d, cmd, cb, data);
+		if (rv != 0)
+			cb(data, rv, bx_strerror(rv), NULL);
+		return;
+	}
+	if (bx_daemon_leader_api(d, api, sizeof api) == NULL) {
+		cJSON_Delete(cmd);
+		cb(data, BX_ENOLEADER, "no leader", NULL);
+		return;
+	}
+	if (!cJSON_HasObjectItem(cmd, "ts"))
+		cJSON_AddNumberToObject(cmd, "ts", (double)bx_now_ms());
+	body = cJSON_PrintUnformatted(cmd);
+	cJSON_Delete(cmd);
+	f = malloc(sizeof *f);
+	if (body == NULL || f == NULL) {
+		free(body);
+		free(f);
+		cb(data, BX_ENOMEM, "out of memory", NULL);
+		return;
+	}
+	f->cb = cb;
+	f->data = data;
+	snprintf(url, sizeof url, "http://%s/v1/internal/command", api);
+	rv = bx_http_client_request(d->client, "POST", url, body, strlen(body), &opts,
+				    forward_done, f);
+	free(body);
+	if (rv != 0) {
+		free(f);
+		cb(data, rv, bx_strerror(rv), NULL);
+	}
+}
+
+/* --- joining ----------------------------------------------------------- */
+
+static void join_done(void *data, const struct bx_http_response *resp)
+{
+	struct bx_daemon *d = data;
+	char errmsg[BX_ERRMSG_SIZE] = "";
+	cJSON *body = NULL;
+	const cJSON *cluster, *err;
+	unsigned delay;
+
+	d->join_in_flight = false;
+	if (d->stopping)
+		return;
+	if (resp->code == BX_OK && resp->status == 200) {
+		body = cJSON_ParseWithLength(resp->body, resp->body_len);
+		cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
+		if (cJSON_IsString(cluster)) {
+			int rv = bx_daemon_adopt_cluster(d, cluster->valuestring, errmsg);
+			cJSON_Delete(body);
+			if (rv != 0) {
+				BX_ERROR("daemon", "join refused: %s", errmsg);
+				d->exit_code = 1;
+				bx_daemon_shutdown(d);
+				return;
+			}
+			d->joining = false;
+			BX_INFO("daemon", "joined cluster %s through %s", d->cluster_id,
+				d->join_target);
+			return;
+		}
+		cJSON_Delete(body);
+	}
+	body = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+	err = cJSON_GetObjectItemCaseSensitive(body, "error");
+	/* A refusal the cluster will keep giving (4xx) is final; a missing
+	 * leader or an unreachable member (5xx, transport) is worth retrying. */
+	if (resp->code == BX_OK && resp->status >= 400 && resp->status < 500) {
+		BX_ERROR("daemon", "join through %s refused: %s", d->join_target,
+			 cJSON_IsString(err) ? err->valuestring : "HTTP error");
+		cJSON_Delete(body);
+		d->exit_code = 1;
+		bx_daemon_shutdown(d);
+		return;
+	}
+	delay = 250u << (d->join_attempts < 5 ? d->join_attempts : 5);
+	BX_WARN("daemon", "join through %s failed (%s); retrying in %u ms", d->join_target,
+		cJSON_IsString(err) ? err->valuestring
+				    : (resp->errmsg ? resp->errmsg : bx_strerror(resp->code)),
+		delay);
+	cJSON_Delete(body);
+	d->join_attempts++;
+	d->join_retry_at = uv_now(d->loop) + delay;
+}
+
+static void join_send(struct bx_daemon *d)
+{
+	struct bx_http_call_opts opts = {.timeout_ms = JOIN_TIMEOUT_MS, .connect_timeout_ms = 2000};
+	char url[320];
+	cJSON *req = cJSON_CreateObject();
+	char *body;
+
+	cJSON_AddNumberToObject(req, "id", (double)d->id);
+	cJSON_AddStringToObject(req, "name", d->cfg->name ? d->cfg->name : "");
+	cJSON_AddStringToObject(req, "raft", d->cfg->raft);
+	cJSON_AddStringToObject(req, "api", d->cfg->api ? d->cfg->api : "");
+	if (d->cluster_id[0] != '\0')
+		cJSON_AddStringToObject(req, "cluster_id", d->cluster_id);
+	body = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (body == NULL)
+		return;
+	snprintf(url, sizeof url, "http://%s/v1/cluster/join", d->join_target);
+	d->join_in_flight = true;
+	if (bx_http_client_request(d->client, "POST", url, body, strlen(body), &opts, join_done,
+				   d) != 0) {
+		d->join_in_flight = false;
+		d->join_retry_at = uv_now(d->loop) + 1000;
+	}
+	free(body);
+}
+
+int bx_daemon_join(struct bx_daemon *d, const char *target, char *errmsg)
+{
+	if (strlen(target) >= sizeof d->join_target)
+		return bx_err(errmsg, BX_EINVAL, "join address too long: '%s'", target);
+	if (d->joining)
+		return bx_err(errmsg, BX_EBUSY, "already joining through %s", d->join_target);
+	snprintf(d->join_target, sizeof d->join_target, "%s", target);
+	d->joining = true;
+	d->join_attempts = 0;
+	d->join_retry_at = 0; /* the next tick sends it: the client may not exist yet */
+	BX_INFO("daemon", "joining the cluster through %s as node %llu", target,
+		(unsigned long long)d->id);
+	return BX_OK;
+}
+
+/* --- standing duties, every tick ---------------------------------------- */
+
+static void duty_done(void *data, int code, const char *msg, const cJSON *record)
+{
+	struct bx_daemon *d = data;
+
+	(void)record;
+	d->duty_in_flight = false;
+	if (code != BX_OK && code != BX_ECONFLICT)
+		BX_WARN("daemon", "cluster bookkeeping failed: %s", msg);
+}
+
+/* The node record says where this node's API and Raft listen; keep it true. */
+static bool own_record_current(struct bx_daemon *d)
+{
+	cJSON *node = NULL;
+	const cJSON *api, *raft, *name;
+	bool same;
+
+	if (bx_store_get_node(d->store, d->id, &node) != 0)
+		return false;
+	api = cJSON_GetObjectItemCaseSensitive(node, "api");
+	raft = cJSON_GetObjectItemCaseSensitive(node, "raft");
+	name = cJSON_GetObjectItemCaseSensitive(node, "name");
+	same = cJSON_IsString(api) && cJSON_IsString(raft) && cJSON_IsString(name) &&
+	       strcmp(api->valuestring, d->cfg->api ? d->cfg->api : "") == 0 &&
+	       strcmp(raft->valuestring, d->cfg->raft) == 0 &&
+	       strcmp(name->valuestring, d->cfg->name ? d->cfg->name : "") == 0;
+	cJSON_Delete(node);
+	return same;
+}
+
+cJSON *bx_cmd_node_upsert(uint64_t id, const char *name, const char *api, const char *raft)
+{
+	cJSON *cmd = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(cmd, "op", "node.upsert");
+	cJSON_AddNumberToObject(cmd, "id", (double)id);
+	cJSON_AddStringToObject(cmd, "name", name ? name : "");
+	cJSON_AddStringToObject(cmd, "api", api ? api : "");
+	cJSON_AddStringToObject(cmd, "raft", raft);
+	return cmd;
+}
+
+static void leader_duties(struct bx_daemon *d)
+{
+	const char *cluster = bx_store_cluster_id(d->store);
+
+	if (d->duty_in_flight)
+		return;
+	if ((cluster == NULL || cluster[0] == '\0') && d->cluster_id[0] != '\0') {
+		cJSON *cmd = cJSON_CreateObject();
+		cJSON_AddStringToObject(cmd, "op", "cluster.init");
+		cJSON_AddStringToObject(cmd, "cluster_id", d->cluster_id);
+		d->duty_in_flight = bx_daemon_propose(d, cmd, duty_done, d) == BX_OK;
+		return;
+	}
+	if (d->inflight_assign == 0)
+		bx_cluster_schedule(d);
+}
+
+void bx_cluster_tick(struct bx_daemon *d)
+{
+	if (d->stopping)
+		return;
+	if (d->joining && !d->join_in_flight && uv_now(d->loop) >= d->join_retry_at)
+		join_send(d);
+	if (d->joining || d->cluster_id[0] == '\0')
+		return;
+	if (bx_raft_node_is_leader(d->raft))
+		leader_duties(d);
+	if (!d->duty_in_flight && bx_raft_node_leader(d->raft) != 0 && !own_record_current(d)) {
+		d->duty_in_flight = true;
+		bx_daemon_submit(d,
+				 bx_cmd_node_upsert(d->id, d->cfg->name, d->cfg->api, d->cfg->raft),
+				 duty_done, d);
+	}
+}

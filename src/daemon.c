@@ -1,0 +1,479 @@
+/* daemon.c - start-up, identity, the loop's lifetime, and shutdown. */
+#include "daemon.h"
+
+#include "agent.h"
+#include "api.h"
+#include "cluster.h"
+#include "log.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "raft/node.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/*
+ * Data directory layout:
+ *   node.json   identity: {"id": N, "cluster_id": "hex"}; written once at
+ *               bootstrap/join, checked at every start
+ *   lock        flock()ed while a daemon uses the directory
+ *   raft/       libraft's log, metadata and snapshots (the durable record)
+ *   state/      LMDB, the applied state (a cache of the log's prefix)
+ *   vms/NAME/   per-instance driver files (pidfile, console log, sockets)
+ */
+
+#define TICK_MS 100
+
+uint64_t bx_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+static int path_join(char *out, size_t size, const char *dir, const char *name, char *errmsg)
+{
+	int n = snprintf(out, size, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= size)
+		return bx_err(errmsg, BX_EINVAL, "path too long: '%s/%s'", dir, name);
+	return BX_OK;
+}
+
+static int mkdir_p(const char *path, mode_t mode, char *errmsg)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return bx_err(errmsg, BX_EINVAL, "path too long: '%s'", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return bx_err(errmsg, BX_EIO, "create directory '%s': %s", buf,
+				      strerror(errno));
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return BX_OK;
+}
+
+/* Read node.json. BX_ENOENT if absent; a clear error naming the file if bad. */
+static int identity_load(struct bx_daemon *d, uint64_t *id, char *cluster_id, char *errmsg)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(d->identity_path, O_RDONLY | O_CLOEXEC);
+	cJSON *json, *jid, *jcluster;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return BX_ENOENT;
+		return bx_err(errmsg, BX_EIO, "read '%s': %s", d->identity_path, strerror(errno));
+	}
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0)
+		return bx_err(errmsg, BX_EIO, "read '%s': %s", d->identity_path, strerror(errno));
+	buf[n] = '\0';
+	json = cJSON_Parse(buf);
+	jid = cJSON_GetObjectItemCaseSensitive(json, "id");
+	jcluster = cJSON_GetObjectItemCaseSensitive(json, "cluster_id");
+	if (!cJSON_IsNumber(jid) || jid->valuedouble < 1 || !cJSON_IsString(jcluster) ||
+	    strlen(jcluster->valuestring) > 64) {
+		cJSON_Delete(json);
+		return bx_err(errmsg, BX_ECORRUPT,
+			      "'%s' is corrupt (want {\"id\": N, \"cluster_id\": \"...\"})",
+			      d->identity_path);
+	}
+	*id = (uint64_t)jid->valuedouble;
+	snprintf(cluster_id, 65, "%s", jcluster->valuestring);
+	cJSON_Delete(json);
+	return BX_OK;
+}
+
+/* Write node.json atomically (temp file, fsync, rename). */
+static int identity_save(struct bx_daemon *d, char *errmsg)
+{
+	char tmp[PATH_MAX + 8];
+	char body[256];
+	int fd, len;
+
+	len = snprintf(body, sizeof body, "{\"id\": %llu, \"cluster_id\": \"%s\"}\n",
+		       (unsigned long long)d->id, d->cluster_id);
+	snprintf(tmp, sizeof tmp, "%s.tmp", d->identity_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return bx_err(errmsg, BX_EIO, "write '%s': %s", tmp, strerror(errno));
+	if (write(fd, body, (size_t)len) != len || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return bx_err(errmsg, BX_EIO, "write '%s': %s", tmp, strerror(e));
+	}
+	close(fd);
+	if (rename(tmp, d->identity_path) != 0)
+		return bx_err(errmsg, BX_EIO, "rename '%s': %s", tmp, strerror(errno));
+	return BX_OK;
+}
+
+static void random_hex(char *out, size_t bytes)
+{
+	unsigned char raw[32];
+
+	if (bytes > sizeof raw)
+		bytes = sizeof raw;
+	if (getrandom(raw, bytes, 0) != (ssize_t)bytes) {
+		/* getrandom on Linux ≥ 3.17 does not fail for ≤ 256 bytes once the
+		 * pool is initialised; fall back to time and pid just in case. */
+		uint64_t seed = bx_now_ms() ^ ((uint64_t)getpid() << 32);
+		for (size_t i = 0; i < bytes; i++)
+			raw[i] = (unsigned char)(seed >> ((i % 8) * 8)) ^ (unsigned char)i;
+	}
+	for (size_t i = 0; i < bytes; i++)
+		sprintf(out + 2 * i, "%02x", raw[i]);
+	out[2 * bytes] = '\0';
+}
+
+/* A fresh node id: random, below 2^31 so it survives JSON doubles anywhere. */
+static uint64_t random_id(void)
+{
+	uint32_t v = 0;
+
+	while (v == 0) {
+		if (getrandom(&v, sizeof v, 0) != sizeof v)
+			v = (uint32_t)(bx_now_ms() ^ (uint64_t)getpid());
+		v &= 0x7fffffffu;
+	}
+	return v;
+}
+
+static int lock_data_dir(struct bx_daemon *d, char *errmsg)
+{
+	char path[PATH_MAX];
+	int rv = path_join(path, sizeof path, d->cfg->data_dir, "lock", errmsg);
+
+	if (rv != 0)
+		return rv;
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0)
+		return bx_err(errmsg, BX_EIO, "open '%s': %s", path, strerror(errno));
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0)
+		return bx_err(errmsg, BX_EBUSY,
+			      "data directory '%s' is in use by another blixard daemon",
+			      d->cfg->data_dir);
+	return BX_OK;
+}
+
+/* Decide this node's identity from node.json, the flags and the raft dir. */
+static int establish_identity(struct bx_daemon *d, bool raft_fresh, char *errmsg)
+{
+	uint64_t id = 0;
+	char cluster[65] = "";
+	int rv = identity_load(d, &id, cluster, errmsg);
+
+	if (rv == BX_ENOENT) {
+		if (!raft_fresh)
+			return bx_err(errmsg, BX_ECORRUPT,
+				      "'%s' is missing but '%s/raft' holds Raft state: "
+				      "refusing to guess this node's identity",
+				      d->identity_path, d->cfg->data_dir);
+		d->id = d->cfg->node_id ? d->cfg->node_id : random_id();
+		d->cluster_id[0] = '\0';
+		return BX_OK;
+	}
+	if (rv != 0)
+		return rv;
+	if (d->cfg->node_id != 0 && d->cfg->node_id != id)
+		return bx_err(errmsg, BX_EMISMATCH,
+			      "data directory '%s' belongs to node %llu, not node %llu",
+			      d->cfg->data_dir, (unsigned long long)id,
+			      (unsigned long long)d->cfg->node_id);
+	d->id = id;
+	snprintf(d->cluster_id, sizeof d->cluster_id, "%s", cluster);
+	return BX_OK;
+}
+
+static int open_store(struct bx_daemon *d, char *errmsg)
+{
+	char dir[PATH_MAX];
+	const char *stored;
+	int rv = path_join(dir, sizeof dir, d->cfg->data_dir, "state", errmsg);
+
+	if (rv != 0)
+		return rv;
+	rv = bx_store_open(dir, NULL, &d->store, errmsg);
+	if (rv != 0)
+		return rv;
+	stored = bx_store_cluster_id(d->store);
+	if (stored != NULL && stored[0] != '\0' && d->cluster_id[0] != '\0' &&
+	    strcmp(stored, d->cluster_id) != 0)
+		return bx_err(errmsg, BX_EMISMATCH,
+			      "'%s' holds the state of cluster %s, but '%s' says cluster %s",
+			      dir, stored, d->identity_path, d->cluster_id);
+	return BX_OK;
+}
+
+static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const char *op,
+		     const char *name)
+{
+	struct bx_daemon *d = fsm->data;
+
+	(void)res;
+	if (d->agent != NULL)
+		bx_agent_notify(d->agent, op, name);
+}
+
+static int start_raft(struct bx_daemon *d, char *errmsg)
+{
+	char dir[PATH_MAX];
+	struct bx_raft_node_config rc;
+	bool fresh;
+	int rv = path_join(dir, sizeof dir, d->cfg->data_dir, "raft", errmsg);
+
+	if (rv != 0)
+		return rv;
+	fresh = bx_raft_node_is_fresh(dir);
+	rv = establish_identity(d, fresh, errmsg);
+	if (rv != 0)
+		return rv;
+	rv = open_store(d, errmsg);
+	if (rv != 0)
+		return rv;
+
+	memset(&rc, 0, sizeof rc);
+	rc.id = d->id;
+	rc.address = d->cfg->raft;
+	rc.dir = dir;
+	rc.heartbeat_ms = d->cfg->heartbeat_ms;
+	rc.election_ms = d->cfg->election_ms;
+	rc.snapshot_threshold = d->cfg->snapshot_threshold;
+	rc.snapshot_trailing = d->cfg->snapshot_trailing;
+	rc.max_voters = d->cfg->max_voters;
+	rv = bx_fsm_init(&d->fsm, d->store, bx_fsm_validate_spec, on_apply, d);
+	if (rv != 0)
+		return bx_err(errmsg, rv, "initialise the state machine");
+	rv = bx_raft_node_init(&d->raft, d->loop, &rc, &d->fsm.fsm, errmsg);
+	if (rv != 0)
+		return rv;
+	bx_fsm_set_raft(&d->fsm, bx_raft_node_raft(d->raft));
+
+	if (fresh && d->cfg->bootstrap) {
+		random_hex(d->cluster_id, 16);
+		rv = bx_raft_node_bootstrap(d->raft, errmsg);
+		if (rv != 0)
+			return rv;
+		rv = identity_save(d, errmsg);
+		if (rv != 0)
+			return rv;
+		BX_INFO("daemon", "bootstrapped new cluster %s as node %llu", d->cluster_id,
+			(unsigned long long)d->id);
+	} else if (!fresh && d->cfg->bootstrap) {
+		BX_INFO("daemon", "'%s' already holds Raft state: --bootstrap ignored", dir);
+	}
+	rv = bx_raft_node_start(d->raft, errmsg);
+	if (rv != 0)
+		return rv;
+	if (fresh && !d->cfg->bootstrap && d->cfg->join != NULL && d->cfg->join[0] != '\0')
+		return bx_daemon_join(d, d->cfg->join, errmsg);
+	if (fresh && !d->cfg->bootstrap)
+		BX_INFO("daemon",
+			"node %llu is not part of a cluster yet: start it with --bootstrap, "
+			"or run 'blixard join HOST:PORT'",
+			(unsigned long long)d->id);
+	return BX_OK;
+}
+
+static int start_api(struct bx_daemon *d, char *errmsg)
+{
+	int rv = bx_http_server_init(&d->http, d->loop, bx_api_handle, d, BX_API_MAX_BODY,
+				     errmsg);
+
+	if (rv != 0)
+		return rv;
+	if (d->cfg->api != NULL && d->cfg->api[0] != '\0') {
+		rv = bx_http_server_listen_tcp(d->http, d->cfg->api, errmsg);
+		if (rv != 0)
+			return bx_errwrap(errmsg, rv, "listen for the API on '%s'", d->cfg->api);
+	}
+	if (d->cfg->socket != NULL && d->cfg->socket[0] != '\0') {
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof parent, "%s", d->cfg->socket);
+		char *slash = strrchr(parent, '/');
+		if (slash != NULL && slash != parent) {
+			*slash = '\0';
+			rv = mkdir_p(parent, 0755, errmsg);
+			if (rv != 0)
+				return rv;
+		}
+		rv = bx_http_server_listen_unix(d->http, d->cfg->socket, errmsg);
+		if (rv != 0)
+			return bx_errwrap(errmsg, rv, "listen on '%s'", d->cfg->socket);
+	}
+	return bx_http_client_init(&d->client, d->loop, errmsg);
+}
+
+/* --- shutdown -------------------------------------------------------------
+ * Order: stop taking requests, let the agent let go of its VMs (they keep
+ * running: invariant 6), close Raft (a leader hands over first), then the
+ * store. Each step starts in the previous one's close callback. */
+
+static void closed_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void raft_closed(void *data)
+{
+	struct bx_daemon *d = data;
+
+	d->raft = NULL;
+	bx_store_close(d->store);
+	d->store = NULL;
+	BX_INFO("daemon", "stopped");
+	uv_walk(d->loop, closed_walk, NULL);
+}
+
+static void client_closed(void *data)
+{
+	struct bx_daemon *d = data;
+
+	d->client = NULL;
+	bx_raft_node_close(d->raft, raft_closed, d);
+}
+
+static void agent_closed(void *data)
+{
+	struct bx_daemon *d = data;
+
+	d->agent = NULL;
+	if (d->client != NULL)
+		bx_http_client_close(d->client, client_closed, d);
+	else
+		client_closed(d);
+}
+
+static void http_closed(void *data)
+{
+	struct bx_daemon *d = data;
+
+	d->http = NULL;
+	if (d->agent != NULL)
+		bx_agent_close(d->agent, agent_closed, d);
+	else
+		agent_closed(d);
+}
+
+void bx_daemon_shutdown(struct bx_daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	BX_INFO("daemon", "stopping");
+	uv_timer_stop(&d->tick);
+	uv_signal_stop(&d->sigterm);
+	uv_signal_stop(&d->sigint);
+	if (d->http != NULL)
+		bx_http_server_close(d->http, http_closed, d);
+	else
+		http_closed(d);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+	struct bx_daemon *d = sig->data;
+
+	BX_INFO("daemon", "received %s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	bx_daemon_shutdown(d);
+}
+
+static void on_tick(uv_timer_t *timer)
+{
+	struct bx_daemon *d = timer->data;
+
+	bx_cluster_tick(d);
+}
+
+int bx_daemon_run(struct bx_config *cfg)
+{
+	char errmsg[BX_ERRMSG_SIZE] = "";
+	struct bx_daemon d;
+	uv_loop_t loop;
+	int rv;
+
+	memset(&d, 0, sizeof d);
+	d.cfg = cfg;
+	d.lock_fd = -1;
+	d.loop = &loop;
+	uv_loop_init(&loop);
+	signal(SIGPIPE, SIG_IGN);
+
+	rv = mkdir_p(cfg->data_dir, 0700, errmsg);
+	if (rv == 0)
+		rv = lock_data_dir(&d, errmsg);
+	if (rv == 0)
+		rv = path_join(d.identity_path, sizeof d.identity_path, cfg->data_dir,
+			       "node.json", errmsg);
+	if (rv == 0)
+		rv = start_raft(&d, errmsg);
+	if (rv == 0)
+		rv = start_api(&d, errmsg);
+	if (rv == 0)
+		rv = bx_agent_init(&d.agent, &d, errmsg);
+	if (rv != 0) {
+		fprintf(stderr, "blixard daemon: %s\n", errmsg[0] ? errmsg : bx_strerror(rv));
+		/* Start-up failed before the loop ran: no request was served and
+		 * nothing was proposed, so leaving at once loses nothing. The
+		 * kernel releases the lock, sockets and maps. */
+		exit(1);
+	}
+	BX_INFO("daemon", "node %llu serving API on %s and %s, raft on %s",
+		(unsigned long long)d.id, cfg->api ? cfg->api : "-",
+		cfg->socket ? cfg->socket : "-", cfg->raft);
+
+	uv_timer_init(&loop, &d.tick);
+	d.tick.data = &d;
+	uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);
+	uv_signal_init(&loop, &d.sigterm);
+	uv_signal_init(&loop, &d.sigint);
+	d.sigterm.data = &d;
+	d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
+	return d.exit_code;
+}
+
+/* --- identity after a join --------------------------------------------- */
+
+int bx_daemon_adopt_cluster(struct bx_daemon *d, const char *cluster_id, char *errmsg)
+{
+	if (d->cluster_id[0] != '\0') {
+		if (strcmp(d->cluster_id, cluster_id) == 0)
+			return BX_OK;
+		return bx_err(errmsg, BX_EMISMATCH,
+			      "data directory '%s' belongs to cluster %s, not cluster %s",
+			      d->cfg->data_dir, d->cluster_id, cluster_id);
+	}
+	snprintf(d->cluster_id, sizeof d->cluster_id, "%s", cluster_id);
+	return identity_save(d, errmsg);
+}

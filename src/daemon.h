@@ -1,0 +1,88 @@
+/* daemon.h - the daemon: one loop holding Raft, the store, the API, the agent. */
+#ifndef BX_DAEMON_H
+#define BX_DAEMON_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "error.h"
+#include "raft/fsm.h"
+#include "store.h"
+
+struct bx_raft_node;
+struct bx_http_server;
+struct bx_http_client;
+struct bx_agent;
+
+/*
+ * Everything runs on `loop`, on one thread: no locks anywhere. Components
+ * reach each other through this struct; each has its own init/close.
+ */
+struct bx_daemon {
+	uv_loop_t *loop;
+	struct bx_config *cfg;
+	uint64_t id;         /* this node's Raft id */
+	char cluster_id[65]; /* "" until bootstrapped or joined */
+	char identity_path[4096]; /* DATA_DIR/node.json */
+
+	struct bx_store *store;
+	struct bx_fsm fsm;
+	struct bx_raft_node *raft;
+	struct bx_http_server *http;
+	struct bx_http_client *client;
+	struct bx_agent *agent;
+
+	uv_timer_t tick;     /* leader duties and join retries */
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	int lock_fd;
+
+	bool joining;         /* a join request is under way or due */
+	bool join_in_flight;
+	char join_target[256];
+	uint64_t join_retry_at; /* uv_now() ms */
+	unsigned join_attempts;
+
+	unsigned inflight_assign; /* scheduler proposals not yet applied */
+	uint64_t scheduled_index; /* applied index of the last scheduling pass */
+	uint64_t scheduled_at;    /* uv_now() of the last scheduling pass */
+	bool duty_in_flight;      /* a bookkeeping command (init, node record) is out */
+	bool stopping;
+	int exit_code;
+};
+
+/* Run the daemon until SIGTERM/SIGINT; returns the process exit code. */
+int bx_daemon_run(struct bx_config *cfg);
+
+/*
+ * Submit a command from any node. On the leader it is proposed directly; on a
+ * follower it is sent to the leader's API (/v1/internal/command). `cb` gets
+ * the FSM's result code and message, and the record (borrowed, may be NULL),
+ * once the command is applied on the node that proposed it. `cmd` is
+ * consumed.
+ */
+typedef void (*bx_submit_cb)(void *data, int code, const char *msg, const cJSON *record);
+void bx_daemon_submit(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data);
+
+/* Propose `cmd` (consumed) on this node, which must be the leader. */
+int bx_daemon_propose(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data);
+
+/* "HOST:PORT" of the leader's API, or NULL if unknown. Borrowed until the next apply. */
+const char *bx_daemon_leader_api(struct bx_daemon *d, char *buf, size_t size);
+
+/* Milliseconds since the epoch, for command time stamps. */
+uint64_t bx_now_ms(void);
+
+/* Record the cluster this node joined (node.json); refuses another cluster's id. */
+int bx_daemon_adopt_cluster(struct bx_daemon *d, const char *cluster_id, char *errmsg);
+
+/* Begin an orderly shutdown (as on SIGTERM). */
+void bx_daemon_shutdown(struct bx_daemon *d);
+
+/* Start the join flow towards a member's API at `target` ("HOST:PORT"). */
+int bx_daemon_join(struct bx_daemon *d, const char *target, char *errmsg);
+
+#endif

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Services run for real: a process service starts on a node and reports
+# running with a pid that exists; stop ends the process; a crash is restarted
+# by policy; kill -9 of the daemon leaves it running and the restarted daemon
+# adopts the same process.
+set -u
+. "$(dirname "$0")/lib.sh"
+bx_setup
+
+cat >"$BX_TMP/svc.toml" <<TOML
+[service]
+name = "ticker"
+driver = "process"
+stop_timeout_ms = 2000
+
+[process]
+command = ["/bin/sh", "-c", "echo started; exec sleep 3600"]
+
+[restart]
+policy = "on-failure"
+max_attempts = 3
+backoff_ms = 100
+TOML
+field() { curl -s -m 2 "http://$(bx_addr 1)/v1/services/ticker" | jq -r ".$1"; }
+state_is() { [ "$(field state)" = "$1" ]; }
+pid_alive() { local p; p=$(field pid); [ "$p" -gt 0 ] 2>/dev/null && kill -0 "$p" 2>/dev/null; }
+
+bx_start_node 1 --bootstrap
+bx_wait 15 "leader" bx_has_leader 1 >/dev/null
+bx_check "'blixard start FILE.toml' succeeds" bx_cli 1 start "$BX_TMP/svc.toml"
+bx_check "service reaches running" bx_wait 15 "running" state_is running
+bx_check "its pid is a live process" pid_alive
+pid1=$(field pid)
+bx_check "console log holds its output" bx_wait 5 "log" grep -q started "$(bx_dir 1)/data/vms/ticker/console.log"
+bx_check "'blixard logs' shows the output" bash -c "'$BX_BIN' --addr $(bx_addr 1) logs ticker | grep -q started"
+
+kill -9 "$pid1"
+restarted() { pid_alive && [ "$(field pid)" != "$pid1" ] && state_is running; }
+bx_check "a crashed instance is restarted by policy" bx_wait 10 "restart" restarted
+bx_check "the restart is counted" [ "$(field restarts)" -ge 1 ]
+
+pid2=$(field pid)
+bx_kill_node 1 9
+bx_check "the instance outlives kill -9 of the daemon" kill -0 "$pid2"
+bx_start_node 1
+bx_wait 15 "leader" bx_has_leader 1 >/dev/null
+adopted() { state_is running && [ "$(field pid)" = "$pid2" ]; }
+bx_check "the restarted daemon adopts the same process" bx_wait 10 "adopt" adopted
+bx_check "it was not restarted" grep -q "adopted running instance" "$(bx_dir 1)/log"
+
+bx_check "'blixard stop' succeeds" bx_cli 1 stop ticker
+bx_check "service reaches stopped" bx_wait 10 "stopped" state_is stopped
+gone() { ! kill -0 "$pid2" 2>/dev/null; }
+bx_check "the process is gone" bx_wait 5 "exit" gone
+bx_check "'blixard remove' succeeds" bx_cli 1 remove ticker
+bx_check "the record is gone" bash -c "! '$BX_BIN' --addr $(bx_addr 1) status ticker >/dev/null 2>&1"
+bx_finish
