@@ -33,5 +33,14 @@ extern const struct bx_verb bx_verbs[];
 /* Every verb, one file each (cmd_<verb>.c). */
 int bx_cmd_version(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_daemon(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_start(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_stop(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_status(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_list(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_remove(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_logs(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_nodes(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_join(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_leave(struct bx_cli *cli, int argc, char **argv);
 
 #endif

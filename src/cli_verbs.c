@@ -4,7 +4,19 @@
 #include <stddef.h>
 
 const struct bx_verb bx_verbs[] = {
-	{"daemon", bx_cmd_daemon, "daemon [--config FILE] [flags]", "run the Blixard daemon"},
-	{"version", bx_cmd_version, "version", "print the version"},
-	{NULL, NULL, NULL, NULL},
+    {"daemon", bx_cmd_daemon, "daemon [--config FILE] [flags]", "run the Blixard daemon"},
+    {"start", bx_cmd_start, "start FILE.toml | NAME [--config FILE.toml]",
+     "create or update a service from a spec, or start it; waits until it runs"},
+    {"stop", bx_cmd_stop, "stop NAME", "stop a service (it stays defined)"},
+    {"status", bx_cmd_status, "status [NAME]",
+     "the cluster and its services, or one service"},
+    {"list", bx_cmd_list, "list", "every service and its state"},
+    {"remove", bx_cmd_remove, "remove NAME", "delete a service (stopping it)"},
+    {"logs", bx_cmd_logs, "logs NAME [-n LINES]", "console output of a service"},
+    {"nodes", bx_cmd_nodes, "nodes [remove ID]",
+     "the cluster's nodes; remove a dead one"},
+    {"join", bx_cmd_join, "join HOST:PORT", "join the local daemon to a cluster"},
+    {"leave", bx_cmd_leave, "leave", "take the local daemon out of its cluster"},
+    {"version", bx_cmd_version, "version", "print the version"},
+    {NULL, NULL, NULL, NULL},
 };

@@ -42,7 +42,7 @@ static void propose_done(void *data, int code, void *result)
 		s->cb(s->data, BX_EIO, "no result from the state machine", NULL);
 	else
 		s->cb(s->data, res->code, res->msg, res->record);
-	bx_fsm_result_free(res);
+	/* the result belongs to the FSM (raft/fsm.h): valid during this callback only */
 	free(s);
 }
 
@@ -102,8 +102,8 @@ static void forward_done(void *data, const struct bx_http_response *resp)
 	int code;
 
 	if (resp->code != BX_OK) {
-		f->cb(f->data, resp->code, resp->errmsg ? resp->errmsg : bx_strerror(resp->code),
-		      NULL);
+		f->cb(f->data, resp->code,
+		      resp->errmsg ? resp->errmsg : bx_strerror(resp->code), NULL);
 		free(f);
 		return;
 	}
@@ -211,10 +211,11 @@ static void join_done(void *data, const struct bx_http_response *resp)
 		return;
 	}
 	delay = 250u << (d->join_attempts < 5 ? d->join_attempts : 5);
-	BX_WARN("daemon", "join through %s failed (%s); retrying in %u ms", d->join_target,
-		cJSON_IsString(err) ? err->valuestring
-				    : (resp->errmsg ? resp->errmsg : bx_strerror(resp->code)),
-		delay);
+	BX_WARN(
+	    "daemon", "join through %s failed (%s); retrying in %u ms", d->join_target,
+	    cJSON_IsString(err) ? err->valuestring
+				: (resp->errmsg ? resp->errmsg : bx_strerror(resp->code)),
+	    delay);
 	cJSON_Delete(body);
 	d->join_attempts++;
 	d->join_retry_at = uv_now(d->loop) + delay;
@@ -222,7 +223,8 @@ static void join_done(void *data, const struct bx_http_response *resp)
 
 static void join_send(struct bx_daemon *d)
 {
-	struct bx_http_call_opts opts = {.timeout_ms = JOIN_TIMEOUT_MS, .connect_timeout_ms = 2000};
+	struct bx_http_call_opts opts = {.timeout_ms = JOIN_TIMEOUT_MS,
+					 .connect_timeout_ms = 2000};
 	char url[320];
 	cJSON *req = cJSON_CreateObject();
 	char *body;
@@ -239,8 +241,8 @@ static void join_send(struct bx_daemon *d)
 		return;
 	snprintf(url, sizeof url, "http://%s/v1/cluster/join", d->join_target);
 	d->join_in_flight = true;
-	if (bx_http_client_request(d->client, "POST", url, body, strlen(body), &opts, join_done,
-				   d) != 0) {
+	if (bx_http_client_request(d->client, "POST", url, body, strlen(body), &opts,
+				   join_done, d) != 0) {
 		d->join_in_flight = false;
 		d->join_retry_at = uv_now(d->loop) + 1000;
 	}
@@ -252,7 +254,8 @@ int bx_daemon_join(struct bx_daemon *d, const char *target, char *errmsg)
 	if (strlen(target) >= sizeof d->join_target)
 		return bx_err(errmsg, BX_EINVAL, "join address too long: '%s'", target);
 	if (d->joining)
-		return bx_err(errmsg, BX_EBUSY, "already joining through %s", d->join_target);
+		return bx_err(errmsg, BX_EBUSY, "already joining through %s",
+			      d->join_target);
 	snprintf(d->join_target, sizeof d->join_target, "%s", target);
 	d->joining = true;
 	d->join_attempts = 0;
@@ -294,7 +297,8 @@ static bool own_record_current(struct bx_daemon *d)
 	return same;
 }
 
-cJSON *bx_cmd_node_upsert(uint64_t id, const char *name, const char *api, const char *raft)
+cJSON *bx_cmd_node_upsert(uint64_t id, const char *name, const char *api,
+			  const char *raft)
 {
 	cJSON *cmd = cJSON_CreateObject();
 
@@ -323,6 +327,83 @@ static void leader_duties(struct bx_daemon *d)
 		bx_cluster_schedule(d);
 }
 
+/* --- scheduling ----------------------------------------------------------- */
+
+#define MAX_MOVES_PER_PASS 256
+
+static void assign_done(void *data, int code, const char *msg, const cJSON *record)
+{
+	struct bx_daemon *d = data;
+
+	(void)record;
+	if (d->inflight_assign > 0)
+		d->inflight_assign--;
+	/* BX_ECONFLICT: the record changed under the decision; the next pass
+	 * decides again on the new state. */
+	if (code != BX_OK && code != BX_ECONFLICT && code != BX_ENOENT)
+		BX_WARN("scheduler", "placement not recorded: %s", msg);
+}
+
+/* Nodes that may take work: in the Raft configuration and with a node record. */
+static struct bx_sched_node *usable_nodes(struct bx_daemon *d, size_t *n)
+{
+	struct raft *r = bx_raft_node_raft(d->raft);
+	struct bx_sched_node *nodes = calloc(r->configuration.n + 1, sizeof *nodes);
+	cJSON *rec = NULL;
+
+	*n = 0;
+	if (nodes == NULL)
+		return NULL;
+	for (unsigned i = 0; i < r->configuration.n; i++) {
+		uint64_t id = r->configuration.servers[i].id;
+		if (bx_store_get_node(d->store, id, &rec) != 0)
+			continue;
+		cJSON_Delete(rec);
+		rec = NULL;
+		nodes[*n].id = id;
+		nodes[*n].usable = true;
+		(*n)++;
+	}
+	return nodes;
+}
+
+void bx_cluster_schedule(struct bx_daemon *d)
+{
+	cJSON *services = NULL;
+	struct bx_sched_node *nodes;
+	struct bx_sched_move *moves = NULL;
+	size_t n_nodes = 0, n_moves = 0;
+	uint64_t applied = bx_store_applied_index(d->store);
+
+	/* The same state gives the same answer, so a pass runs only when an
+	 * entry was applied since the last one, or every 2 s: Raft
+	 * configuration changes (a node joining or leaving) are not FSM entries
+	 * and do not move the applied index. */
+	if (applied == d->scheduled_index && uv_now(d->loop) - d->scheduled_at < 2000)
+		return;
+	if (bx_store_list_services(d->store, &services) != 0)
+		return;
+	nodes = usable_nodes(d, &n_nodes);
+	if (nodes != NULL && bx_schedule(services, nodes, n_nodes, MAX_MOVES_PER_PASS,
+					 &moves, &n_moves) == 0) {
+		for (size_t i = 0; i < n_moves; i++) {
+			cJSON *cmd = cJSON_CreateObject();
+			cJSON_AddStringToObject(cmd, "op", "service.assign");
+			cJSON_AddStringToObject(cmd, "name", moves[i].name);
+			cJSON_AddNumberToObject(cmd, "node", (double)moves[i].node);
+			cJSON_AddNumberToObject(cmd, "expect_generation",
+						(double)moves[i].expect_generation);
+			if (bx_daemon_propose(d, cmd, assign_done, d) == BX_OK)
+				d->inflight_assign++;
+		}
+		d->scheduled_index = applied;
+		d->scheduled_at = uv_now(d->loop);
+	}
+	free(moves);
+	free(nodes);
+	cJSON_Delete(services);
+}
+
 void bx_cluster_tick(struct bx_daemon *d)
 {
 	if (d->stopping)
@@ -333,10 +414,11 @@ void bx_cluster_tick(struct bx_daemon *d)
 		return;
 	if (bx_raft_node_is_leader(d->raft))
 		leader_duties(d);
-	if (!d->duty_in_flight && bx_raft_node_leader(d->raft) != 0 && !own_record_current(d)) {
+	if (!d->duty_in_flight && bx_raft_node_leader(d->raft) != 0 &&
+	    !own_record_current(d)) {
 		d->duty_in_flight = true;
-		bx_daemon_submit(d,
-				 bx_cmd_node_upsert(d->id, d->cfg->name, d->cfg->api, d->cfg->raft),
-				 duty_done, d);
+		bx_daemon_submit(
+		    d, bx_cmd_node_upsert(d->id, d->cfg->name, d->cfg->api, d->cfg->raft),
+		    duty_done, d);
 	}
 }

@@ -1,0 +1,28 @@
+-- wrk script: every request creates a new (stopped) service on Blixard.
+local counter = 0
+local thread_id = 0
+local threads = {}
+
+function setup(thread)
+	thread:set("tid", #threads)
+	table.insert(threads, thread)
+end
+
+function init(args)
+	prefix = "b" .. tostring(tid) .. "-" .. tostring(math.random(1, 1000000000)) .. "-"
+end
+
+local body = '{"spec":{"service":{"driver":"process"},"process":{"command":["/bin/true"]}},"start":false}'
+
+function request()
+	counter = counter + 1
+	return wrk.format("PUT", "/v1/services/" .. prefix .. counter,
+		{["Content-Type"] = "application/json"}, body)
+end
+
+function done(summary, latency, requests)
+	io.write(string.format("RESULT requests=%d errors=%d p50_us=%d p99_us=%d duration_us=%d\n",
+		summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read +
+		summary.errors.write + summary.errors.timeout,
+		latency:percentile(50), latency:percentile(99), summary.duration))
+end

@@ -1,0 +1,49 @@
+/* cli_fmt.c - reading fields of API records for the CLI's tables. */
+#include "cli_fmt.h"
+
+#include <stdio.h>
+#include <time.h>
+
+const char *bx_fmt_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+const char *bx_fmt_num(const cJSON *obj, const char *key, char *buf, size_t size,
+		       int dash_zero)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsNumber(v) || (dash_zero && v->valuedouble == 0))
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%.0f", v->valuedouble);
+	return buf;
+}
+
+const char *bx_fmt_age(const cJSON *obj, const char *key, char *buf, size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	struct timespec ts;
+	double age;
+
+	if (!cJSON_IsNumber(v) || v->valuedouble <= 0) {
+		snprintf(buf, size, "-");
+		return buf;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	age =
+	    ((double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6 - v->valuedouble) / 1000;
+	if (age < 0)
+		age = 0;
+	if (age < 120)
+		snprintf(buf, size, "%.0fs", age);
+	else if (age < 7200)
+		snprintf(buf, size, "%.0fm", age / 60);
+	else if (age < 172800)
+		snprintf(buf, size, "%.0fh", age / 3600);
+	else
+		snprintf(buf, size, "%.0fd", age / 86400);
+	return buf;
+}

@@ -1,0 +1,206 @@
+/* cli_http.c - the CLI's requests to a daemon over the local socket or TCP (libcurl
+ * easy). */
+#include "cli_http.h"
+
+#include "error.h"
+#include "spec.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * The CLI is a short-lived process doing one or a few requests, so it uses
+ * curl's blocking easy interface; the daemon's own client is asynchronous
+ * (net/http_client.c). Responses are capped so a confused server cannot
+ * make the CLI eat memory.
+ */
+
+#define MAX_REPLY (64u << 20)
+
+struct buf {
+	char *data;
+	size_t len;
+	bool too_big;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct buf *b = userdata;
+	size_t n = size * nmemb;
+	char *grown;
+
+	if (b->len + n > MAX_REPLY) {
+		b->too_big = true;
+		return 0;
+	}
+	grown = realloc(b->data, b->len + n + 1);
+	if (grown == NULL)
+		return 0;
+	memcpy(grown + b->len, ptr, n);
+	b->data = grown;
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/* Which daemon: explicit socket, explicit address, default socket, default address. */
+static void target(const struct bx_cli *cli, const char *addr, const char **sock,
+		   const char **host)
+{
+	*sock = NULL;
+	*host = NULL;
+	if (addr != NULL) {
+		*host = addr;
+	} else if (cli->socket != NULL && cli->socket[0] != '\0') {
+		*sock = cli->socket;
+	} else if (cli->addr != NULL && cli->addr[0] != '\0') {
+		*host = cli->addr;
+	} else if (access(BX_CLI_DEFAULT_SOCKET, W_OK) == 0) {
+		*sock = BX_CLI_DEFAULT_SOCKET;
+	} else {
+		*host = BX_CLI_DEFAULT_ADDR;
+	}
+}
+
+int bx_cli_call(const struct bx_cli *cli, const char *addr, const char *method,
+		const char *path, const cJSON *body, long timeout_ms,
+		struct bx_cli_reply *reply, char *errmsg)
+{
+	char url[1024], curl_err[CURL_ERROR_SIZE] = "";
+	const char *sock, *host;
+	struct buf b = {0};
+	struct curl_slist *headers = NULL;
+	char *payload = NULL;
+	CURL *c;
+	CURLcode cc;
+	int rv = BX_OK;
+
+	memset(reply, 0, sizeof *reply);
+	target(cli, addr, &sock, &host);
+	snprintf(url, sizeof url, "http://%s%s", host ? host : "localhost", path);
+	c = curl_easy_init();
+	if (c == NULL)
+		return bx_err(errmsg, BX_ENOMEM, "initialise libcurl");
+	if (body != NULL) {
+		payload = cJSON_PrintUnformatted(body);
+		if (payload == NULL) {
+			curl_easy_cleanup(c);
+			return bx_err(errmsg, BX_ENOMEM, "encode the request");
+		}
+		headers = curl_slist_append(headers, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+	} else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	headers = curl_slist_append(headers, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 30000L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	if (sock != NULL)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		const char *where = sock ? sock : host;
+		const char *why = curl_err[0] ? curl_err : curl_easy_strerror(cc);
+		if (b.too_big)
+			rv =
+			    bx_err(errmsg, BX_ETOOBIG, "the reply from %s is over %u MiB",
+				   where, MAX_REPLY >> 20);
+		else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+			rv = bx_err(
+			    errmsg, BX_EUNAVAIL,
+			    "cannot reach the daemon at %s: %s (is 'blixard daemon' "
+			    "running? see --addr, --socket)",
+			    where, why);
+		else if (cc == CURLE_OPERATION_TIMEDOUT)
+			rv = bx_err(errmsg, BX_ETIMEDOUT, "no answer from %s in time: %s",
+				    where, why);
+		else
+			rv = bx_err(errmsg, BX_EIO, "request to %s failed: %s", where,
+				    why);
+		free(b.data);
+	} else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply->status);
+		reply->body = b.data ? b.data : strdup("");
+		reply->len = b.len;
+		reply->json = cJSON_ParseWithLength(reply->body, reply->len);
+		if (reply->body == NULL)
+			rv = bx_err(errmsg, BX_ENOMEM, "read the reply");
+	}
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(c);
+	cJSON_free(payload);
+	return rv;
+}
+
+void bx_cli_reply_free(struct bx_cli_reply *reply)
+{
+	if (reply == NULL)
+		return;
+	cJSON_Delete(reply->json);
+	free(reply->body);
+	memset(reply, 0, sizeof *reply);
+}
+
+const char *bx_cli_reply_error(const struct bx_cli_reply *reply)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply->json, "error");
+
+	if (cJSON_IsString(e))
+		return e->valuestring;
+	if (reply->body != NULL && reply->body[0] != '\0')
+		return reply->body;
+	return "the daemon gave no reason";
+}
+
+int bx_cli_request(const struct bx_cli *cli, const char *verb, const char *method,
+		   const char *path, const cJSON *body, struct bx_cli_reply *reply)
+{
+	char errmsg[BX_ERRMSG_SIZE] = "";
+
+	if (bx_cli_call(cli, NULL, method, path, body, 0, reply, errmsg) != 0) {
+		fprintf(stderr, "blixard %s: %s\n", verb, errmsg);
+		return BX_EXIT_ERROR;
+	}
+	if (reply->status < 200 || reply->status > 299) {
+		fprintf(stderr, "blixard %s: %s (HTTP %ld)\n", verb,
+			bx_cli_reply_error(reply), reply->status);
+		bx_cli_reply_free(reply);
+		return BX_EXIT_ERROR;
+	}
+	return BX_EXIT_OK;
+}
+
+void bx_cli_print_json(const cJSON *json)
+{
+	char *s = cJSON_Print(json);
+
+	if (s != NULL) {
+		puts(s);
+		cJSON_free(s);
+	}
+}
+
+int bx_cli_check_name(const char *verb, const char *name)
+{
+	if (bx_name_valid(name))
+		return BX_EXIT_OK;
+	fprintf(stderr,
+		"blixard %s: invalid service name '%s': use a-z, 0-9 and '-', at most %d "
+		"characters, not starting with '-'\n",
+		verb, name, BX_NAME_MAX);
+	return BX_EXIT_USAGE;
+}

@@ -1,0 +1,52 @@
+/* cli_http.h - the CLI's requests to a daemon: which daemon, one blocking call, errors.
+ */
+#ifndef BX_CLI_HTTP_H
+#define BX_CLI_HTTP_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "cli.h"
+
+/* Where the CLI goes when neither --addr nor --socket (nor their variables) is given. */
+#define BX_CLI_DEFAULT_SOCKET "/run/blixard/blixard.sock"
+#define BX_CLI_DEFAULT_ADDR "127.0.0.1:7000"
+
+struct bx_cli_reply {
+	long status; /* HTTP status */
+	cJSON *json; /* parsed body, or NULL if it was not JSON */
+	char *body;  /* raw body, NUL-terminated */
+	size_t len;
+};
+
+/*
+ * One request to the daemon the CLI targets (--socket, --addr, BLIXARD_*,
+ * else the default socket if it exists, else BX_CLI_DEFAULT_ADDR), or, when
+ * `addr` is not NULL, to that API address over TCP. `body` may be NULL.
+ * Returns 0 when an HTTP answer arrived (any status), else prints nothing and
+ * fills errmsg with one clear line ("cannot reach the daemon at 127.0.0.1:7000:
+ * Connection refused (is 'blixard daemon' running?)").
+ */
+int bx_cli_call(const struct bx_cli *cli, const char *addr, const char *method,
+		const char *path, const cJSON *body, long timeout_ms,
+		struct bx_cli_reply *reply, char *errmsg);
+void bx_cli_reply_free(struct bx_cli_reply *reply);
+
+/* The error text of a non-2xx reply ({"error": …} or the raw body). */
+const char *bx_cli_reply_error(const struct bx_cli_reply *reply);
+
+/*
+ * The usual verb pattern: call, and on transport error or non-2xx print
+ * "blixard VERB: <error>" to stderr and return BX_EXIT_ERROR; else 0 with
+ * reply filled (caller frees).
+ */
+int bx_cli_request(const struct bx_cli *cli, const char *verb, const char *method,
+		   const char *path, const cJSON *body, struct bx_cli_reply *reply);
+
+/* Print JSON (pretty) to stdout. */
+void bx_cli_print_json(const cJSON *json);
+
+/* Percent-encode-free check: names in paths are validated before use. */
+int bx_cli_check_name(const char *verb, const char *name);
+
+#endif

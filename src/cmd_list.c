@@ -1,0 +1,74 @@
+/* cmd_list.c - `blixard list`: every service with its desired and observed state. */
+#include "cli.h"
+#include "cli_fmt.h"
+#include "cli_http.h"
+#include "cli_table.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] = "usage: blixard [--json] list\n";
+
+void bx_cli_print_services(const cJSON *services, FILE *out)
+{
+	static const char *const header[] = {"NAME",  "DRIVER", "DESIRED", "STATE",
+					     "NODE",  "PID",    "GEN",     "RESTARTS",
+					     "SINCE", "REASON"};
+	struct bx_table t;
+	const cJSON *s;
+
+	bx_table_init(&t, 10, header);
+	cJSON_ArrayForEach(s, services)
+	{
+		char node[24], pid[24], gen[24], restarts[24], since[24];
+		const cJSON *svc = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(s, "spec"), "service");
+		const char *row[] = {
+		    bx_fmt_str(s, "name"),
+		    bx_fmt_str(svc, "driver"),
+		    bx_fmt_str(s, "desired"),
+		    bx_fmt_str(s, "state"),
+		    bx_fmt_num(s, "node", node, sizeof node, 1),
+		    bx_fmt_num(s, "pid", pid, sizeof pid, 1),
+		    bx_fmt_num(s, "generation", gen, sizeof gen, 0),
+		    bx_fmt_num(s, "restarts", restarts, sizeof restarts, 0),
+		    bx_fmt_age(
+			s, cJSON_HasObjectItem(s, "state_at") ? "state_at" : "updated_at",
+			since, sizeof since),
+		    bx_fmt_str(s, "reason"),
+		};
+		bx_table_row(&t, row);
+	}
+	bx_table_print(&t, out);
+	bx_table_free(&t);
+}
+
+int bx_cmd_list(struct bx_cli *cli, int argc, char **argv)
+{
+	struct bx_cli_reply r;
+	int rv;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return BX_EXIT_OK;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			cli->json = true;
+		} else {
+			fprintf(stderr, "blixard list: unexpected argument '%s'\n%s",
+				argv[i], usage);
+			return BX_EXIT_USAGE;
+		}
+	}
+	rv = bx_cli_request(cli, "list", "GET", "/v1/services", NULL, &r);
+	if (rv != 0)
+		return rv;
+	if (cli->json)
+		bx_cli_print_json(r.json);
+	else if (cJSON_GetArraySize(r.json) == 0)
+		printf("no services (create one with 'blixard start FILE.toml')\n");
+	else
+		bx_cli_print_services(r.json, stdout);
+	bx_cli_reply_free(&r);
+	return BX_EXIT_OK;
+}

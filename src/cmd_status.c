@@ -1,0 +1,132 @@
+/* cmd_status.c - `blixard status [NAME]`: the cluster at a glance, or one service in
+ * full. */
+#include "cli.h"
+#include "cli_fmt.h"
+#include "cli_http.h"
+#include "cli_table.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] = "usage: blixard [--json] status [NAME]\n";
+
+static int cluster_status(struct bx_cli *cli)
+{
+	struct bx_cli_reply cl, sv;
+	const cJSON *leader, *m;
+	char buf[32];
+	int rv = bx_cli_request(cli, "status", "GET", "/v1/cluster", NULL, &cl);
+
+	if (rv != 0)
+		return rv;
+	rv = bx_cli_request(cli, "status", "GET", "/v1/services", NULL, &sv);
+	if (rv != 0) {
+		bx_cli_reply_free(&cl);
+		return rv;
+	}
+	if (cli->json) {
+		cJSON *out = cJSON_CreateObject();
+		cJSON_AddItemReferenceToObject(out, "cluster", cl.json);
+		cJSON_AddItemReferenceToObject(out, "services", sv.json);
+		bx_cli_print_json(out);
+		cJSON_Delete(out);
+		goto done;
+	}
+	leader = cJSON_GetObjectItemCaseSensitive(cl.json, "leader");
+	printf("cluster:  %s\n", bx_fmt_str(cl.json, "cluster_id")[0]
+				     ? bx_fmt_str(cl.json, "cluster_id")
+				     : "(not part of a cluster yet)");
+	printf("node:     %s\n", bx_fmt_num(cl.json, "node_id", buf, sizeof buf, 0));
+	if (cJSON_IsObject(leader))
+		printf("leader:   node %s at %s\n",
+		       bx_fmt_num(leader, "id", buf, sizeof buf, 0),
+		       bx_fmt_str(leader, "api"));
+	else
+		printf("leader:   none (no quorum?)\n");
+	printf("term:     %s\n", bx_fmt_num(cl.json, "term", buf, sizeof buf, 0));
+	printf("applied:  %s\n\n",
+	       bx_fmt_num(cl.json, "applied_index", buf, sizeof buf, 0));
+	{
+		static const char *const header[] = {"ID", "NAME", "ROLE", "API", "RAFT"};
+		struct bx_table t;
+		bx_table_init(&t, 5, header);
+		cJSON_ArrayForEach(m,
+				   cJSON_GetObjectItemCaseSensitive(cl.json, "members"))
+		{
+			char id[24];
+			const char *row[] = {bx_fmt_num(m, "id", id, sizeof id, 0),
+					     bx_fmt_str(m, "name"), bx_fmt_str(m, "role"),
+					     bx_fmt_str(m, "api"), bx_fmt_str(m, "raft")};
+			bx_table_row(&t, row);
+		}
+		bx_table_print(&t, stdout);
+		bx_table_free(&t);
+	}
+	printf("\n");
+	if (cJSON_GetArraySize(sv.json) == 0)
+		printf("no services\n");
+	else
+		bx_cli_print_services(sv.json, stdout);
+done:
+	bx_cli_reply_free(&cl);
+	bx_cli_reply_free(&sv);
+	return BX_EXIT_OK;
+}
+
+static int service_status(struct bx_cli *cli, const char *name)
+{
+	struct bx_cli_reply r;
+	char path[128], buf[32];
+	const cJSON *svc;
+	int rv;
+
+	if ((rv = bx_cli_check_name("status", name)) != 0)
+		return rv;
+	snprintf(path, sizeof path, "/v1/services/%s", name);
+	rv = bx_cli_request(cli, "status", "GET", path, NULL, &r);
+	if (rv != 0)
+		return rv;
+	if (cli->json) {
+		bx_cli_print_json(r.json);
+		bx_cli_reply_free(&r);
+		return BX_EXIT_OK;
+	}
+	svc = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(r.json, "spec"), "service");
+	printf("service:    %s\n", bx_fmt_str(r.json, "name"));
+	printf("driver:     %s\n", bx_fmt_str(svc, "driver"));
+	printf("desired:    %s\n", bx_fmt_str(r.json, "desired"));
+	printf("state:      %s", bx_fmt_str(r.json, "state"));
+	if (bx_fmt_str(r.json, "reason")[0])
+		printf(" (%s)", bx_fmt_str(r.json, "reason"));
+	printf("\nnode:       %s\n", bx_fmt_num(r.json, "node", buf, sizeof buf, 1));
+	printf("pid:        %s\n", bx_fmt_num(r.json, "pid", buf, sizeof buf, 1));
+	printf("generation: %s\n", bx_fmt_num(r.json, "generation", buf, sizeof buf, 0));
+	printf("restarts:   %s\n", bx_fmt_num(r.json, "restarts", buf, sizeof buf, 0));
+	printf("since:      %s\n", bx_fmt_age(r.json, "state_at", buf, sizeof buf));
+	printf("memory:     %s MiB\n", bx_fmt_num(svc, "memory_mb", buf, sizeof buf, 0));
+	printf("vcpus:      %s\n", bx_fmt_num(svc, "vcpus", buf, sizeof buf, 0));
+	bx_cli_reply_free(&r);
+	return BX_EXIT_OK;
+}
+
+int bx_cmd_status(struct bx_cli *cli, int argc, char **argv)
+{
+	const char *name = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return BX_EXIT_OK;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			cli->json = true;
+		} else if (argv[i][0] == '-' || name != NULL) {
+			fprintf(stderr, "blixard status: unexpected argument '%s'\n%s",
+				argv[i], usage);
+			return BX_EXIT_USAGE;
+		} else {
+			name = argv[i];
+		}
+	}
+	return name ? service_status(cli, name) : cluster_status(cli);
+}

@@ -1,0 +1,63 @@
+/* cmd_stop.c - `blixard stop NAME`: stop a service (it stays defined). */
+#include "cli.h"
+#include "cli_http.h"
+#include "cli_wait.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] = "usage: blixard stop NAME [--no-wait] [--timeout SECS]\n";
+
+int bx_cmd_stop(struct bx_cli *cli, int argc, char **argv)
+{
+	const char *name = NULL;
+	bool wait = true;
+	long timeout_ms = 120000;
+	struct bx_cli_reply r;
+	char path[128];
+	int rv;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(usage, stdout);
+			return BX_EXIT_OK;
+		} else if (strcmp(a, "--no-wait") == 0) {
+			wait = false;
+		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
+			timeout_ms = bx_cli_parse_seconds(argv[++i]);
+			if (timeout_ms < 0) {
+				fprintf(stderr,
+					"blixard stop: --timeout takes seconds > 0, got "
+					"'%s'\n",
+					argv[i]);
+				return BX_EXIT_USAGE;
+			}
+		} else if (a[0] == '-' || name != NULL) {
+			fprintf(stderr, "blixard stop: unexpected argument '%s'\n%s", a,
+				usage);
+			return BX_EXIT_USAGE;
+		} else {
+			name = a;
+		}
+	}
+	if (name == NULL) {
+		fprintf(stderr, "blixard stop: a service name is required\n%s", usage);
+		return BX_EXIT_USAGE;
+	}
+	if ((rv = bx_cli_check_name("stop", name)) != 0)
+		return rv;
+	snprintf(path, sizeof path, "/v1/services/%s/stop", name);
+	rv = bx_cli_request(cli, "stop", "POST", path, NULL, &r);
+	if (rv != 0)
+		return rv;
+	if (cli->json)
+		bx_cli_print_json(r.json);
+	bx_cli_reply_free(&r);
+	if (!wait) {
+		if (!cli->json)
+			printf("service '%s' told to stop\n", name);
+		return BX_EXIT_OK;
+	}
+	return bx_cli_wait_service(cli, "stop", name, false, timeout_ms);
+}

@@ -1,0 +1,97 @@
+/* scheduler.c - placement decisions: which node runs which service. Pure: no I/O, no
+ * clock. */
+#include "scheduler.h"
+
+#include "error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct bx_sched_node *find(struct bx_sched_node *nodes, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (nodes[i].id == id)
+			return &nodes[i];
+	return NULL;
+}
+
+static struct bx_sched_node *least_loaded(struct bx_sched_node *nodes, size_t n)
+{
+	struct bx_sched_node *best = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!nodes[i].usable)
+			continue;
+		if (best == NULL || nodes[i].load < best->load ||
+		    (nodes[i].load == best->load && nodes[i].id < best->id))
+			best = &nodes[i];
+	}
+	return best;
+}
+
+static uint64_t field_u64(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
+}
+
+static bool wants_to_run(const cJSON *svc)
+{
+	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(svc, "desired");
+	return cJSON_IsString(desired) && strcmp(desired->valuestring, "running") == 0;
+}
+
+int bx_schedule(const cJSON *services, struct bx_sched_node *nodes, size_t n,
+		size_t max_moves, struct bx_sched_move **moves, size_t *n_moves)
+{
+	const cJSON *svc;
+	size_t cap = 0, len = 0;
+	struct bx_sched_move *out = NULL;
+
+	*moves = NULL;
+	*n_moves = 0;
+	for (size_t i = 0; i < n; i++)
+		nodes[i].load = 0;
+	/* First the load as it stands: every service counts where it is placed,
+	 * stopped ones too (they come back where they were). */
+	cJSON_ArrayForEach(svc, services)
+	{
+		struct bx_sched_node *at = find(nodes, n, field_u64(svc, "node"));
+		if (at != NULL && at->usable)
+			at->load++;
+	}
+	cJSON_ArrayForEach(svc, services)
+	{
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(svc, "name");
+		struct bx_sched_node *at = find(nodes, n, field_u64(svc, "node"));
+		struct bx_sched_node *to;
+
+		if (!cJSON_IsString(name) || !wants_to_run(svc) ||
+		    (at != NULL && at->usable))
+			continue;
+		if (max_moves != 0 && len == max_moves)
+			break;
+		to = least_loaded(nodes, n);
+		if (to == NULL)
+			break; /* nowhere to go: the next pass tries again */
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct bx_sched_move *grown = realloc(out, ncap * sizeof *grown);
+			if (grown == NULL) {
+				free(out);
+				return BX_ENOMEM;
+			}
+			out = grown;
+			cap = ncap;
+		}
+		memset(&out[len], 0, sizeof out[len]);
+		strncpy(out[len].name, name->valuestring, sizeof out[len].name - 1);
+		out[len].node = to->id;
+		out[len].expect_generation = field_u64(svc, "generation");
+		to->load++;
+		len++;
+	}
+	*moves = out;
+	*n_moves = len;
+	return BX_OK;
+}

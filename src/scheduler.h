@@ -1,0 +1,42 @@
+/* scheduler.h - placement decisions: which node runs which service. Pure: no I/O, no
+ * clock. */
+#ifndef BX_SCHEDULER_H
+#define BX_SCHEDULER_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The leader calls bx_schedule() with the committed service records and the
+ * nodes it believes usable; it proposes each move as a service.assign
+ * command carrying the generation it saw (invariant 3), so a decision made
+ * on stale state is rejected by the FSM instead of applied.
+ *
+ * Policy (for now): a service that should run (desired "running") and has
+ * no usable node goes to the usable node with the fewest services, ties to
+ * the lowest id. Services on usable nodes never move.
+ */
+
+struct bx_sched_node {
+	uint64_t id;
+	bool usable;   /* alive and allowed to take work */
+	unsigned load; /* filled by bx_schedule: services placed on it */
+};
+
+struct bx_sched_move {
+	char name[64];
+	uint64_t node;
+	uint64_t expect_generation;
+};
+
+/*
+ * Compute the moves. `nodes` (n entries) is updated with the load after the
+ * moves. *moves is malloc'd (caller frees), *n_moves its length; at most
+ * `max_moves` moves are produced (0 = no limit). Returns 0 or BX_ENOMEM.
+ */
+int bx_schedule(const cJSON *services, struct bx_sched_node *nodes, size_t n,
+		size_t max_moves, struct bx_sched_move **moves, size_t *n_moves);
+
+#endif

@@ -1,0 +1,115 @@
+/* test_scheduler.c - placement: fewest services first, no needless moves, generations
+ * carried. */
+#include "harness.h"
+#include "scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static cJSON *svc(const char *name, uint64_t node, uint64_t gen, const char *desired)
+{
+	cJSON *s = cJSON_CreateObject();
+	cJSON_AddStringToObject(s, "name", name);
+	cJSON_AddNumberToObject(s, "node", (double)node);
+	cJSON_AddNumberToObject(s, "generation", (double)gen);
+	cJSON_AddStringToObject(s, "desired", desired);
+	return s;
+}
+
+TEST(unplacedServiceGoesToLeastLoadedNode)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{1, true, 0}, {2, true, 0}, {3, true, 0}};
+	struct bx_sched_move *moves;
+	size_t n;
+
+	cJSON_AddItemToArray(all, svc("a", 1, 2, "running"));
+	cJSON_AddItemToArray(all, svc("b", 1, 2, "running"));
+	cJSON_AddItemToArray(all, svc("c", 2, 2, "running"));
+	cJSON_AddItemToArray(all, svc("new", 0, 1, "running"));
+	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(n, 1);
+	ASSERT_STR(moves[0].name, "new");
+	ASSERT_INT(moves[0].node, 3);
+	ASSERT_INT(moves[0].expect_generation, 1);
+	ASSERT_INT(nodes[2].load, 1);
+	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(placedAndStoppedServicesDoNotMove)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{1, true, 0}, {2, true, 0}};
+	struct bx_sched_move *moves;
+	size_t n;
+
+	cJSON_AddItemToArray(all, svc("a", 1, 2, "running"));
+	cJSON_AddItemToArray(all, svc("b", 1, 2, "running"));
+	cJSON_AddItemToArray(all, svc("idle", 0, 1, "stopped"));
+	ASSERT_INT(bx_schedule(all, nodes, 2, 0, &moves, &n), 0);
+	ASSERT_INT(n, 0);
+	ASSERT_INT(nodes[0].load, 2);
+	ASSERT_INT(nodes[1].load, 0);
+	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(servicesOnUnusableNodeAreSpreadEvenly)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{1, false, 0}, {2, true, 0}, {3, true, 0}};
+	struct bx_sched_move *moves;
+	size_t n;
+
+	for (int i = 0; i < 6; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "s%d", i);
+		cJSON_AddItemToArray(all, svc(name, 1, 5, "running"));
+	}
+	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(n, 6);
+	ASSERT_INT(nodes[1].load, 3);
+	ASSERT_INT(nodes[2].load, 3);
+	for (size_t i = 0; i < n; i++) {
+		ASSERT(moves[i].node != 1);
+		ASSERT_INT(moves[i].expect_generation, 5);
+	}
+	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(noUsableNodeMeansNoMoves)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{1, false, 0}};
+	struct bx_sched_move *moves;
+	size_t n;
+
+	cJSON_AddItemToArray(all, svc("a", 0, 1, "running"));
+	ASSERT_INT(bx_schedule(all, nodes, 1, 0, &moves, &n), 0);
+	ASSERT_INT(n, 0);
+	ASSERT_INT(bx_schedule(all, NULL, 0, 0, &moves, &n), 0);
+	ASSERT_INT(n, 0);
+	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(maxMovesBoundsOnePass)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{7, true, 0}};
+	struct bx_sched_move *moves;
+	size_t n;
+
+	for (int i = 0; i < 10; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "s%d", i);
+		cJSON_AddItemToArray(all, svc(name, 0, 1, "running"));
+	}
+	ASSERT_INT(bx_schedule(all, nodes, 1, 4, &moves, &n), 0);
+	ASSERT_INT(n, 4);
+	ASSERT_STR(moves[3].name, "s3");
+	free(moves);
+	cJSON_Delete(all);
+}
