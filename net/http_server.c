@@ -228,38 +228,45 @@ void bx_http_request_on_abort(struct bx_http_request *req, bx_http_abort_cb cb,
 
 /* --- listening ------------------------------------------------------------- */
 
+/* An accepted connection's handle; h2o takes over handle.data, so the
+ * server is found through the enclosing struct instead. */
+struct conn {
+	union {
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;
+	} h; /* first: the handle pointer is the conn pointer */
+	struct bx_http_server *server;
+};
+
 static void on_socket_closed(uv_handle_t *h)
 {
-	struct bx_http_server *s = h->data;
+	struct conn *c = (struct conn *)h;
 
-	free(h);
-	s->open_sockets--;
+	c->server->open_sockets--;
+	free(c);
 }
 
 static void on_accept(uv_stream_t *listener, int status)
 {
 	struct listener *l = listener->data;
 	struct bx_http_server *s = l->server;
+	struct conn *c;
 	uv_stream_t *conn;
 	h2o_socket_t *sock;
 
 	if (status != 0 || s->closing)
 		return;
+	c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return;
+	c->server = s;
 	if (l->is_unix) {
-		uv_pipe_t *p = malloc(sizeof *p);
-		if (p == NULL)
-			return;
-		uv_pipe_init(s->loop, p, 0);
-		conn = (uv_stream_t *)p;
+		uv_pipe_init(s->loop, &c->h.pipe, 0);
 	} else {
-		uv_tcp_t *t = malloc(sizeof *t);
-		if (t == NULL)
-			return;
-		uv_tcp_init(s->loop, t);
-		uv_tcp_nodelay(t, 1);
-		conn = (uv_stream_t *)t;
+		uv_tcp_init(s->loop, &c->h.tcp);
+		uv_tcp_nodelay(&c->h.tcp, 1);
 	}
-	conn->data = s;
+	conn = (uv_stream_t *)&c->h;
 	if (uv_accept(listener, conn) != 0) {
 		uv_close((uv_handle_t *)conn, (uv_close_cb)free);
 		return;

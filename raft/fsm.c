@@ -63,7 +63,9 @@ static void set_num(cJSON *obj, const char *key, double value)
 
 static void set_str(cJSON *obj, const char *key, const char *value)
 {
-	if (!cJSON_ReplaceItemInObjectCaseSensitive(obj, key, cJSON_CreateString(value)))
+	if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, cJSON_CreateString(value));
+	else
 		cJSON_AddStringToObject(obj, key, value);
 }
 

@@ -1,5 +1,6 @@
 /* node.c - one Raft server on the libuv loop: start, propose, watch state, shutdown. */
 #include "node.h"
+#include "log.h"
 #include "node_internal.h"
 
 #include <dirent.h>
@@ -239,6 +240,8 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
 {
 	struct proposal *p = req->data;
 
+	if (status != 0)
+		BX_WARN("raft", "proposal failed: %s (%d)", raft_strerror(status), status);
 	/* libraft frees the entry's buffer once it is committed and applied, or
 	 * on failure: p->buf is not ours to free any more. */
 	p->cb(p->data, bx_raft_code(status), result);
@@ -260,23 +263,30 @@ int bx_raft_node_propose(struct bx_raft_node *n, void *buf, size_t len, bx_raft_
 		free(buf);
 		return BX_ENOMEM;
 	}
-	/* libraft releases entry buffers with raft_free(): copy into its heap. */
-	p->buf.base = raft_malloc(len);
+	/* libraft releases entry buffers with raft_free(): copy into its heap.
+	 * Its on-disk format wants entry lengths in multiples of 8 bytes
+	 * (raft_apply answers RAFT_INVALID otherwise): pad with spaces, which
+	 * the JSON commands ignore. */
+	size_t padded = (len + 7) & ~(size_t)7;
+	p->buf.base = raft_malloc(padded);
 	if (p->buf.base == NULL) {
 		free(buf);
 		free(p);
 		return BX_ENOMEM;
 	}
 	memcpy(p->buf.base, buf, len);
+	memset((char *)p->buf.base + len, ' ', padded - len);
 	free(buf);
-	p->buf.len = len;
+	p->buf.len = padded;
 	p->node = n;
 	p->cb = cb;
 	p->data = data;
 	p->req.data = p;
 	rv = raft_apply(&n->raft, &p->req, &p->buf, 1, apply_cb);
 	if (rv != 0) {
-		raft_free(p->buf.base);
+		BX_WARN("raft", "raft_apply: %s (%d)", raft_strerror(rv), rv);
+		/* libraft 0.22 releases the entry's buffer itself when raft_apply
+		 * fails (observed under ASan): it is not ours to free here. */
 		free(p);
 		return bx_raft_code(rv);
 	}

@@ -1,4 +1,4 @@
-/* api_members.c - joining and leaving: /v1/cluster/join|leave, /v1/nodes/ID, /v1/local/*. */
+/* api_members.c - joining and leaving: cluster join/leave, node removal, the local node's own membership. */
 #include "api.h"
 #include "api_internal.h"
 

@@ -1,0 +1,395 @@
+/* config.c - the daemon's configuration: one option table for flags, config file, environment, defaults. */
+#include "config.h"
+
+#include "error.h"
+#include "schema.h"
+#include "toml.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct option {
+	struct bx_field field; /* key in the file, kind, place, range */
+	const char *flag;      /* "--data-dir" */
+	const char *env;       /* "BLIXARD_DATA_DIR" */
+	const char *def;       /* default as text, for --help ("" = none) */
+	const char *help;
+};
+
+#define OFF(m) offsetof(struct bx_config, m)
+#define STR(key, m, flag, env, def, help) {{key, BX_F_STR, OFF(m), 0, 0, 0, 4096, NULL}, flag, env, def, help}
+#define U32(key, m, lo, hi, flag, env, def, help) {{key, BX_F_U32, OFF(m), 0, 0, lo, hi, NULL}, flag, env, def, help}
+
+static const char *const discoveries[] = {"static", "tailscale", NULL};
+static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+
+/* The one table: every option of the daemon. */
+static const struct option options[] = {
+	{{"node_id", BX_F_U64, OFF(node_id), 0, 0, 1, 2147483647u, NULL}, "--node-id",
+	 "BLIXARD_NODE_ID", "(random, kept in DATA_DIR/node.json)", "this node's Raft id"},
+	STR("name", name, "--name", "BLIXARD_NAME", "(the host name)", "this node's name"),
+	STR("data_dir", data_dir, "--data-dir", "BLIXARD_DATA_DIR", "/var/lib/blixard",
+	    "state: Raft log, LMDB, VM run directories"),
+	STR("api", api, "--api", "BLIXARD_API", "127.0.0.1:7000", "HTTP API address HOST:PORT (\"\" = none)"),
+	STR("raft", raft, "--raft", "BLIXARD_RAFT", "127.0.0.1:7001", "Raft address HOST:PORT"),
+	STR("socket", socket, "--socket", "BLIXARD_SOCKET", "/run/blixard/blixard.sock",
+	    "local API socket, mode 0600 (\"\" = none)"),
+	{{"bootstrap", BX_F_BOOL, OFF(bootstrap), 0, 0, 0, 0, NULL}, "--bootstrap",
+	 "BLIXARD_BOOTSTRAP", "false", "start a new cluster if the data dir is fresh"},
+	STR("join", join, "--join", "BLIXARD_JOIN", "", "join through this member's API HOST:PORT"),
+	{{"discovery", BX_F_STR, OFF(discovery), 0, 0, 0, 16, NULL}, "--discovery",
+	 "BLIXARD_DISCOVERY", "static", "peer discovery: static | tailscale"},
+	{{"peers", BX_F_STRS, OFF(peers), OFF(peers_len), 0, 0, 256, NULL}, "--peers",
+	 "BLIXARD_PEERS", "", "static peers' API addresses, comma-separated"},
+	STR("tag", tag, "--tag", "BLIXARD_TAG", "tag:blixard", "Tailscale tag of cluster peers"),
+	U32("bootstrap_expect", bootstrap_expect, 0, 9, "--bootstrap-expect",
+	    "BLIXARD_BOOTSTRAP_EXPECT", "0", "form the cluster once this many peers are seen"),
+	U32("max_voters", max_voters, 1, 9, "--max-voters", "BLIXARD_MAX_VOTERS", "5",
+	    "voters at most; further nodes are standbys"),
+	U32("heartbeat_ms", heartbeat_ms, 10, 10000, "--heartbeat-ms", "BLIXARD_HEARTBEAT_MS",
+	    "100", "Raft heartbeat interval"),
+	U32("election_ms", election_ms, 50, 60000, "--election-ms", "BLIXARD_ELECTION_MS", "1000",
+	    "Raft election timeout"),
+	U32("snapshot_threshold", snapshot_threshold, 4, 10000000, "--snapshot-threshold",
+	    "BLIXARD_SNAPSHOT_THRESHOLD", "1024", "log entries between snapshots"),
+	U32("snapshot_trailing", snapshot_trailing, 0, 10000000, "--snapshot-trailing",
+	    "BLIXARD_SNAPSHOT_TRAILING", "128", "log entries kept after a snapshot"),
+	{{"log_level", BX_F_STR, OFF(log_level), 0, 0, 0, 16, NULL}, "--log-level",
+	 "BLIXARD_LOG_LEVEL", "info", "debug | info | warn | error"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+static char *sdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void free_peers(struct bx_config *cfg)
+{
+	for (size_t i = 0; i < cfg->peers_len; i++)
+		free(cfg->peers[i]);
+	free(cfg->peers);
+	cfg->peers = NULL;
+	cfg->peers_len = 0;
+}
+
+void bx_config_init(struct bx_config *cfg)
+{
+	char host[256] = "";
+
+	memset(cfg, 0, sizeof *cfg);
+	if (gethostname(host, sizeof host - 1) == 0) {
+		/* a valid node name from the host name: lower case, others -> '-' */
+		for (char *p = host; *p; p++) {
+			*p = (char)tolower((unsigned char)*p);
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+				*p = '-';
+		}
+		host[63] = '\0';
+	}
+	cfg->name = sdup(host[0] && host[0] != '-' ? host : "node");
+	cfg->data_dir = sdup("/var/lib/blixard");
+	cfg->api = sdup("127.0.0.1:7000");
+	cfg->raft = sdup("127.0.0.1:7001");
+	cfg->socket = sdup("/run/blixard/blixard.sock");
+	cfg->discovery = sdup("static");
+	cfg->tag = sdup("tag:blixard");
+	cfg->max_voters = 5;
+	cfg->heartbeat_ms = 100;
+	cfg->election_ms = 1000;
+	cfg->snapshot_threshold = 1024;
+	cfg->snapshot_trailing = 128;
+	cfg->log_level = sdup("info");
+}
+
+void bx_config_free(struct bx_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->config_file);
+	free(cfg->name);
+	free(cfg->data_dir);
+	free(cfg->api);
+	free(cfg->raft);
+	free(cfg->socket);
+	free(cfg->join);
+	free(cfg->discovery);
+	free(cfg->tag);
+	free(cfg->log_level);
+	free_peers(cfg);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+/* Set one option from text (a flag's or variable's value). */
+static int set_text(struct bx_config *cfg, const struct option *o, const char *text,
+		    const char *origin, struct bx_diags *diags)
+{
+	char *at = (char *)cfg + o->field.offset;
+	char *end;
+
+	switch (o->field.kind) {
+	case BX_F_STR:
+		if (o->field.max && strlen(text) > o->field.max) {
+			bx_diags_add(diags, "%s: longer than %llu characters", origin,
+				     (unsigned long long)o->field.max);
+			return BX_EINVAL;
+		}
+		free(*(char **)(void *)at);
+		*(char **)(void *)at = sdup(text);
+		return BX_OK;
+	case BX_F_U32:
+	case BX_F_U64: {
+		errno = 0;
+		unsigned long long v = strtoull(text, &end, 10);
+		if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < o->field.min ||
+		    v > o->field.max) {
+			bx_diags_add(diags, "%s: must be an integer %llu..%llu, got '%.32s'", origin,
+				     (unsigned long long)o->field.min,
+				     (unsigned long long)o->field.max, text);
+			return BX_EINVAL;
+		}
+		if (o->field.kind == BX_F_U32)
+			*(uint32_t *)(void *)at = (uint32_t)v;
+		else
+			*(uint64_t *)(void *)at = v;
+		return BX_OK;
+	}
+	case BX_F_BOOL:
+		if (strcmp(text, "1") == 0 || strcmp(text, "true") == 0 || strcmp(text, "yes") == 0) {
+			*(bool *)at = true;
+		} else if (strcmp(text, "0") == 0 || strcmp(text, "false") == 0 ||
+			   strcmp(text, "no") == 0 || text[0] == '\0') {
+			*(bool *)at = false;
+		} else {
+			bx_diags_add(diags, "%s: must be true or false, got '%.32s'", origin, text);
+			return BX_EINVAL;
+		}
+		return BX_OK;
+	case BX_F_STRS: {
+		free_peers(cfg);
+		for (const char *p = text; *p;) {
+			size_t n = strcspn(p, ",");
+			if (n > 0) {
+				char **grown = realloc(cfg->peers, (cfg->peers_len + 1) * sizeof *grown);
+				if (grown == NULL)
+					return BX_ENOMEM;
+				cfg->peers = grown;
+				cfg->peers[cfg->peers_len++] = strndup(p, n);
+			}
+			p += n;
+			if (*p == ',')
+				p++;
+		}
+		return BX_OK;
+	}
+	default:
+		return BX_EINVAL;
+	}
+}
+
+static int load_file(struct bx_config *cfg, const char *path, struct bx_diags *diags)
+{
+	struct bx_field fields[N_OPTIONS];
+	struct bx_section secs[2];
+	struct bx_toml_value *doc;
+	struct bx_toml_error err;
+	struct bx_doc d = {.filename = path};
+	char *src = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "re"), *mem;
+	char chunk[8192];
+	size_t n;
+	int rv;
+
+	if (f == NULL) {
+		bx_diags_add(diags, "%s: cannot open: %s", path, strerror(errno));
+		return BX_EINVAL;
+	}
+	mem = open_memstream(&src, &len);
+	while (mem != NULL && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		fwrite(chunk, 1, n, mem);
+	fclose(f);
+	if (mem == NULL)
+		return BX_ENOMEM;
+	fclose(mem);
+	rv = bx_toml_parse(src, len, &doc, &err);
+	free(src);
+	if (rv != 0) {
+		bx_diags_add(diags, "%s:%d:%d: %s", path, err.line, err.col, err.msg);
+		return BX_EINVAL;
+	}
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		fields[i] = options[i].field;
+	/* keys at the top level, or in a [daemon] section */
+	secs[0] = (struct bx_section){"", fields, N_OPTIONS};
+	secs[1] = (struct bx_section){"daemon", fields, N_OPTIONS};
+	d.toml = doc;
+	size_t errors = bx_schema_apply(&d, secs, 2, cfg, diags);
+	bx_toml_free(doc);
+	return errors ? BX_EINVAL : BX_OK;
+}
+
+static const struct option *find_flag(const char *flag)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (strcmp(options[i].flag, flag) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static bool valid_hostport(const char *s, bool allow_empty)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (s[0] == '\0')
+		return allow_empty;
+	if (colon == NULL || colon == s)
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	return *end == '\0' && colon[1] != '\0' && port >= 0 && port <= 65535;
+}
+
+static int final_checks(struct bx_config *cfg, struct bx_diags *diags)
+{
+	size_t before = diags->len;
+	const char *origin = cfg->config_file ? cfg->config_file : "configuration";
+
+	(void)origin;
+	if (!bx_name_valid(cfg->name))
+		bx_diags_add(diags, "name '%s' is invalid: use a-z, 0-9 and '-', at most 63", cfg->name);
+	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0')
+		bx_diags_add(diags, "data_dir must not be empty");
+	if (!valid_hostport(cfg->api, true))
+		bx_diags_add(diags, "api: '%s' is not HOST:PORT", cfg->api);
+	if (!valid_hostport(cfg->raft, false))
+		bx_diags_add(diags, "raft: '%s' is not HOST:PORT", cfg->raft);
+	if (cfg->join != NULL && cfg->join[0] != '\0' && !valid_hostport(cfg->join, false))
+		bx_diags_add(diags, "join: '%s' is not HOST:PORT", cfg->join);
+	if (cfg->bootstrap && cfg->join != NULL && cfg->join[0] != '\0')
+		bx_diags_add(diags, "--bootstrap and --join exclude each other");
+	for (size_t i = 0; i < cfg->peers_len; i++)
+		if (!valid_hostport(cfg->peers[i], false))
+			bx_diags_add(diags, "peers: '%s' is not HOST:PORT", cfg->peers[i]);
+	if (strcmp(cfg->discovery, "static") != 0 && strcmp(cfg->discovery, "tailscale") != 0)
+		bx_diags_add(diags, "discovery must be static or tailscale, got '%s'", cfg->discovery);
+	if (cfg->election_ms <= cfg->heartbeat_ms)
+		bx_diags_add(diags, "election_ms (%u) must be greater than heartbeat_ms (%u)",
+			     cfg->election_ms, cfg->heartbeat_ms);
+	bool level_ok = false;
+	for (const char *const *l = levels; *l; l++)
+		level_ok |= strcmp(*l, cfg->log_level) == 0;
+	if (!level_ok)
+		bx_diags_add(diags, "log_level must be debug, info, warn or error, got '%s'",
+			     cfg->log_level);
+	(void)discoveries;
+	return diags->len > before ? BX_EINVAL : BX_OK;
+}
+
+int bx_config_load(struct bx_config *cfg, int argc, char **argv, char **envp, bool *help,
+		   struct bx_diags *diags)
+{
+	const char *file = NULL;
+	char origin[128];
+	int rv = BX_OK;
+
+	*help = false;
+	if (envp == NULL)
+		envp = environ;
+	/* 1. where the file is: --config wins over BLIXARD_CONFIG */
+	for (char **e = envp; *e; e++)
+		if (strncmp(*e, "BLIXARD_CONFIG=", 15) == 0)
+			file = *e + 15;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			*help = true;
+			return BX_OK;
+		}
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			file = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			file = argv[i] + 9;
+	}
+	/* 2. environment, over the defaults */
+	for (size_t o = 0; o < N_OPTIONS; o++) {
+		size_t n = strlen(options[o].env);
+		for (char **e = envp; *e; e++)
+			if (strncmp(*e, options[o].env, n) == 0 && (*e)[n] == '=') {
+				snprintf(origin, sizeof origin, "%s", options[o].env);
+				if (set_text(cfg, &options[o], *e + n + 1, origin, diags) != 0)
+					rv = BX_EINVAL;
+			}
+	}
+	/* 3. the file, over the environment */
+	if (file != NULL && file[0] != '\0') {
+		free(cfg->config_file);
+		cfg->config_file = strdup(file);
+		if (load_file(cfg, file, diags) != 0)
+			rv = BX_EINVAL;
+	}
+	/* 4. flags, over everything */
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *value = NULL, *eq = strchr(a, '=');
+		char flag[64];
+		const struct option *o;
+
+		if (strcmp(a, "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(a, "--config=", 9) == 0)
+			continue;
+		if (strncmp(a, "--", 2) != 0) {
+			bx_diags_add(diags, "unexpected argument '%s'", a);
+			return BX_EPARSE;
+		}
+		snprintf(flag, sizeof flag, "%.*s", (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
+		o = find_flag(flag);
+		if (o == NULL) {
+			const char *names[N_OPTIONS + 1];
+			for (size_t k = 0; k < N_OPTIONS; k++)
+				names[k] = options[k].flag;
+			names[N_OPTIONS] = "--config";
+			const char *best = bx_closest(flag, names, N_OPTIONS + 1);
+			bx_diags_add(diags, "unknown option '%s'%s%s%s", flag,
+				     best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+			return BX_EPARSE;
+		}
+		if (eq != NULL) {
+			value = eq + 1;
+		} else if (o->field.kind == BX_F_BOOL) {
+			value = "true";
+		} else if (i + 1 < argc) {
+			value = argv[++i];
+		} else {
+			bx_diags_add(diags, "%s needs a value", flag);
+			return BX_EPARSE;
+		}
+		if (set_text(cfg, o, value, flag, diags) != 0)
+			rv = BX_EINVAL;
+	}
+	if (rv == BX_OK)
+		rv = final_checks(cfg, diags);
+	return rv;
+}
+
+void bx_config_usage(FILE *out)
+{
+	fprintf(out, "Options (flag, environment variable, default). Flags override the config\n"
+		     "file (--config FILE or BLIXARD_CONFIG; keys as below without '--', at the\n"
+		     "top level or in [daemon]), which overrides the environment.\n\n");
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct option *o = &options[i];
+		char left[64];
+		snprintf(left, sizeof left, "%s%s", o->flag,
+			 o->field.kind == BX_F_BOOL ? "" : " VALUE");
+		fprintf(out, "  %-28s %s\n  %-28s %s%s%s\n", left, o->help, "", o->env,
+			o->def[0] ? ", default " : "", o->def);
+	}
+}
