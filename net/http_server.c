@@ -463,7 +463,9 @@ static void on_grace(uv_timer_t *t)
 
 static void start_grace(struct bx_http_server *s)
 {
-	h2o_context_request_shutdown(&s->ctx);
+	/* no h2o_context_request_shutdown(): it arms an HTTP/2 timer that
+	 * h2o_context_dispose() then asserts on; HTTP/1 connections end on
+	 * their own (clients close after each request) or at the grace end. */
 	uv_timer_init(s->loop, &s->grace);
 	s->grace.data = s;
 	s->grace_rounds = GRACE_ROUNDS;

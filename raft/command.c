@@ -1,233 +1,256 @@
-/* command.c - the replicated commands: their ops, fields and checks (pure, no I/O). */
+/* command.c - the table of replicated commands and their validation. */
 #include "command.h"
-
-#include "error.h"
-#include "spec.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-enum kind { K_STR, K_NAME, K_U64, K_I64, K_BOOL, K_OBJECT, K_STATE };
+#include "error.h"
 
-struct field {
-	const char *key;
-	enum kind kind;
-	size_t offset; /* into struct bx_command */
-};
-
-#define F(key, kind, member)                                                             \
-	{                                                                                \
-		key, kind, offsetof(struct bx_command, member)                           \
-	}
-
-struct op_def {
-	const char *name;
-	enum bx_op op;
-	struct field fields[8];
-};
-
-/* The one table of ops: parse, check and document from here. */
-static const struct op_def ops[] = {
-    {"cluster.init", BX_OP_CLUSTER_INIT, {F("cluster_id", K_STR, cluster_id)}},
-    {"node.upsert",
-     BX_OP_NODE_UPSERT,
-     {F("id", K_U64, id), F("name", K_STR, node_name), F("api", K_STR, api),
-      F("raft", K_STR, raft)}},
-    {"node.remove", BX_OP_NODE_REMOVE, {F("id", K_U64, id)}},
-    {"service.put",
-     BX_OP_SERVICE_PUT,
-     {F("name", K_NAME, name), F("spec", K_OBJECT, spec), F("start", K_BOOL, start)}},
-    {"service.start", BX_OP_SERVICE_START, {F("name", K_NAME, name)}},
-    {"service.stop", BX_OP_SERVICE_STOP, {F("name", K_NAME, name)}},
-    {"service.delete", BX_OP_SERVICE_DELETE, {F("name", K_NAME, name)}},
-    {"service.assign",
-     BX_OP_SERVICE_ASSIGN,
-     {F("name", K_NAME, name), F("node", K_U64, node),
-      F("expect_generation", K_U64, expect_generation)}},
-    {"service.report",
-     BX_OP_SERVICE_REPORT,
-     {F("name", K_NAME, name), F("node", K_U64, node), F("generation", K_U64, generation),
-      F("state", K_STATE, state), F("pid", K_I64, pid), F("restarts", K_U64, restarts),
-      F("reason", K_STR, reason)}},
-};
-
-static const char *const report_states[] = {"starting", "running",   "exited", "failed",
-					    "stopped",  "unhealthy", NULL};
-
-bool bx_command_state_valid(const char *state)
+static bool is_integer(const cJSON *v, double min)
 {
-	for (const char *const *s = report_states; *s != NULL; s++)
-		if (strcmp(*s, state) == 0)
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return false;
+	d = v->valuedouble;
+	return isfinite(d) && d == floor(d) && d >= min && d <= BX_CMD_MAX_INT;
+}
+
+static bool check_uint(const cJSON *v)
+{
+	return is_integer(v, 0);
+}
+
+static bool check_id(const cJSON *v)
+{
+	return is_integer(v, 1);
+}
+
+static bool check_string(const cJSON *v)
+{
+	return cJSON_IsString(v) && v->valuestring != NULL;
+}
+
+static bool check_bool(const cJSON *v)
+{
+	return cJSON_IsBool(v);
+}
+
+static bool check_object(const cJSON *v)
+{
+	return cJSON_IsObject(v);
+}
+
+static bool check_hex_id(const cJSON *v)
+{
+	size_t n;
+
+	if (!check_string(v))
+		return false;
+	n = strlen(v->valuestring);
+	return n >= 1 && n <= 64 && strspn(v->valuestring, "0123456789abcdefABCDEF") == n;
+}
+
+bool bx_cmd_valid_service_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 1 && n <= 63 && name[0] != '-' &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+static bool check_name(const cJSON *v)
+{
+	return check_string(v) && bx_cmd_valid_service_name(v->valuestring);
+}
+
+static bool check_state(const cJSON *v)
+{
+	static const char *const states[] = {BX_SERVICE_STATES};
+
+	if (!check_string(v))
+		return false;
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+		if (strcmp(v->valuestring, states[i]) == 0)
 			return true;
 	return false;
 }
 
-/* JSON numbers are doubles: whole numbers up to 2^53 are exact. */
-static bool whole(const cJSON *v, double min)
+#define NAME_WANT "a service name ([a-z0-9-], 1-63 characters, not starting with '-')"
+#define F_NAME                                                                           \
+	{                                                                                \
+		"name", check_name, NAME_WANT                                            \
+	}
+#define F_END                                                                            \
+	{                                                                                \
+		NULL, NULL, NULL                                                         \
+	}
+
+static const struct bx_cmd_field cluster_init_fields[] = {
+    {"cluster_id", check_hex_id, "a hex string of 1-64 characters"},
+    F_END,
+};
+
+static const struct bx_cmd_field node_upsert_fields[] = {
+    {"id", check_id, "an integer >= 1"},
+    {"name", check_string, "a string"},
+    {"api", check_string, "a string"},
+    {"raft", check_string, "a string"},
+    F_END,
+};
+
+static const struct bx_cmd_field node_remove_fields[] = {
+    {"id", check_id, "an integer >= 1"},
+    F_END,
+};
+
+static const struct bx_cmd_field service_put_fields[] = {
+    F_NAME,
+    {"spec", check_object, "an object"},
+    {"start", check_bool, "a boolean"},
+    F_END,
+};
+
+static const struct bx_cmd_field service_name_fields[] = {
+    F_NAME,
+    F_END,
+};
+
+static const struct bx_cmd_field service_assign_fields[] = {
+    F_NAME,
+    {"node", check_uint, "an integer >= 0"},
+    {"expect_generation", check_uint, "an integer >= 0"},
+    F_END,
+};
+
+static const struct bx_cmd_field service_report_fields[] = {
+    F_NAME,
+    {"node", check_id, "an integer >= 1"},
+    {"generation", check_uint, "an integer >= 0"},
+    {"state", check_state,
+     "one of \"starting\", \"running\", \"exited\", \"failed\", \"stopped\", "
+     "\"unhealthy\""},
+    {"pid", check_uint, "an integer >= 0"},
+    {"restarts", check_uint, "an integer >= 0"},
+    {"reason", check_string, "a string"},
+    F_END,
+};
+
+/* spec.service.name must name the service the command puts. */
+static int check_service_put(const cJSON *cmd, char *msg, size_t size)
 {
-	return cJSON_IsNumber(v) && v->valuedouble >= min &&
-	       v->valuedouble <= 9007199254740992.0 &&
-	       floor(v->valuedouble) == v->valuedouble;
-}
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(cmd, "spec");
+	const cJSON *service = cJSON_GetObjectItemCaseSensitive(spec, "service");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(service, "name");
+	const char *want = bx_cmd_str(cmd, "name");
 
-static int check_field(const char *op, const struct field *f, const cJSON *v,
-		       struct bx_command *cmd, char *msg, size_t size)
-{
-	char *at = (char *)cmd + f->offset;
-
-	switch (f->kind) {
-	case K_STR:
-		if (!cJSON_IsString(v) || strlen(v->valuestring) > 4096)
-			break;
-		*(const char **)at = v->valuestring;
-		return BX_OK;
-	case K_NAME:
-		if (!cJSON_IsString(v) || !bx_name_valid(v->valuestring)) {
-			snprintf(msg, size,
-				 "%s: field '%s' must be a name of a-z, 0-9 and '-' "
-				 "(1..%d, not "
-				 "starting with '-')",
-				 op, f->key, BX_NAME_MAX);
-			return BX_EINVAL;
-		}
-		*(const char **)at = v->valuestring;
-		return BX_OK;
-	case K_U64:
-		if (!whole(v, 0)) {
-			snprintf(msg, size, "%s: field '%s' must be a whole number >= 0",
-				 op, f->key);
-			return BX_EINVAL;
-		}
-		*(uint64_t *)(void *)at = (uint64_t)v->valuedouble;
-		return BX_OK;
-	case K_I64:
-		if (!whole(v, -2147483648.0)) {
-			snprintf(msg, size, "%s: field '%s' must be a whole number", op,
-				 f->key);
-			return BX_EINVAL;
-		}
-		*(int64_t *)(void *)at = (int64_t)v->valuedouble;
-		return BX_OK;
-	case K_BOOL:
-		if (!cJSON_IsBool(v))
-			break;
-		*(bool *)at = cJSON_IsTrue(v);
-		return BX_OK;
-	case K_OBJECT:
-		if (!cJSON_IsObject(v))
-			break;
-		*(const cJSON **)(void *)at = v;
-		return BX_OK;
-	case K_STATE:
-		if (!cJSON_IsString(v) || !bx_command_state_valid(v->valuestring)) {
-			snprintf(msg, size,
-				 "%s: field '%s' must be one of starting, running, "
-				 "exited, failed, "
-				 "stopped, unhealthy",
-				 op, f->key);
-			return BX_EINVAL;
-		}
-		*(const char **)at = v->valuestring;
-		return BX_OK;
-	}
-	snprintf(msg, size, "%s: field '%s' must be a %s", op, f->key,
-		 f->kind == K_STR    ? "string (at most 4096 bytes)"
-		 : f->kind == K_BOOL ? "boolean"
-				     : "JSON object");
-	return BX_EINVAL;
-}
-
-int bx_command_parse(const char *buf, size_t len, struct bx_command *cmd, char *msg,
-		     size_t size)
-{
-	const struct op_def *def = NULL;
-	const cJSON *jop, *jts, *item;
-	int rv;
-
-	memset(cmd, 0, sizeof *cmd);
-	cmd->json = cJSON_ParseWithLength(buf, len);
-	if (!cJSON_IsObject(cmd->json)) {
-		snprintf(msg, size, "command is not a JSON object");
-		rv = BX_EINVAL;
-		goto fail;
-	}
-	jop = cJSON_GetObjectItemCaseSensitive(cmd->json, "op");
-	if (!cJSON_IsString(jop)) {
-		snprintf(msg, size, "command has no 'op'");
-		rv = BX_EINVAL;
-		goto fail;
-	}
-	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-		if (strcmp(ops[i].name, jop->valuestring) == 0)
-			def = &ops[i];
-	if (def == NULL) {
-		snprintf(msg, size, "unknown op '%.64s'", jop->valuestring);
-		rv = BX_EINVAL;
-		goto fail;
-	}
-	cmd->op = def->op;
-	cmd->op_name = def->name;
-	jts = cJSON_GetObjectItemCaseSensitive(cmd->json, "ts");
-	if (!whole(jts, 0)) {
-		snprintf(msg, size,
-			 "%s: field 'ts' must be a whole number of milliseconds",
-			 def->name);
-		rv = BX_EINVAL;
-		goto fail;
-	}
-	cmd->ts = (uint64_t)jts->valuedouble;
-	for (const struct field *f = def->fields; f->key != NULL; f++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(cmd->json, f->key);
-		if (v == NULL) {
-			snprintf(msg, size, "%s: field '%s' is required", def->name,
-				 f->key);
-			rv = BX_EINVAL;
-			goto fail;
-		}
-		rv = check_field(def->name, f, v, cmd, msg, size);
-		if (rv != 0)
-			goto fail;
-	}
-	cJSON_ArrayForEach(item, cmd->json)
-	{
-		bool known =
-		    strcmp(item->string, "op") == 0 || strcmp(item->string, "ts") == 0;
-		for (const struct field *f = def->fields; !known && f->key != NULL; f++)
-			known = strcmp(f->key, item->string) == 0;
-		if (!known) {
-			snprintf(msg, size, "%s: unknown field '%.64s'", def->name,
-				 item->string);
-			rv = BX_EINVAL;
-			goto fail;
-		}
-	}
-	if ((def->op == BX_OP_NODE_UPSERT || def->op == BX_OP_NODE_REMOVE) &&
-	    cmd->id == 0) {
-		snprintf(msg, size, "%s: field 'id' must be >= 1", def->name);
-		rv = BX_EINVAL;
-		goto fail;
-	}
-	if (def->op == BX_OP_CLUSTER_INIT &&
-	    (cmd->cluster_id[0] == '\0' || strlen(cmd->cluster_id) > 64 ||
-	     strspn(cmd->cluster_id, "0123456789abcdef") != strlen(cmd->cluster_id))) {
-		snprintf(
-		    msg, size,
-		    "cluster.init: 'cluster_id' must be 1..64 lower-case hex digits");
-		rv = BX_EINVAL;
-		goto fail;
+	if (!cJSON_IsString(name) || strcmp(name->valuestring, want) != 0) {
+		snprintf(msg, size, "service.put: spec's service.name must be \"%s\"",
+			 want);
+		return BX_EINVAL;
 	}
 	return BX_OK;
-fail:
-	cJSON_Delete(cmd->json);
-	cmd->json = NULL;
-	return rv;
 }
 
-void bx_command_free(struct bx_command *cmd)
+static const struct bx_cmd_op ops[] = {
+    {"cluster.init", cluster_init_fields, NULL},
+    {"node.upsert", node_upsert_fields, NULL},
+    {"node.remove", node_remove_fields, NULL},
+    {"service.put", service_put_fields, check_service_put},
+    {"service.start", service_name_fields, NULL},
+    {"service.stop", service_name_fields, NULL},
+    {"service.delete", service_name_fields, NULL},
+    {"service.assign", service_assign_fields, NULL},
+    {"service.report", service_report_fields, NULL},
+};
+
+const struct bx_cmd_op *bx_cmd_find(const char *name)
 {
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+int bx_cmd_validate(const cJSON *cmd, const struct bx_cmd_op **out, char *msg,
+		    size_t size)
+{
+	const cJSON *opname, *ts;
+	const struct bx_cmd_op *op;
+
+	if (out != NULL)
+		*out = NULL;
+	if (!cJSON_IsObject(cmd)) {
+		snprintf(msg, size, "command must be a JSON object");
+		return BX_EINVAL;
+	}
+	opname = cJSON_GetObjectItemCaseSensitive(cmd, "op");
+	if (!check_string(opname)) {
+		snprintf(msg, size, "command: field 'op' must be a string");
+		return BX_EINVAL;
+	}
+	op = bx_cmd_find(opname->valuestring);
+	if (op == NULL) {
+		snprintf(msg, size, "unknown op '%.64s'", opname->valuestring);
+		return BX_EINVAL;
+	}
+	ts = cJSON_GetObjectItemCaseSensitive(cmd, "ts");
+	if (!check_uint(ts)) {
+		snprintf(msg, size,
+			 "%s: field 'ts' must be an integer >= 0 (milliseconds)",
+			 op->name);
+		return BX_EINVAL;
+	}
+	for (const struct bx_cmd_field *f = op->fields; f->name != NULL; f++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(cmd, f->name);
+		if (v == NULL) {
+			snprintf(msg, size, "%s: missing field '%s' (%s)", op->name,
+				 f->name, f->want);
+			return BX_EINVAL;
+		}
+		if (!f->check(v)) {
+			snprintf(msg, size, "%s: field '%s' must be %s", op->name,
+				 f->name, f->want);
+			return BX_EINVAL;
+		}
+	}
+	if (op->check != NULL && op->check(cmd, msg, size) != 0)
+		return BX_EINVAL;
+	if (out != NULL)
+		*out = op;
+	return BX_OK;
+}
+
+uint64_t bx_cmd_u64(const cJSON *cmd, const char *field)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cmd, field);
+
+	return is_integer(v, 0) ? (uint64_t)v->valuedouble : 0;
+}
+
+const char *bx_cmd_str(const cJSON *cmd, const char *field)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cmd, field);
+
+	return check_string(v) ? v->valuestring : "";
+}
+
+bool bx_cmd_bool(const cJSON *cmd, const char *field)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cmd, field));
+}
+
+cJSON *bx_cmd_new(const char *op, uint64_t ts)
+{
+	cJSON *cmd = cJSON_CreateObject();
+
 	if (cmd == NULL)
-		return;
-	cJSON_Delete(cmd->json);
-	cmd->json = NULL;
+		return NULL;
+	if (cJSON_AddStringToObject(cmd, "op", op) == NULL ||
+	    cJSON_AddNumberToObject(cmd, "ts", (double)ts) == NULL) {
+		cJSON_Delete(cmd);
+		return NULL;
+	}
+	return cmd;
 }

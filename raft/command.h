@@ -1,4 +1,4 @@
-/* command.h - the replicated commands: their ops, fields and checks (pure, no I/O). */
+/* command.h - the replicated commands: their ops, fields and validation (no I/O). */
 #ifndef BX_COMMAND_H
 #define BX_COMMAND_H
 
@@ -8,64 +8,71 @@
 #include <stdint.h>
 
 /*
- * A command is one JSON object {"op": OP, "ts": MS, …fields}. `ts` is stamped
- * by the proposer (the leader's clock) and is the only time apply ever uses,
- * so every node computes the same records. The table in command.c lists each
- * op's fields; bx_command_parse() checks them all before apply touches the
- * store. Ops:
+ * Every Raft entry is one JSON object {"op": S, "ts": ms, …fields}. `ts` is
+ * the proposer's clock (milliseconds since the epoch); apply uses it as "now"
+ * and never reads a clock, so every server computes the same records.
  *
- *   cluster.init    cluster_id
- *   node.upsert     id name api raft
- *   node.remove     id
- *   service.put     name spec start
+ *   cluster.init    cluster_id: hex string, 1..64 chars
+ *   node.upsert     id: integer >= 1, name, api, raft: strings
+ *   node.remove     id: integer >= 1
+ *   service.put     name: service name, spec: object, start: bool
  *   service.start   name
  *   service.stop    name
  *   service.delete  name
- *   service.assign  name node expect_generation
- *   service.report  name node generation state pid restarts reason
+ *   service.assign  name, node: integer >= 0, expect_generation: integer >= 0
+ *   service.report  name, node: integer >= 1, generation: integer >= 0,
+ *                   state: one of BX_SERVICE_STATES, pid, restarts: integer >= 0,
+ *                   reason: string
+ *
+ * A service name is [a-z0-9-], 1..63 chars, not starting with '-'. Integers
+ * are integral JSON numbers up to 2^53 (exact in a double). Fields not listed
+ * are ignored. bx_cmd_validate() is the one check, used by proposers before
+ * proposing and by the FSM again at apply.
  */
 
-enum bx_op {
-	BX_OP_CLUSTER_INIT,
-	BX_OP_NODE_UPSERT,
-	BX_OP_NODE_REMOVE,
-	BX_OP_SERVICE_PUT,
-	BX_OP_SERVICE_START,
-	BX_OP_SERVICE_STOP,
-	BX_OP_SERVICE_DELETE,
-	BX_OP_SERVICE_ASSIGN,
-	BX_OP_SERVICE_REPORT,
+#define BX_CMD_MAX_INT 9007199254740992.0 /* 2^53 */
+
+/* States an agent may report. */
+#define BX_SERVICE_STATES                                                                \
+	"starting", "running", "exited", "failed", "stopped", "unhealthy"
+
+struct bx_cmd_field {
+	const char *name;
+	bool (*check)(const cJSON *value);
+	const char *want; /* what check accepts, for messages: "an integer >= 0" */
 };
 
-struct bx_command {
-	enum bx_op op;
-	const char *op_name;
-	uint64_t ts;
-	/* Fields, meaningful per op. Strings point into `json`. */
-	const char *name; /* service name */
-	const char *cluster_id;
-	uint64_t id; /* node id (node.*) */
-	const char *node_name, *api, *raft;
-	uint64_t node; /* service.assign/report */
-	uint64_t generation, expect_generation;
-	const char *state, *reason;
-	int64_t pid;
-	uint64_t restarts;
-	const cJSON *spec;
-	bool start;
-	cJSON *json; /* the parsed command, owned */
+struct bx_cmd_op {
+	const char *name;
+	const struct bx_cmd_field *fields; /* terminated by a NULL name */
+	/* Checks across fields, after each field passed; may be NULL. */
+	int (*check)(const cJSON *cmd, char *msg, size_t size);
 };
 
-/* Report states an agent may send. */
-bool bx_command_state_valid(const char *state);
+/* The op named `name`, or NULL. */
+const struct bx_cmd_op *bx_cmd_find(const char *name);
 
 /*
- * Parse and check one command. On success returns 0 and fills *cmd (free with
- * bx_command_free). On failure returns BX_EINVAL and writes a message
- * ("service.assign: field 'node' must be a whole number >= 0") into msg.
+ * Validate a parsed command. Returns 0 and sets *op (may be NULL), or
+ * BX_EINVAL with a message such as
+ * "service.assign: field 'node' must be an integer >= 0".
  */
-int bx_command_parse(const char *buf, size_t len, struct bx_command *cmd, char *msg,
-		     size_t size);
-void bx_command_free(struct bx_command *cmd);
+int bx_cmd_validate(const cJSON *cmd, const struct bx_cmd_op **op, char *msg,
+		    size_t size);
+
+/* True if `name` is a valid service name. */
+bool bx_cmd_valid_service_name(const char *name);
+
+/* Field accessors for a validated command (0 / "" / false when absent). */
+uint64_t bx_cmd_u64(const cJSON *cmd, const char *field);
+const char *bx_cmd_str(const cJSON *cmd, const char *field);
+bool bx_cmd_bool(const cJSON *cmd, const char *field);
+
+/*
+ * Start a command: {"op": op, "ts": ts}. The caller adds the fields and
+ * encodes it with cJSON_PrintUnformatted(). NULL on out of memory. The
+ * object is the caller's to cJSON_Delete.
+ */
+cJSON *bx_cmd_new(const char *op, uint64_t ts);
 
 #endif

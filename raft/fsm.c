@@ -1,437 +1,530 @@
-/* fsm.c - the state machine: Raft entries (JSON commands) applied to the LMDB store. */
+/* fsm.c - the state machine: JSON commands applied to the LMDB store, snapshots. */
 #include "fsm.h"
 
-#include "command.h"
-#include "error.h"
-
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
+#include "error.h"
+
 /*
- * apply() = parse + check (command.c) -> compute the new records from the
- * stored ones -> one store transaction carrying the entry's index. A command
- * the FSM rejects (stale generation, unknown service, invalid spec) still
- * commits an empty transaction with its index, so the stored applied index
- * always equals the index of the last entry seen and a restart skips exactly
- * the entries already applied.
+ * Apply is deterministic: every server applies the same committed entries in
+ * the same order to the same state and must write the same records. So apply
+ * reads no clock (the command's "ts" is "now"), no environment and no
+ * randomness, and a command it rejects still advances the applied index, so
+ * that the stored index is the index of the last entry seen, on every server.
+ *
+ * Each entry's changes are computed from committed state and written, with
+ * the entry's index, in one store transaction (the store buffers the writes
+ * and replays them at commit). An entry at or below the stored index was
+ * applied before a restart or is covered by a restored snapshot: skipped.
  */
 
-static void set_result(struct bx_fsm *fsm, int code, cJSON *record, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* What one apply works on. */
+struct apply {
+	struct bx_fsm *fsm;
+	const cJSON *cmd;
+	double ts;
+	struct bx_store_txn *txn;
+	struct bx_fsm_result *res;
+	char key[72]; /* service name or node id touched, for on_apply */
+	bool changed; /* false for a no-op that succeeded */
+};
 
-static void set_result(struct bx_fsm *fsm, int code, cJSON *record, const char *fmt, ...)
+/* Reject the command: sets the result, returns 0 (not a store failure). */
+static int reject(struct apply *a, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int reject(struct apply *a, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	cJSON_Delete(fsm->last.record);
-	fsm->last.code = code;
-	fsm->last.record = record;
-	fsm->last.msg[0] = '\0';
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(fsm->last.msg, sizeof fsm->last.msg, fmt, ap);
-		va_end(ap);
-	}
+	a->res->code = code;
+	va_start(ap, fmt);
+	vsnprintf(a->res->msg, sizeof a->res->msg, fmt, ap);
+	va_end(ap);
+	return 0;
 }
 
-static uint64_t u64(const cJSON *obj, const char *key)
+/* Set obj[key] to item (replacing any), taking ownership of item. */
+static int set_item(cJSON *obj, const char *key, cJSON *item)
+{
+	if (item == NULL)
+		return BX_ENOMEM;
+	if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+		return cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item) ? 0
+									      : BX_ENOMEM;
+	return cJSON_AddItemToObject(obj, key, item) ? 0 : BX_ENOMEM;
+}
+
+static int set_num(cJSON *obj, const char *key, double v)
+{
+	return set_item(obj, key, cJSON_CreateNumber(v));
+}
+
+static int set_str(cJSON *obj, const char *key, const char *v)
+{
+	return set_item(obj, key, cJSON_CreateString(v));
+}
+
+static double num_of(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-static const char *str(const cJSON *obj, const char *key)
+static const char *str_of(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static void set_num(cJSON *obj, const char *key, double value)
+/* The result record becomes the FSM's (fsm->last), written to the store too. */
+static int keep_service(struct apply *a, cJSON *rec)
 {
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	if (cJSON_IsNumber(v))
-		cJSON_SetNumberValue(v, value);
-	else if (v != NULL)
-		cJSON_ReplaceItemInObjectCaseSensitive(obj, key,
-						       cJSON_CreateNumber(value));
-	else
-		cJSON_AddNumberToObject(obj, key, value);
+	int rc = bx_store_put_service(a->txn, str_of(rec, "name"), rec);
+	a->res->record = rec;
+	return rc;
 }
 
-static void set_str(cJSON *obj, const char *key, const char *value)
+/* A fresh instance of the service: the next generation, not placed-run yet. */
+static int new_instance(cJSON *rec, double ts)
 {
-	if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
-		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, cJSON_CreateString(value));
-	else
-		cJSON_AddStringToObject(obj, key, value);
+	int rc = set_num(rec, "generation", num_of(rec, "generation") + 1);
+	rc = rc ?: set_str(rec, "state", "pending");
+	rc = rc ?: set_num(rec, "pid", 0);
+	rc = rc ?: set_num(rec, "restarts", 0);
+	rc = rc ?: set_str(rec, "reason", "");
+	rc = rc ?: set_num(rec, "state_at", ts);
+	return rc;
 }
 
-/* A new generation of a service: a fresh instance, nothing observed yet. */
-static void new_generation(cJSON *rec, uint64_t ts)
+static int op_cluster_init(struct apply *a)
 {
-	set_num(rec, "generation", (double)(u64(rec, "generation") + 1));
-	set_str(rec, "state", "pending");
-	set_num(rec, "pid", 0);
-	set_str(rec, "reason", "");
-	set_num(rec, "state_at", (double)ts);
-}
+	const char *id = bx_cmd_str(a->cmd, "cluster_id");
+	const char *have = bx_store_cluster_id(a->fsm->store);
 
-/* Each op: the change as store operations into `t`, the result in fsm->last. */
-
-static int op_cluster_init(struct bx_fsm *fsm, const struct bx_command *c,
-			   struct bx_store_txn *t)
-{
-	const char *have = bx_store_cluster_id(fsm->store);
-
-	if (have[0] != '\0' && strcmp(have, c->cluster_id) != 0) {
-		set_result(fsm, BX_ECONFLICT, NULL, "the state belongs to cluster %s",
-			   have);
-		return 0;
+	snprintf(a->key, sizeof a->key, "%s", id);
+	if (have[0] != '\0') {
+		if (strcmp(have, id) == 0) {
+			a->changed = false;
+			return 0;
+		}
+		return reject(a, BX_ECONFLICT, "cluster.init: cluster id is already %s",
+			      have);
 	}
-	set_result(fsm, BX_OK, NULL, NULL);
-	return bx_store_set_cluster_id(t, c->cluster_id);
+	return bx_store_set_cluster_id(a->txn, id);
 }
 
-static int op_node_upsert(struct bx_fsm *fsm, const struct bx_command *c,
-			  struct bx_store_txn *t)
+static int op_node_upsert(struct apply *a)
 {
-	cJSON *rec = NULL;
+	uint64_t id = bx_cmd_u64(a->cmd, "id");
+	cJSON *rec;
+	int rc;
 
-	if (bx_store_get_node(fsm->store, c->id, &rec) != 0) {
+	snprintf(a->key, sizeof a->key, "%" PRIu64, id);
+	rc = bx_store_get_node(a->fsm->store, id, &rec);
+	if (rc == BX_ENOENT) {
 		rec = cJSON_CreateObject();
-		cJSON_AddNumberToObject(rec, "id", (double)c->id);
-		cJSON_AddNumberToObject(rec, "joined_at", (double)c->ts);
+		if (rec == NULL)
+			return BX_ENOMEM;
+		rc = set_num(rec, "id", (double)id);
+		rc = rc ?: set_num(rec, "joined_at", a->ts);
 	}
-	set_str(rec, "name", c->node_name);
-	set_str(rec, "api", c->api);
-	set_str(rec, "raft", c->raft);
-	set_num(rec, "updated_at", (double)c->ts);
-	set_result(fsm, BX_OK, rec, NULL);
-	return bx_store_put_node(t, c->id, rec);
+	if (rc != 0)
+		goto out;
+	rc = set_str(rec, "name", bx_cmd_str(a->cmd, "name"));
+	rc = rc ?: set_str(rec, "api", bx_cmd_str(a->cmd, "api"));
+	rc = rc ?: set_str(rec, "raft", bx_cmd_str(a->cmd, "raft"));
+	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	rc = rc ?: bx_store_put_node(a->txn, id, rec);
+out:
+	a->res->record = rec;
+	return rc;
 }
 
-static int op_node_remove(struct bx_fsm *fsm, const struct bx_command *c,
-			  struct bx_store_txn *t)
+static int op_node_remove(struct apply *a)
 {
-	cJSON *rec = NULL, *services = NULL, *svc;
-	int rv;
+	uint64_t id = bx_cmd_u64(a->cmd, "id");
+	cJSON *rec, *services, *svc;
+	int rc;
 
-	if (bx_store_get_node(fsm->store, c->id, &rec) != 0) {
-		set_result(fsm, BX_ENOENT, NULL, "no node %llu",
-			   (unsigned long long)c->id);
-		return 0;
-	}
-	rv = bx_store_del_node(t, c->id);
-	if (rv == 0)
-		rv = bx_store_list_services(fsm->store, &services);
-	/* Its services lose their place; the scheduler finds them another. */
+	snprintf(a->key, sizeof a->key, "%" PRIu64, id);
+	rc = bx_store_get_node(a->fsm->store, id, &rec);
+	if (rc == BX_ENOENT)
+		return reject(a, BX_ENOENT, "node.remove: no node %" PRIu64, id);
+	if (rc != 0)
+		return rc;
+	a->res->record = rec;
+	rc = bx_store_del_node(a->txn, id);
+	if (rc != 0)
+		return rc;
+	/* Its services go back to the scheduler, which places them again. */
+	rc = bx_store_list_services(a->fsm->store, &services);
+	if (rc != 0)
+		return rc;
 	cJSON_ArrayForEach(svc, services)
 	{
-		if (rv != 0)
-			break;
-		if (u64(svc, "node") != c->id)
+		if (num_of(svc, "node") != (double)id)
 			continue;
-		set_num(svc, "node", 0);
-		new_generation(svc, c->ts);
-		set_str(svc, "reason", "its node was removed");
-		set_num(svc, "updated_at", (double)c->ts);
-		rv = bx_store_put_service(t, str(svc, "name"), svc);
+		rc = set_num(svc, "node", 0);
+		rc = rc ?: set_str(svc, "state", "pending");
+		rc = rc ?: set_num(svc, "pid", 0);
+		rc = rc ?: set_num(svc, "state_at", a->ts);
+		rc = rc ?: set_num(svc, "updated_at", a->ts);
+		rc = rc ?: bx_store_put_service(a->txn, str_of(svc, "name"), svc);
+		if (rc != 0)
+			break;
 	}
 	cJSON_Delete(services);
-	set_result(fsm, BX_OK, rec, NULL);
-	return rv;
+	return rc;
 }
 
-static int op_service_put(struct bx_fsm *fsm, const struct bx_command *c,
-			  struct bx_store_txn *t)
+static int op_service_put(struct apply *a)
 {
-	char why[200] = "";
-	cJSON *rec = NULL;
-	const cJSON *svc = cJSON_GetObjectItemCaseSensitive(c->spec, "service");
+	const char *name = bx_cmd_str(a->cmd, "name");
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(a->cmd, "spec");
+	const char *desired = bx_cmd_bool(a->cmd, "start") ? "running" : "stopped";
+	cJSON *rec;
+	int rc;
 
-	if (strcmp(str(svc, "name"), c->name) != 0) {
-		set_result(fsm, BX_EINVAL, NULL, "spec names service '%s', not '%s'",
-			   str(svc, "name"), c->name);
-		return 0;
+	snprintf(a->key, sizeof a->key, "%s", name);
+	if (a->fsm->validate != NULL) {
+		char msg[sizeof a->res->msg] = "";
+		if (a->fsm->validate(spec, msg, sizeof msg) != 0)
+			return reject(a, BX_EINVAL, "%s", msg[0] ? msg : "invalid spec");
 	}
-	if (fsm->validate != NULL && fsm->validate(c->spec, why, sizeof why) != 0) {
-		set_result(fsm, BX_EINVAL, NULL, "invalid spec: %s", why);
-		return 0;
-	}
-	if (bx_store_get_service(fsm->store, c->name, &rec) != 0) {
+	rc = bx_store_get_service(a->fsm->store, name, &rec);
+	if (rc == BX_ENOENT) {
 		rec = cJSON_CreateObject();
-		cJSON_AddStringToObject(rec, "name", c->name);
-		cJSON_AddItemToObject(rec, "spec", cJSON_Duplicate(c->spec, 1));
-		cJSON_AddNumberToObject(rec, "generation", 1);
-		cJSON_AddStringToObject(rec, "desired", c->start ? "running" : "stopped");
-		cJSON_AddNumberToObject(rec, "node", 0);
-		cJSON_AddStringToObject(rec, "state", "pending");
-		cJSON_AddNumberToObject(rec, "pid", 0);
-		cJSON_AddNumberToObject(rec, "restarts", 0);
-		cJSON_AddStringToObject(rec, "reason", "");
-		cJSON_AddNumberToObject(rec, "created_at", (double)c->ts);
-		cJSON_AddNumberToObject(rec, "updated_at", (double)c->ts);
-		cJSON_AddNumberToObject(rec, "state_at", (double)c->ts);
-	} else {
-		const cJSON *old = cJSON_GetObjectItemCaseSensitive(rec, "spec");
-		if (!cJSON_Compare(old, c->spec, 1)) {
-			cJSON_ReplaceItemInObjectCaseSensitive(
-			    rec, "spec", cJSON_Duplicate(c->spec, 1));
-			new_generation(rec, c->ts);
-			set_num(rec, "restarts", 0);
+		if (rec == NULL)
+			return BX_ENOMEM;
+		rc = set_str(rec, "name", name);
+		rc = rc ?: set_item(rec, "spec", cJSON_Duplicate(spec, 1));
+		rc = rc ?: set_num(rec, "generation", 1);
+		rc = rc ?: set_str(rec, "desired", desired);
+		rc = rc ?: set_num(rec, "node", 0);
+		rc = rc ?: set_str(rec, "state", "pending");
+		rc = rc ?: set_num(rec, "pid", 0);
+		rc = rc ?: set_num(rec, "restarts", 0);
+		rc = rc ?: set_str(rec, "reason", "");
+		rc = rc ?: set_num(rec, "created_at", a->ts);
+		rc = rc ?: set_num(rec, "updated_at", a->ts);
+		rc = rc ?: set_num(rec, "state_at", a->ts);
+		if (rc != 0) {
+			cJSON_Delete(rec);
+			return rc;
 		}
-		set_str(rec, "desired", c->start ? "running" : "stopped");
-		set_num(rec, "updated_at", (double)c->ts);
+		return keep_service(a, rec);
 	}
-	set_result(fsm, BX_OK, rec, NULL);
-	return bx_store_put_service(t, c->name, rec);
+	if (rc != 0)
+		return rc;
+	a->res->record = rec;
+	if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "spec"), spec, 1)) {
+		/* A new spec is a new instance: the agent replaces the old one. */
+		rc = set_item(rec, "spec", cJSON_Duplicate(spec, 1));
+		rc = rc ?: new_instance(rec, a->ts);
+	}
+	rc = rc ?: set_str(rec, "desired", desired);
+	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	return rc ?: keep_service(a, rec);
 }
 
-static int op_service_desired(struct bx_fsm *fsm, const struct bx_command *c,
-			      struct bx_store_txn *t)
+/* Load the service named in the command into *rec, or reject with ENOENT. */
+static int load_service(struct apply *a, cJSON **rec)
 {
-	bool start = c->op == BX_OP_SERVICE_START;
-	cJSON *rec = NULL;
+	const char *name = bx_cmd_str(a->cmd, "name");
+	int rc;
+
+	snprintf(a->key, sizeof a->key, "%s", name);
+	rc = bx_store_get_service(a->fsm->store, name, rec);
+	if (rc == BX_ENOENT)
+		reject(a, BX_ENOENT, "%s: no service '%s'", str_of(a->cmd, "op"), name);
+	return rc;
+}
+
+static int op_service_start(struct apply *a)
+{
+	cJSON *rec;
 	const char *state;
+	int rc = load_service(a, &rec);
 
-	if (bx_store_get_service(fsm->store, c->name, &rec) != 0) {
-		set_result(fsm, BX_ENOENT, NULL, "no service named '%s'", c->name);
-		return 0;
-	}
-	state = str(rec, "state");
-	/* Starting a service that ended begins a fresh instance. */
-	if (start && (strcmp(state, "failed") == 0 || strcmp(state, "exited") == 0 ||
-		      strcmp(state, "stopped") == 0)) {
-		new_generation(rec, c->ts);
-		set_num(rec, "restarts", 0);
-	}
-	set_str(rec, "desired", start ? "running" : "stopped");
-	set_num(rec, "updated_at", (double)c->ts);
-	set_result(fsm, BX_OK, rec, NULL);
-	return bx_store_put_service(t, c->name, rec);
+	if (rc != 0)
+		return rc == BX_ENOENT ? 0 : rc;
+	a->res->record = rec;
+	state = str_of(rec, "state");
+	/* A finished instance is not restarted in place: start a fresh one. */
+	if (strcmp(state, "failed") == 0 || strcmp(state, "exited") == 0 ||
+	    strcmp(state, "stopped") == 0)
+		rc = new_instance(rec, a->ts);
+	rc = rc ?: set_str(rec, "desired", "running");
+	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	return rc ?: keep_service(a, rec);
 }
 
-static int op_service_delete(struct bx_fsm *fsm, const struct bx_command *c,
-			     struct bx_store_txn *t)
+static int op_service_stop(struct apply *a)
 {
-	cJSON *rec = NULL;
+	cJSON *rec;
+	int rc = load_service(a, &rec);
 
-	if (bx_store_get_service(fsm->store, c->name, &rec) != 0) {
-		set_result(fsm, BX_ENOENT, NULL, "no service named '%s'", c->name);
-		return 0;
-	}
-	set_result(fsm, BX_OK, rec, NULL);
-	return bx_store_del_service(t, c->name);
+	if (rc != 0)
+		return rc == BX_ENOENT ? 0 : rc;
+	a->res->record = rec;
+	rc = set_str(rec, "desired", "stopped");
+	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	return rc ?: keep_service(a, rec);
 }
 
-static int op_service_assign(struct bx_fsm *fsm, const struct bx_command *c,
-			     struct bx_store_txn *t)
+static int op_service_delete(struct apply *a)
 {
-	cJSON *rec = NULL, *node = NULL;
+	cJSON *rec;
+	int rc = load_service(a, &rec);
 
-	if (bx_store_get_service(fsm->store, c->name, &rec) != 0) {
-		set_result(fsm, BX_ENOENT, NULL, "no service named '%s'", c->name);
-		return 0;
-	}
-	if (u64(rec, "generation") != c->expect_generation) {
-		set_result(fsm, BX_ECONFLICT, NULL,
-			   "service '%s' is at generation %llu, not %llu", c->name,
-			   (unsigned long long)u64(rec, "generation"),
-			   (unsigned long long)c->expect_generation);
-		cJSON_Delete(rec);
-		return 0;
-	}
-	if (c->node != 0 && bx_store_get_node(fsm->store, c->node, &node) != 0) {
-		set_result(fsm, BX_ENOENT, NULL, "no node %llu",
-			   (unsigned long long)c->node);
-		cJSON_Delete(rec);
-		return 0;
-	}
-	cJSON_Delete(node);
-	set_num(rec, "node", (double)c->node);
-	new_generation(rec, c->ts);
-	set_num(rec, "updated_at", (double)c->ts);
-	set_result(fsm, BX_OK, rec, NULL);
-	return bx_store_put_service(t, c->name, rec);
+	if (rc != 0)
+		return rc == BX_ENOENT ? 0 : rc;
+	a->res->record = rec;
+	return bx_store_del_service(a->txn, a->key);
 }
 
-static int op_service_report(struct bx_fsm *fsm, const struct bx_command *c,
-			     struct bx_store_txn *t)
+static int op_service_assign(struct apply *a)
 {
-	cJSON *rec = NULL;
+	uint64_t node = bx_cmd_u64(a->cmd, "node");
+	uint64_t expect = bx_cmd_u64(a->cmd, "expect_generation");
+	cJSON *rec, *node_rec;
+	int rc = load_service(a, &rec);
 
-	if (bx_store_get_service(fsm->store, c->name, &rec) != 0) {
-		set_result(fsm, BX_ENOENT, NULL, "no service named '%s'", c->name);
-		return 0;
+	if (rc != 0)
+		return rc == BX_ENOENT ? 0 : rc;
+	a->res->record = rec;
+	if (num_of(rec, "generation") != (double)expect)
+		return reject(a, BX_ECONFLICT,
+			      "service.assign: '%s' is at generation %.0f, not %" PRIu64,
+			      a->key, num_of(rec, "generation"), expect);
+	if (node != 0) {
+		rc = bx_store_get_node(a->fsm->store, node, &node_rec);
+		if (rc == BX_ENOENT)
+			return reject(a, BX_ENOENT, "service.assign: no node %" PRIu64,
+				      node);
+		if (rc != 0)
+			return rc;
+		cJSON_Delete(node_rec);
 	}
-	/* Invariant 3: a report about another placement or generation is stale. */
-	if (u64(rec, "node") != c->node || u64(rec, "generation") != c->generation) {
-		set_result(
-		    fsm, BX_ECONFLICT, NULL,
-		    "stale report for '%s' (node %llu generation %llu; the record says "
-		    "node %llu generation %llu)",
-		    c->name, (unsigned long long)c->node,
-		    (unsigned long long)c->generation,
-		    (unsigned long long)u64(rec, "node"),
-		    (unsigned long long)u64(rec, "generation"));
-		cJSON_Delete(rec);
-		return 0;
-	}
-	if (strcmp(str(rec, "state"), c->state) != 0)
-		set_num(rec, "state_at", (double)c->ts);
-	set_str(rec, "state", c->state);
-	set_num(rec, "pid", (double)c->pid);
-	set_num(rec, "restarts", (double)c->restarts);
-	set_str(rec, "reason", c->reason);
-	set_result(fsm, BX_OK, rec, NULL);
-	return bx_store_put_service(t, c->name, rec);
+	rc = set_num(rec, "node", (double)node);
+	rc = rc ?: set_num(rec, "generation", num_of(rec, "generation") + 1);
+	rc = rc ?: set_str(rec, "state", "pending");
+	rc = rc ?: set_num(rec, "pid", 0);
+	rc = rc ?: set_str(rec, "reason", "");
+	rc = rc ?: set_num(rec, "state_at", a->ts);
+	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	return rc ?: keep_service(a, rec);
 }
 
-static int run_op(struct bx_fsm *fsm, const struct bx_command *c, struct bx_store_txn *t)
+static int op_service_report(struct apply *a)
 {
-	switch (c->op) {
-	case BX_OP_CLUSTER_INIT:
-		return op_cluster_init(fsm, c, t);
-	case BX_OP_NODE_UPSERT:
-		return op_node_upsert(fsm, c, t);
-	case BX_OP_NODE_REMOVE:
-		return op_node_remove(fsm, c, t);
-	case BX_OP_SERVICE_PUT:
-		return op_service_put(fsm, c, t);
-	case BX_OP_SERVICE_START:
-	case BX_OP_SERVICE_STOP:
-		return op_service_desired(fsm, c, t);
-	case BX_OP_SERVICE_DELETE:
-		return op_service_delete(fsm, c, t);
-	case BX_OP_SERVICE_ASSIGN:
-		return op_service_assign(fsm, c, t);
-	case BX_OP_SERVICE_REPORT:
-		return op_service_report(fsm, c, t);
-	}
-	set_result(fsm, BX_EINVAL, NULL, "unhandled op");
-	return 0;
+	uint64_t node = bx_cmd_u64(a->cmd, "node");
+	uint64_t generation = bx_cmd_u64(a->cmd, "generation");
+	cJSON *rec;
+	int rc = load_service(a, &rec);
+
+	if (rc != 0)
+		return rc == BX_ENOENT ? 0 : rc;
+	a->res->record = rec;
+	/* A report about another placement or an older instance is stale. */
+	if (num_of(rec, "node") != (double)node ||
+	    num_of(rec, "generation") != (double)generation)
+		return reject(a, BX_ECONFLICT,
+			      "service.report: stale report for '%s' (node %" PRIu64
+			      " generation %" PRIu64 "; now node %.0f generation %.0f)",
+			      a->key, node, generation, num_of(rec, "node"),
+			      num_of(rec, "generation"));
+	rc = set_str(rec, "state", bx_cmd_str(a->cmd, "state"));
+	rc = rc ?: set_num(rec, "pid", (double)bx_cmd_u64(a->cmd, "pid"));
+	rc = rc ?: set_num(rec, "restarts", (double)bx_cmd_u64(a->cmd, "restarts"));
+	rc = rc ?: set_str(rec, "reason", bx_cmd_str(a->cmd, "reason"));
+	rc = rc ?: set_num(rec, "state_at", a->ts);
+	return rc ?: keep_service(a, rec);
 }
 
-/* 0, or BX_EIO if the store failed (then libraft must stop: the entry is not applied). */
-static int apply_at(struct bx_fsm *fsm, uint64_t index, const char *buf, size_t len)
-{
-	struct bx_command cmd;
-	struct bx_store_txn *t;
-	char what[32];
-	int rv;
+static const struct {
+	const char *op;
+	int (*fn)(struct apply *a);
+} handlers[] = {
+    {"cluster.init", op_cluster_init},     {"node.upsert", op_node_upsert},
+    {"node.remove", op_node_remove},       {"service.put", op_service_put},
+    {"service.start", op_service_start},   {"service.stop", op_service_stop},
+    {"service.delete", op_service_delete}, {"service.assign", op_service_assign},
+    {"service.report", op_service_report},
+};
 
+/* Commit nothing but the index, so that a rejected entry still counts. */
+static int commit_index_only(struct bx_fsm *fsm, uint64_t index)
+{
+	struct bx_store_txn *txn;
+	int rc = bx_store_begin(fsm->store, &txn);
+
+	return rc ?: bx_store_commit(txn, index);
+}
+
+static void reset_last(struct bx_fsm *fsm)
+{
+	cJSON_Delete(fsm->last.record);
+	fsm->last.record = NULL;
+	fsm->last.code = BX_OK;
+	fsm->last.msg[0] = '\0';
+}
+
+/* Apply one entry. Returns 0, or a store failure (then fsm->last says so too). */
+static int apply_entry(struct bx_fsm *fsm, uint64_t index, const char *buf, size_t len)
+{
+	struct bx_fsm_result *res = &fsm->last;
+	struct apply a = {.fsm = fsm, .res = res, .changed = true};
+	const struct bx_cmd_op *op = NULL;
+	cJSON *cmd;
+	int rc;
+
+	reset_last(fsm);
 	if (index <= bx_store_applied_index(fsm->store)) {
-		set_result(fsm, BX_OK, NULL, "already applied");
+		snprintf(res->msg, sizeof res->msg, "already applied");
 		return 0;
 	}
-	if (bx_store_begin(fsm->store, &t) != 0)
-		return BX_ENOMEM;
-	rv = bx_command_parse(buf, len, &cmd, fsm->last.msg, sizeof fsm->last.msg);
-	if (rv != 0) {
-		char msg[sizeof fsm->last.msg];
-		memcpy(msg, fsm->last.msg, sizeof msg);
-		set_result(fsm, BX_EINVAL, NULL, "%s", msg);
-	} else {
-		rv = run_op(fsm, &cmd, t);
-		if (rv != 0) {
-			bx_store_abort(t);
-			bx_command_free(&cmd);
-			set_result(fsm, BX_EIO, NULL, "write the state store");
-			return BX_EIO;
-		}
+	cmd = cJSON_ParseWithLength(buf, len);
+	if (cmd == NULL) {
+		reject(&a, BX_EINVAL, "malformed command: not JSON");
+	} else if (bx_cmd_validate(cmd, &op, res->msg, sizeof res->msg) != 0) {
+		res->code = BX_EINVAL;
 	}
-	rv = bx_store_commit(t, index);
-	if (rv != 0) {
-		bx_command_free(&cmd);
-		set_result(fsm, rv, NULL, "write the state store");
-		return rv;
+	if (res->code != BX_OK)
+		goto rejected;
+
+	a.cmd = cmd;
+	a.ts = cJSON_GetObjectItemCaseSensitive(cmd, "ts")->valuedouble;
+	rc = bx_store_begin(fsm->store, &a.txn);
+	if (rc != 0)
+		goto failed;
+	rc = BX_EINVAL;
+	for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+		if (strcmp(handlers[i].op, op->name) == 0)
+			rc = handlers[i].fn(&a);
+	if (rc != 0 || res->code != BX_OK) {
+		/* Rejected (or failed) half-way: none of its writes happen. */
+		bx_store_abort(a.txn);
+		if (rc != 0)
+			goto failed;
+		goto rejected;
 	}
-	if (cmd.json != NULL && fsm->on_apply != NULL && fsm->last.code == BX_OK) {
-		const char *name = cmd.name;
-		if (name == NULL) {
-			snprintf(what, sizeof what, "%llu", (unsigned long long)cmd.id);
-			name = what;
-		}
-		fsm->on_apply(fsm, &fsm->last, cmd.op_name, name);
-	}
-	bx_command_free(&cmd);
+	rc = bx_store_commit(a.txn, index);
+	if (rc != 0)
+		goto failed;
+	if (fsm->on_apply != NULL && a.changed)
+		fsm->on_apply(fsm, res, op->name, a.key);
+	cJSON_Delete(cmd);
 	return 0;
+
+rejected:
+	/* A rejected command's record is not the record written. */
+	cJSON_Delete(res->record);
+	res->record = NULL;
+	cJSON_Delete(cmd);
+	rc = commit_index_only(fsm, index);
+	if (rc != 0) {
+		res->code = rc;
+		snprintf(res->msg, sizeof res->msg, "store: %s", bx_strerror(rc));
+	}
+	return rc;
+
+failed:
+	cJSON_Delete(res->record);
+	res->record = NULL;
+	cJSON_Delete(cmd);
+	res->code = rc;
+	snprintf(res->msg, sizeof res->msg, "store: %s", bx_strerror(rc));
+	return rc;
 }
 
 const struct bx_fsm_result *bx_fsm_apply_json(struct bx_fsm *fsm, uint64_t index,
 					      const char *buf, size_t len)
 {
-	if (apply_at(fsm, index, buf, len) != 0 && fsm->last.code == BX_OK)
-		fsm->last.code = BX_EIO;
+	apply_entry(fsm, index, buf, len);
 	return &fsm->last;
 }
 
-/* --- libraft's side ------------------------------------------------------ */
+static int raft_code_of(int rc)
+{
+	return rc == BX_ENOMEM ? RAFT_NOMEM : RAFT_IOERR;
+}
 
 static int fsm_apply(struct raft_fsm *rfsm, const struct raft_buffer *buf, void **result)
 {
 	struct bx_fsm *fsm = rfsm->data;
-	uint64_t index = fsm->raft != NULL ? fsm->raft->last_applied + 1
+	/* libraft sets last_applied only after apply returns: this entry is the next. */
+	uint64_t index = fsm->raft != NULL ? raft_last_applied(fsm->raft) + 1
 					   : bx_store_applied_index(fsm->store) + 1;
-	int rv = apply_at(fsm, index, buf->base, buf->len);
+	int rc = apply_entry(fsm, index, buf->base, buf->len);
 
 	*result = &fsm->last;
-	return rv == 0 ? 0 : RAFT_IOERR;
+	return rc == 0 ? 0 : raft_code_of(rc);
 }
 
+/*
+ * With snapshot_finalize set, libraft owns none of the buffers: the data
+ * (malloc'd by the store) and the one-element array stay ours until
+ * snapshot_finalize, which runs whether or not the snapshot was written.
+ */
 static int fsm_snapshot(struct raft_fsm *rfsm, struct raft_buffer *bufs[],
 			unsigned *n_bufs)
 {
 	struct bx_fsm *fsm = rfsm->data;
-	struct raft_buffer *b;
+	struct raft_buffer *arr;
 	void *data;
 	size_t len;
+	int rc;
 
-	if (bx_store_sync(fsm->store) != 0 ||
-	    bx_store_snapshot(fsm->store, &data, &len) != 0)
-		return RAFT_IOERR;
-	b = malloc(sizeof *b);
-	if (b == NULL) {
+	if (fsm->snapshot_buf != NULL)
+		return RAFT_BUSY;
+	rc = bx_store_sync(fsm->store);
+	rc = rc ?: bx_store_snapshot(fsm->store, &data, &len);
+	if (rc != 0)
+		return raft_code_of(rc);
+	arr = raft_malloc(sizeof *arr);
+	if (arr == NULL) {
 		free(data);
 		return RAFT_NOMEM;
 	}
-	b->base = data;
-	b->len = len;
-	*bufs = b;
+	arr[0].base = data;
+	arr[0].len = len;
+	fsm->snapshot_buf = data;
+	*bufs = arr;
 	*n_bufs = 1;
 	return 0;
 }
 
-/* Version 2+: libraft hands the buffers back here and never frees them itself. */
 static int fsm_snapshot_finalize(struct raft_fsm *rfsm, struct raft_buffer *bufs[],
 				 unsigned *n_bufs)
 {
-	(void)rfsm;
-	if (*bufs != NULL) {
-		for (unsigned i = 0; i < *n_bufs; i++)
-			free((*bufs)[i].base);
-		free(*bufs);
-	}
+	struct bx_fsm *fsm = rfsm->data;
+
+	free(fsm->snapshot_buf);
+	fsm->snapshot_buf = NULL;
+	raft_free(*bufs);
 	*bufs = NULL;
 	*n_bufs = 0;
 	return 0;
 }
 
-/* On success the FSM owns buf->base (libraft's convention, as in dqlite). */
+/* On success the buffer's data is ours (libraft frees it only on failure). */
 static int fsm_restore(struct raft_fsm *rfsm, struct raft_buffer *buf)
 {
 	struct bx_fsm *fsm = rfsm->data;
-	char errmsg[BX_ERRMSG_SIZE];
+	char msg[BX_ERRMSG_SIZE] = "";
+	int rc = bx_store_restore(fsm->store, buf->base, buf->len, msg);
 
-	if (bx_store_restore(fsm->store, buf->base, buf->len, errmsg) != 0)
-		return RAFT_CORRUPT;
-	set_result(fsm, BX_OK, NULL, "restored");
-	if (fsm->on_apply != NULL)
-		fsm->on_apply(fsm, &fsm->last, "snapshot.restore", "");
+	if (rc != 0)
+		return rc == BX_ECORRUPT ? RAFT_CORRUPT : raft_code_of(rc);
 	raft_free(buf->base);
+	reset_last(fsm);
 	return 0;
 }
 
@@ -464,4 +557,6 @@ void bx_fsm_close(struct bx_fsm *fsm)
 		return;
 	cJSON_Delete(fsm->last.record);
 	fsm->last.record = NULL;
+	free(fsm->snapshot_buf);
+	fsm->snapshot_buf = NULL;
 }

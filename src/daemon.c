@@ -343,6 +343,7 @@ static void raft_closed(void *data)
 	struct bx_daemon *d = data;
 
 	d->raft = NULL;
+	bx_fsm_close(&d->fsm);
 	bx_store_close(d->store);
 	d->store = NULL;
 	BX_INFO("daemon", "stopped");

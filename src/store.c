@@ -1,8 +1,5 @@
-/* store.c - the replicated state in LMDB: services, nodes, cluster identity, applied
- * index. */
+/* store.c - the replicated state in LMDB: buffered write transactions, snapshots. */
 #include "store.h"
-
-#include "error.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,31 +11,48 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "error.h"
+
 /*
- * Writes are buffered: a transaction collects its operations in memory and
- * bx_store_commit() replays them inside one LMDB write transaction. If LMDB
- * answers MDB_MAP_FULL, the transaction is aborted, the map doubled, and the
- * whole batch replayed: an entry is never half-applied and never lost.
+ * Design notes.
+ *
+ * Writes are buffered: bx_store_put_* only record the operation (key and
+ * serialized value) in memory, and bx_store_commit() replays all of them in
+ * one LMDB write transaction together with the applied index. If LMDB runs
+ * out of map space (MDB_MAP_FULL, from a put or from the commit itself) the
+ * transaction is aborted, the map is doubled with mdb_env_set_mapsize() -
+ * legal then, because no transaction of ours is open: reads open and close
+ * their own read-only transaction - and the whole batch is replayed. The
+ * caller never sees MAP_FULL unless the map cannot grow any further.
+ *
+ * Because writes only reach LMDB at commit, reads during a transaction see
+ * the committed state, not the pending writes. The FSM computes each entry's
+ * changes from committed state and then writes them, so that is what it needs.
+ *
+ * Everything runs on one thread (the libuv loop); MDB_NOTLS only keeps LMDB
+ * from tying read slots to threads.
  */
 
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
-#define SNAP_MAGIC "BXSNAP1"
-#define SNAP_VERSION 1u
+#define MAX_MAP_SIZE ((size_t)1 << 40) /* 1 TiB: stop doubling there */
+#define MAX_KEY 511                    /* LMDB's default mdb_env_get_maxkeysize() */
 
-enum db { DB_META, DB_SERVICES, DB_NODES, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"meta", "services", "nodes"};
+enum { DB_META = 1, DB_SERVICES = 2, DB_NODES = 3 };
+
+#define KEY_APPLIED "applied_index"
+#define KEY_CLUSTER "cluster_id"
 
 struct bx_store {
 	MDB_env *env;
-	MDB_dbi dbi[DB_COUNT];
-	size_t map_size;
-	char cluster_id[65]; /* cache of meta "cluster_id" */
-	uint64_t applied;    /* cache of meta "applied_index" */
-	char path[4096];
+	MDB_dbi dbi[4];   /* indexed by DB_*; [0] unused */
+	size_t map_size;  /* current map size, doubled on MDB_MAP_FULL */
+	uint64_t applied; /* cache of meta/applied_index, updated at each commit */
+	char *cluster_id; /* cache of meta/cluster_id, never NULL ("" if unset) */
+	bool txn_open;    /* at most one write transaction at a time */
 };
 
 struct op {
-	enum db db;
+	int db;
 	char *key;
 	size_t key_len;
 	char *val; /* NULL: delete */
@@ -48,125 +62,183 @@ struct op {
 struct bx_store_txn {
 	struct bx_store *s;
 	struct op *ops;
-	size_t len, cap;
-	bool clear_all; /* restore: drop every record first */
-	char cluster_id[65];
-	bool set_cluster;
+	size_t n_ops, cap;
+	int err; /* first failure of a put/del (ENOMEM…): commit returns it */
 };
 
-/* --- open / close ---------------------------------------------------------- */
-
-static int lmdb_err(char *errmsg, int rc, const char *what, const char *path)
+static int lmdb_code(int rc)
 {
-	int code = rc == MDB_INVALID || rc == MDB_CORRUPTED ||
-			   rc == MDB_VERSION_MISMATCH || rc == MDB_PAGE_NOTFOUND
-		       ? BX_ECORRUPT
-		       : BX_EIO;
-	return bx_err(errmsg, code, "%s '%s': %s", what, path, mdb_strerror(rc));
+	switch (rc) {
+	case 0:
+		return BX_OK;
+	case MDB_NOTFOUND:
+		return BX_ENOENT;
+	case ENOMEM:
+		return BX_ENOMEM;
+	case MDB_MAP_FULL:
+		return BX_EFULL;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+		return BX_ECORRUPT;
+	default:
+		return BX_EIO;
+	}
 }
 
+static void put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* Begin a transaction, adopting a map grown by someone else if LMDB asks. */
+static int txn_begin(struct bx_store *s, unsigned flags, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(s->env, 0);
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	}
+	return rc;
+}
+
+/* Reload the cached meta values from committed state. */
 static int load_meta(struct bx_store *s)
 {
 	MDB_txn *txn;
-	MDB_val k, v;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	MDB_val key, val;
+	char *id;
+	int rc;
 
+	rc = txn_begin(s, MDB_RDONLY, &txn);
 	if (rc != 0)
-		return rc;
+		return lmdb_code(rc);
 	s->applied = 0;
-	s->cluster_id[0] = '\0';
-	k.mv_data = "applied_index";
-	k.mv_size = strlen("applied_index");
-	rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
-	if (rc == 0 && v.mv_size == sizeof(uint64_t))
-		memcpy(&s->applied, v.mv_data, sizeof s->applied);
-	else if (rc == 0)
-		rc = MDB_CORRUPTED;
-	else if (rc == MDB_NOTFOUND)
-		rc = 0;
-	if (rc == 0) {
-		k.mv_data = "cluster_id";
-		k.mv_size = strlen("cluster_id");
-		int r2 = mdb_get(txn, s->dbi[DB_META], &k, &v);
-		if (r2 == 0 && v.mv_size < sizeof s->cluster_id) {
-			memcpy(s->cluster_id, v.mv_data, v.mv_size);
-			s->cluster_id[v.mv_size] = '\0';
-		} else if (r2 == 0) {
-			rc = MDB_CORRUPTED;
-		}
+	key.mv_data = KEY_APPLIED;
+	key.mv_size = strlen(KEY_APPLIED);
+	rc = mdb_get(txn, s->dbi[DB_META], &key, &val);
+	if (rc == 0 && val.mv_size == 8)
+		s->applied = get_le64(val.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		goto fail;
+
+	key.mv_data = KEY_CLUSTER;
+	key.mv_size = strlen(KEY_CLUSTER);
+	rc = mdb_get(txn, s->dbi[DB_META], &key, &val);
+	if (rc == MDB_NOTFOUND) {
+		val.mv_data = "";
+		val.mv_size = 0;
+	} else if (rc != 0) {
+		goto fail;
 	}
+	id = malloc(val.mv_size + 1);
+	if (id == NULL) {
+		mdb_txn_abort(txn);
+		return BX_ENOMEM;
+	}
+	memcpy(id, val.mv_data, val.mv_size);
+	id[val.mv_size] = '\0';
+	free(s->cluster_id);
+	s->cluster_id = id;
 	mdb_txn_abort(txn);
-	return rc;
+	return BX_OK;
+fail:
+	mdb_txn_abort(txn);
+	return lmdb_code(rc);
 }
 
 int bx_store_open(const char *dir, const struct bx_store_options *opts,
 		  struct bx_store **out, char *errmsg)
 {
-	struct bx_store *s = calloc(1, sizeof *s);
-	MDB_txn *txn = NULL;
-	char file[4200];
+	static const char *const names[4] = {NULL, "meta", "services", "nodes"};
+	struct bx_store *s;
+	MDB_txn *txn;
+	MDB_envinfo info;
 	int rc;
 
 	*out = NULL;
-	if (s == NULL)
-		return bx_err(errmsg, BX_ENOMEM, "allocate the store");
-	snprintf(s->path, sizeof s->path, "%s", dir);
-	snprintf(file, sizeof file, "%s/data.mdb", dir);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		free(s);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return bx_err(errmsg, BX_EIO, "create '%s': %s", dir, strerror(errno));
-	}
-	s->map_size = opts && opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE;
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return bx_err(errmsg, BX_ENOMEM, "open store: out of memory");
+	s->map_size =
+	    opts != NULL && opts->map_size > 0 ? opts->map_size : DEFAULT_MAP_SIZE;
+
 	rc = mdb_env_create(&s->env);
 	if (rc != 0)
-		goto fail;
+		goto err_after_alloc;
 	mdb_env_set_maxdbs(s->env, 8);
 	mdb_env_set_mapsize(s->env, s->map_size);
 	rc = mdb_env_open(s->env, dir, MDB_NOSYNC | MDB_NOMETASYNC | MDB_NOTLS, 0600);
 	if (rc != 0)
-		goto fail;
-	{
-		/* a larger map left by an earlier run is kept */
-		MDB_envinfo info;
-		if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size)
-			s->map_size = info.me_mapsize;
-	}
-	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		goto err_after_env;
+	/* An existing file larger than the requested map is adopted whole. */
+	if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size)
+		s->map_size = info.me_mapsize;
+
+	rc = txn_begin(s, 0, &txn);
 	if (rc != 0)
-		goto fail;
-	for (int i = 0; i < DB_COUNT; i++) {
-		rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]);
-		if (rc != 0)
-			goto fail;
+		goto err_after_env;
+	for (int i = DB_META; i <= DB_NODES; i++) {
+		rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &s->dbi[i]);
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			goto err_after_env;
+		}
 	}
 	rc = mdb_txn_commit(txn);
-	txn = NULL;
 	if (rc != 0)
-		goto fail;
+		goto err_after_env;
 	rc = load_meta(s);
-	if (rc != 0)
-		goto fail;
+	if (rc != 0) {
+		mdb_env_close(s->env);
+		free(s->cluster_id);
+		free(s);
+		return bx_err(errmsg, rc, "open store '%s': read meta: %s", dir,
+			      bx_strerror(rc));
+	}
 	*out = s;
 	return BX_OK;
-fail:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	if (s->env != NULL)
-		mdb_env_close(s->env);
+
+err_after_env:
+	mdb_env_close(s->env);
+err_after_alloc:
 	free(s);
-	return lmdb_err(errmsg, rc, "open the state store", file);
+	return bx_err(errmsg, lmdb_code(rc), "open store '%s': %s", dir,
+		      mdb_strerror(rc));
 }
 
 void bx_store_close(struct bx_store *s)
 {
 	if (s == NULL)
 		return;
-	mdb_env_sync(s->env, 1);
 	mdb_env_close(s->env);
+	free(s->cluster_id);
 	free(s);
 }
-
-/* --- reads ----------------------------------------------------------------- */
 
 uint64_t bx_store_applied_index(struct bx_store *s)
 {
@@ -178,155 +250,209 @@ const char *bx_store_cluster_id(struct bx_store *s)
 	return s->cluster_id;
 }
 
-static int get_json(struct bx_store *s, enum db db, const char *key, cJSON **out)
+/* One key's value parsed as JSON. */
+static int get_json(struct bx_store *s, int db, const char *k, size_t klen, cJSON **out)
 {
 	MDB_txn *txn;
-	MDB_val k = {strlen(key), (void *)key}, v;
+	MDB_val key = {klen, (void *)k}, val;
 	int rc;
 
 	*out = NULL;
-	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	rc = txn_begin(s, MDB_RDONLY, &txn);
 	if (rc != 0)
-		return BX_EIO;
-	rc = mdb_get(txn, s->dbi[db], &k, &v);
-	if (rc == 0)
-		*out = cJSON_ParseWithLength(v.mv_data, v.mv_size);
+		return lmdb_code(rc);
+	rc = mdb_get(txn, s->dbi[db], &key, &val);
+	if (rc == 0) {
+		*out = cJSON_ParseWithLength(val.mv_data, val.mv_size);
+		if (*out == NULL)
+			rc = MDB_CORRUPTED;
+	}
 	mdb_txn_abort(txn);
-	if (rc == MDB_NOTFOUND)
-		return BX_ENOENT;
-	if (rc != 0)
-		return BX_EIO;
-	return *out ? BX_OK : BX_ECORRUPT;
-}
-
-static void node_key(uint64_t id, char *buf, size_t size)
-{
-	/* zero-padded so that LMDB's byte order is numeric order */
-	snprintf(buf, size, "%020" PRIu64, id);
+	return lmdb_code(rc);
 }
 
 int bx_store_get_service(struct bx_store *s, const char *name, cJSON **out)
 {
-	return get_json(s, DB_SERVICES, name, out);
+	size_t len = strlen(name);
+	if (len == 0 || len > MAX_KEY) {
+		*out = NULL;
+		return BX_ENOENT;
+	}
+	return get_json(s, DB_SERVICES, name, len, out);
 }
 
 int bx_store_get_node(struct bx_store *s, uint64_t id, cJSON **out)
 {
 	char key[24];
-
-	node_key(id, key, sizeof key);
-	return get_json(s, DB_NODES, key, out);
+	int n = snprintf(key, sizeof key, "%" PRIu64, id);
+	return get_json(s, DB_NODES, key, (size_t)n, out);
 }
 
-static int list_json(struct bx_store *s, enum db db, cJSON **out)
+/* Every value of one database, parsed, as an array in key order. */
+static int list_json(struct bx_store *s, int db, cJSON **out)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	MDB_val k, v;
-	cJSON *arr = cJSON_CreateArray();
+	MDB_val key, val;
+	cJSON *arr;
 	int rc;
 
 	*out = NULL;
+	arr = cJSON_CreateArray();
 	if (arr == NULL)
 		return BX_ENOMEM;
-	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-	if (rc != 0) {
-		cJSON_Delete(arr);
-		return BX_EIO;
-	}
+	rc = txn_begin(s, MDB_RDONLY, &txn);
+	if (rc != 0)
+		goto err_after_arr;
 	rc = mdb_cursor_open(txn, s->dbi[db], &cur);
-	if (rc == 0) {
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			cJSON *item = cJSON_ParseWithLength(v.mv_data, v.mv_size);
-			if (item == NULL) {
-				rc = MDB_CORRUPTED;
-				break;
-			}
-			cJSON_AddItemToArray(arr, item);
+	if (rc != 0)
+		goto err_after_txn;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		cJSON *item = cJSON_ParseWithLength(val.mv_data, val.mv_size);
+		if (item == NULL) {
+			rc = MDB_CORRUPTED;
+			break;
 		}
-		mdb_cursor_close(cur);
+		cJSON_AddItemToArray(arr, item);
 	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		goto err_after_txn;
 	mdb_txn_abort(txn);
-	if (rc != MDB_NOTFOUND) {
-		cJSON_Delete(arr);
-		return rc == MDB_CORRUPTED ? BX_ECORRUPT : BX_EIO;
+	*out = arr;
+	return BX_OK;
+
+err_after_txn:
+	mdb_txn_abort(txn);
+err_after_arr:
+	cJSON_Delete(arr);
+	return lmdb_code(rc);
+}
+
+int bx_store_list_services(struct bx_store *s, cJSON **out)
+{
+	/* Names are [a-z0-9-]: LMDB's byte order is the order by name. */
+	return list_json(s, DB_SERVICES, out);
+}
+
+static uint64_t node_id_of(const cJSON *node)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(node, "id");
+	return cJSON_IsNumber(id) && id->valuedouble > 0 ? (uint64_t)id->valuedouble : 0;
+}
+
+static int cmp_nodes(const void *a, const void *b)
+{
+	uint64_t x = node_id_of(*(cJSON *const *)a), y = node_id_of(*(cJSON *const *)b);
+	return x < y ? -1 : x > y;
+}
+
+int bx_store_list_nodes(struct bx_store *s, cJSON **out)
+{
+	cJSON *arr, **items, *item;
+	size_t n = 0, i = 0;
+	int rc;
+
+	rc = list_json(s, DB_NODES, &arr);
+	if (rc != 0)
+		return rc;
+	/* Keys are decimal ids, so LMDB's byte order puts "10" before "9":
+	 * sort by numeric id. */
+	cJSON_ArrayForEach(item, arr) n++;
+	if (n > 1) {
+		items = malloc(n * sizeof *items);
+		if (items == NULL) {
+			cJSON_Delete(arr);
+			return BX_ENOMEM;
+		}
+		while (arr->child != NULL)
+			items[i++] = cJSON_DetachItemViaPointer(arr, arr->child);
+		qsort(items, n, sizeof *items, cmp_nodes);
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, items[i]);
+		free(items);
 	}
 	*out = arr;
 	return BX_OK;
 }
 
-int bx_store_list_services(struct bx_store *s, cJSON **out)
-{
-	return list_json(s, DB_SERVICES, out);
-}
-
-int bx_store_list_nodes(struct bx_store *s, cJSON **out)
-{
-	return list_json(s, DB_NODES, out);
-}
-
-/* --- writes ---------------------------------------------------------------- */
+/* Write transactions: buffered operations, replayed at commit. */
 
 int bx_store_begin(struct bx_store *s, struct bx_store_txn **out)
 {
-	struct bx_store_txn *t = calloc(1, sizeof *t);
+	struct bx_store_txn *t;
 
-	*out = t;
+	*out = NULL;
+	if (s->txn_open)
+		return BX_EBUSY;
+	t = calloc(1, sizeof *t);
 	if (t == NULL)
 		return BX_ENOMEM;
 	t->s = s;
+	s->txn_open = true;
+	*out = t;
 	return BX_OK;
 }
 
-static int add_op(struct bx_store_txn *t, enum db db, const char *key, size_t key_len,
+/* Record one operation; the key and value are copied. */
+static int add_op(struct bx_store_txn *t, int db, const char *key, size_t key_len,
 		  const char *val, size_t val_len)
 {
 	struct op *op;
 
-	if (t->len == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 8;
-		struct op *grown = realloc(t->ops, cap * sizeof *grown);
-		if (grown == NULL)
-			return BX_ENOMEM;
-		t->ops = grown;
+	if (t->err != 0)
+		return t->err;
+	if (key_len == 0 || key_len > MAX_KEY)
+		return BX_EINVAL;
+	if (t->n_ops == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 8;
+		struct op *ops = realloc(t->ops, cap * sizeof *ops);
+		if (ops == NULL)
+			return t->err = BX_ENOMEM;
+		t->ops = ops;
 		t->cap = cap;
 	}
-	op = &t->ops[t->len];
+	op = &t->ops[t->n_ops];
 	op->db = db;
-	op->key = malloc(key_len + 1);
-	op->val = val ? malloc(val_len + 1) : NULL;
-	if (op->key == NULL || (val != NULL && op->val == NULL)) {
-		free(op->key);
-		free(op->val);
-		return BX_ENOMEM;
-	}
-	memcpy(op->key, key, key_len);
-	op->key[key_len] = '\0';
+	op->key = malloc(key_len);
+	op->val = NULL;
 	op->key_len = key_len;
-	if (val != NULL)
-		memcpy(op->val, val, val_len);
 	op->val_len = val_len;
-	t->len++;
+	if (op->key == NULL)
+		return t->err = BX_ENOMEM;
+	memcpy(op->key, key, key_len);
+	if (val != NULL) {
+		op->val = malloc(val_len ? val_len : 1);
+		if (op->val == NULL) {
+			free(op->key);
+			return t->err = BX_ENOMEM;
+		}
+		memcpy(op->val, val, val_len);
+	}
+	t->n_ops++;
 	return BX_OK;
 }
 
-static int put_json(struct bx_store_txn *t, enum db db, const char *key,
+static int add_json(struct bx_store_txn *t, int db, const char *key, size_t key_len,
 		    const cJSON *record)
 {
-	char *text = cJSON_PrintUnformatted(record);
-	int rv;
+	char *text;
+	int rc;
 
+	if (record == NULL)
+		return BX_EINVAL;
+	text = cJSON_PrintUnformatted(record);
 	if (text == NULL)
-		return BX_ENOMEM;
-	rv = add_op(t, db, key, strlen(key), text, strlen(text));
+		return t->err = BX_ENOMEM;
+	rc = add_op(t, db, key, key_len, text, strlen(text));
 	cJSON_free(text);
-	return rv;
+	return rc;
 }
 
 int bx_store_put_service(struct bx_store_txn *t, const char *name, const cJSON *record)
 {
-	return put_json(t, DB_SERVICES, name, record);
+	return add_json(t, DB_SERVICES, name, strlen(name), record);
 }
 
 int bx_store_del_service(struct bx_store_txn *t, const char *name)
@@ -337,209 +463,193 @@ int bx_store_del_service(struct bx_store_txn *t, const char *name)
 int bx_store_put_node(struct bx_store_txn *t, uint64_t id, const cJSON *record)
 {
 	char key[24];
-
-	node_key(id, key, sizeof key);
-	return put_json(t, DB_NODES, key, record);
+	int n = snprintf(key, sizeof key, "%" PRIu64, id);
+	return add_json(t, DB_NODES, key, (size_t)n, record);
 }
 
 int bx_store_del_node(struct bx_store_txn *t, uint64_t id)
 {
 	char key[24];
-
-	node_key(id, key, sizeof key);
-	return add_op(t, DB_NODES, key, strlen(key), NULL, 0);
+	int n = snprintf(key, sizeof key, "%" PRIu64, id);
+	return add_op(t, DB_NODES, key, (size_t)n, NULL, 0);
 }
 
 int bx_store_set_cluster_id(struct bx_store_txn *t, const char *cluster_id)
 {
-	if (strlen(cluster_id) >= sizeof t->cluster_id)
-		return BX_EINVAL;
-	snprintf(t->cluster_id, sizeof t->cluster_id, "%s", cluster_id);
-	t->set_cluster = true;
-	return BX_OK;
+	return add_op(t, DB_META, KEY_CLUSTER, strlen(KEY_CLUSTER), cluster_id,
+		      strlen(cluster_id));
 }
 
-static void free_txn(struct bx_store_txn *t)
+static void txn_free(struct bx_store_txn *t)
 {
-	for (size_t i = 0; i < t->len; i++) {
+	for (size_t i = 0; i < t->n_ops; i++) {
 		free(t->ops[i].key);
 		free(t->ops[i].val);
 	}
 	free(t->ops);
+	t->s->txn_open = false;
 	free(t);
 }
 
 void bx_store_abort(struct bx_store_txn *t)
 {
 	if (t != NULL)
-		free_txn(t);
+		txn_free(t);
 }
 
-/* One attempt at writing the batch; MDB_MAP_FULL is handled by the caller. */
-static int write_batch(struct bx_store_txn *t, uint64_t index)
-{
-	struct bx_store *s = t->s;
-	MDB_txn *txn;
-	MDB_val k, v;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+/* Writes into an open LMDB transaction; `drop` empties the databases first. */
+typedef int (*write_fn)(struct bx_store *s, MDB_txn *txn, void *arg);
 
-	if (rc != 0)
-		return rc;
-	if (t->clear_all) {
-		for (int i = 0; i < DB_COUNT && rc == 0; i++)
-			rc = mdb_drop(txn, s->dbi[i], 0);
+/*
+ * Run `fn` in one write transaction with the applied index, doubling the map
+ * and starting over on MDB_MAP_FULL. No transaction is open between attempts,
+ * which is what mdb_env_set_mapsize() requires.
+ */
+static int write_txn(struct bx_store *s, write_fn fn, void *arg, uint64_t applied)
+{
+	unsigned char le[8];
+	MDB_val key = {strlen(KEY_APPLIED), KEY_APPLIED}, val = {8, le};
+	MDB_txn *txn;
+	int rc;
+
+	put_le64(le, applied);
+	for (;;) {
+		rc = txn_begin(s, 0, &txn);
+		if (rc != 0)
+			return lmdb_code(rc);
+		rc = fn(s, txn, arg);
+		if (rc == 0)
+			rc = mdb_put(txn, s->dbi[DB_META], &key, &val, 0);
+		if (rc == 0) {
+			rc = mdb_txn_commit(txn); /* frees txn, also on failure */
+		} else {
+			mdb_txn_abort(txn);
+		}
+		if (rc != MDB_MAP_FULL)
+			break;
+		if (s->map_size >= MAX_MAP_SIZE)
+			return BX_EFULL;
+		rc = mdb_env_set_mapsize(s->env, s->map_size * 2);
+		if (rc != 0)
+			return lmdb_code(rc);
+		s->map_size *= 2;
 	}
-	for (size_t i = 0; i < t->len && rc == 0; i++) {
+	if (rc != 0)
+		return lmdb_code(rc);
+	return load_meta(s);
+}
+
+static int write_ops(struct bx_store *s, MDB_txn *txn, void *arg)
+{
+	struct bx_store_txn *t = arg;
+	int rc = 0;
+
+	for (size_t i = 0; i < t->n_ops && rc == 0; i++) {
 		struct op *op = &t->ops[i];
-		k.mv_data = op->key;
-		k.mv_size = op->key_len;
-		if (op->val == NULL) {
-			rc = mdb_del(txn, s->dbi[op->db], &k, NULL);
+		MDB_val key = {op->key_len, op->key}, val = {op->val_len, op->val};
+		if (op->val != NULL) {
+			rc = mdb_put(txn, s->dbi[op->db], &key, &val, 0);
+		} else {
+			rc = mdb_del(txn, s->dbi[op->db], &key, NULL);
 			if (rc == MDB_NOTFOUND)
 				rc = 0;
-		} else {
-			v.mv_data = op->val;
-			v.mv_size = op->val_len;
-			rc = mdb_put(txn, s->dbi[op->db], &k, &v, 0);
 		}
 	}
-	if (rc == 0 && t->set_cluster) {
-		k.mv_data = "cluster_id";
-		k.mv_size = strlen("cluster_id");
-		v.mv_data = t->cluster_id;
-		v.mv_size = strlen(t->cluster_id);
-		rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
-	}
-	if (rc == 0) {
-		k.mv_data = "applied_index";
-		k.mv_size = strlen("applied_index");
-		v.mv_data = &index;
-		v.mv_size = sizeof index;
-		rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
-	}
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	return mdb_txn_commit(txn);
+	return rc;
 }
 
 int bx_store_commit(struct bx_store_txn *t, uint64_t applied_index)
 {
-	struct bx_store *s = t->s;
-	int rc;
+	int rc = t->err;
 
-	for (;;) {
-		rc = write_batch(t, applied_index);
-		if (rc != MDB_MAP_FULL)
-			break;
-		/* No transaction is open now: the map may be resized. */
-		if (s->map_size >= ((size_t)1 << 40) ||
-		    mdb_env_set_mapsize(s->env, s->map_size * 2) != 0)
-			break;
-		s->map_size *= 2;
-	}
-	if (rc == 0) {
-		s->applied = applied_index;
-		if (t->set_cluster)
-			snprintf(s->cluster_id, sizeof s->cluster_id, "%s",
-				 t->cluster_id);
-		else if (t->clear_all)
-			s->cluster_id[0] = '\0';
-	}
-	free_txn(t);
-	if (rc == MDB_MAP_FULL)
-		return BX_EFULL;
-	return rc == 0 ? BX_OK : BX_EIO;
+	if (rc == 0)
+		rc = write_txn(t->s, write_ops, t, applied_index);
+	txn_free(t);
+	return rc;
 }
 
 int bx_store_sync(struct bx_store *s)
 {
-	return mdb_env_sync(s->env, 1) == 0 ? BX_OK : BX_EIO;
+	return lmdb_code(mdb_env_sync(s->env, 1));
 }
 
-/* --- snapshots --------------------------------------------------------------
- * Layout (integers little-endian):
- *   "BXSNAP1\0" | u32 version | u64 applied index | u32 cluster_id length |
- *   cluster_id | u64 count | count x (u8 db, u32 key len, key, u32 value len,
- *   value) | 32-byte SHA-256 of everything before it.
+/*
+ * Snapshot buffer, all integers little-endian:
+ *
+ *   "BXSNAP1\0"  version u32  applied_index u64  count u64
+ *   count x { db u8 (1 meta, 2 services, 3 nodes)  klen u32  key  vlen u32  value }
+ *   SHA-256 of everything above (32 bytes)
+ *
+ * meta's applied_index is carried in the header, not as an entry.
  */
 
-struct wbuf {
+#define SNAP_MAGIC "BXSNAP1"
+#define SNAP_VERSION 1
+#define SNAP_HEADER (8 + 4 + 8 + 8)
+
+struct buf {
 	unsigned char *data;
 	size_t len, cap;
 	bool oom;
 };
 
-static void put_bytes(struct wbuf *b, const void *p, size_t n)
+static void buf_add(struct buf *b, const void *p, size_t n)
 {
 	if (b->oom)
 		return;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
+		unsigned char *d;
 		while (cap < b->len + n)
 			cap *= 2;
-		unsigned char *grown = realloc(b->data, cap);
-		if (grown == NULL) {
+		d = realloc(b->data, cap);
+		if (d == NULL) {
 			b->oom = true;
 			return;
 		}
-		b->data = grown;
+		b->data = d;
 		b->cap = cap;
 	}
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 }
 
-static void put_u32(struct wbuf *b, uint32_t v)
+int bx_store_snapshot(struct bx_store *s, void **out, size_t *out_len)
 {
-	unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8),
-			      (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
-	put_bytes(b, x, 4);
-}
-
-static void put_u64(struct wbuf *b, uint64_t v)
-{
-	put_u32(b, (uint32_t)v);
-	put_u32(b, (uint32_t)(v >> 32));
-}
-
-int bx_store_snapshot(struct bx_store *s, void **buf, size_t *len)
-{
-	struct wbuf b = {0};
+	struct buf b = {0};
+	unsigned char hdr[SNAP_HEADER], le[8], digest[SHA256_DIGEST_LENGTH] = {0};
+	uint64_t count = 0;
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	MDB_val k, v;
-	uint64_t count = 0;
-	size_t count_at;
+	MDB_val key, val;
 	int rc;
 
-	*buf = NULL;
-	*len = 0;
-	put_bytes(&b, SNAP_MAGIC, 8);
-	put_u32(&b, SNAP_VERSION);
-	put_u64(&b, s->applied);
-	put_u32(&b, (uint32_t)strlen(s->cluster_id));
-	put_bytes(&b, s->cluster_id, strlen(s->cluster_id));
-	count_at = b.len;
-	put_u64(&b, 0);
-	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-	if (rc != 0) {
-		free(b.data);
-		return BX_EIO;
-	}
-	for (int db = DB_SERVICES; db < DB_COUNT && rc == 0; db++) {
+	*out = NULL;
+	*out_len = 0;
+	rc = txn_begin(s, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return lmdb_code(rc);
+	memcpy(hdr, SNAP_MAGIC, 8);
+	put_le32(hdr + 8, SNAP_VERSION);
+	put_le64(hdr + 12, s->applied);
+	buf_add(&b, hdr, sizeof hdr); /* count filled in at the end */
+	for (int db = DB_META; db <= DB_NODES && rc == 0; db++) {
 		rc = mdb_cursor_open(txn, s->dbi[db], &cur);
 		if (rc != 0)
 			break;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 			unsigned char tag = (unsigned char)db;
-			put_bytes(&b, &tag, 1);
-			put_u32(&b, (uint32_t)k.mv_size);
-			put_bytes(&b, k.mv_data, k.mv_size);
-			put_u32(&b, (uint32_t)v.mv_size);
-			put_bytes(&b, v.mv_data, v.mv_size);
+			if (db == DB_META && key.mv_size == strlen(KEY_APPLIED) &&
+			    memcmp(key.mv_data, KEY_APPLIED, key.mv_size) == 0)
+				continue;
+			buf_add(&b, &tag, 1);
+			put_le32(le, (uint32_t)key.mv_size);
+			buf_add(&b, le, 4);
+			buf_add(&b, key.mv_data, key.mv_size);
+			put_le32(le, (uint32_t)val.mv_size);
+			buf_add(&b, le, 4);
+			buf_add(&b, val.mv_data, val.mv_size);
 			count++;
 		}
 		mdb_cursor_close(cur);
@@ -549,115 +659,135 @@ int bx_store_snapshot(struct bx_store *s, void **buf, size_t *len)
 	mdb_txn_abort(txn);
 	if (rc != 0 || b.oom) {
 		free(b.data);
-		return b.oom ? BX_ENOMEM : BX_EIO;
+		return rc != 0 ? lmdb_code(rc) : BX_ENOMEM;
 	}
-	for (int i = 0; i < 8; i++)
-		b.data[count_at + (size_t)i] = (unsigned char)(count >> (8 * i));
-	{
-		unsigned char digest[SHA256_DIGEST_LENGTH];
-		SHA256(b.data, b.len, digest);
-		put_bytes(&b, digest, sizeof digest);
-	}
+	put_le64(b.data + 20, count);
+	buf_add(&b, digest, sizeof digest); /* room for the digest, computed below */
 	if (b.oom) {
 		free(b.data);
 		return BX_ENOMEM;
 	}
-	*buf = b.data;
-	*len = b.len;
+	SHA256(b.data, b.len - SHA256_DIGEST_LENGTH,
+	       b.data + b.len - SHA256_DIGEST_LENGTH);
+	*out = b.data;
+	*out_len = b.len;
 	return BX_OK;
 }
 
-struct rbuf {
-	const unsigned char *p;
-	size_t left;
+struct snap_entry {
+	int db;
+	const unsigned char *key, *val;
+	size_t key_len, val_len;
 };
 
-static bool get_bytes(struct rbuf *r, void *out, size_t n)
+struct snap {
+	uint64_t applied;
+	size_t n;
+	struct snap_entry *entries;
+};
+
+/* Check a snapshot buffer completely (nothing is written). */
+static int snap_parse(const unsigned char *p, size_t len, struct snap *snap, char *errmsg)
 {
-	if (r->left < n)
-		return false;
-	if (out != NULL)
-		memcpy(out, r->p, n);
-	r->p += n;
-	r->left -= n;
-	return true;
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	size_t off = SNAP_HEADER, end;
+	uint64_t count;
+
+	memset(snap, 0, sizeof *snap);
+	if (len < SNAP_HEADER + SHA256_DIGEST_LENGTH)
+		return bx_err(errmsg, BX_ECORRUPT, "snapshot truncated (%zu bytes)", len);
+	if (memcmp(p, SNAP_MAGIC, 8) != 0)
+		return bx_err(errmsg, BX_ECORRUPT, "snapshot: bad magic");
+	if (get_le32(p + 8) != SNAP_VERSION)
+		return bx_err(errmsg, BX_ECORRUPT, "snapshot: unknown version %" PRIu32,
+			      get_le32(p + 8));
+	end = len - SHA256_DIGEST_LENGTH;
+	SHA256(p, end, digest);
+	if (memcmp(digest, p + end, SHA256_DIGEST_LENGTH) != 0)
+		return bx_err(errmsg, BX_ECORRUPT, "snapshot: checksum mismatch");
+	snap->applied = get_le64(p + 12);
+	count = get_le64(p + 20);
+	/* Each entry takes at least 9 bytes + a 1-byte key: bound count first. */
+	if (count > (end - off) / 10)
+		return bx_err(errmsg, BX_ECORRUPT, "snapshot: bad entry count %" PRIu64,
+			      count);
+	snap->entries = calloc(count ? count : 1, sizeof *snap->entries);
+	if (snap->entries == NULL)
+		return bx_err(errmsg, BX_ENOMEM, "snapshot: out of memory");
+	for (uint64_t i = 0; i < count; i++) {
+		struct snap_entry *e = &snap->entries[i];
+		if (end - off < 5)
+			goto truncated;
+		e->db = p[off];
+		e->key_len = get_le32(p + off + 1);
+		off += 5;
+		if (e->db < DB_META || e->db > DB_NODES)
+			goto bad;
+		if (e->key_len == 0 || e->key_len > MAX_KEY || end - off < e->key_len)
+			goto bad;
+		e->key = p + off;
+		off += e->key_len;
+		if (end - off < 4)
+			goto truncated;
+		e->val_len = get_le32(p + off);
+		off += 4;
+		if (end - off < e->val_len)
+			goto truncated;
+		e->val = p + off;
+		off += e->val_len;
+		if (e->db != DB_META) {
+			cJSON *j =
+			    cJSON_ParseWithLength((const char *)e->val, e->val_len);
+			bool ok = cJSON_IsObject(j);
+			cJSON_Delete(j);
+			if (!ok)
+				goto bad;
+		}
+		snap->n++;
+	}
+	if (off != end) {
+		free(snap->entries);
+		return bx_err(errmsg, BX_ECORRUPT, "snapshot: %zu trailing bytes",
+			      end - off);
+	}
+	return BX_OK;
+truncated:
+	free(snap->entries);
+	return bx_err(errmsg, BX_ECORRUPT, "snapshot: entry %zu truncated", snap->n);
+bad:
+	free(snap->entries);
+	return bx_err(errmsg, BX_ECORRUPT, "snapshot: entry %zu malformed", snap->n);
 }
 
-static bool get_u32(struct rbuf *r, uint32_t *v)
+static int write_snap(struct bx_store *s, MDB_txn *txn, void *arg)
 {
-	unsigned char x[4];
+	struct snap *snap = arg;
+	int rc = 0;
 
-	if (!get_bytes(r, x, 4))
-		return false;
-	*v = (uint32_t)x[0] | (uint32_t)x[1] << 8 | (uint32_t)x[2] << 16 |
-	     (uint32_t)x[3] << 24;
-	return true;
-}
-
-static bool get_u64(struct rbuf *r, uint64_t *v)
-{
-	uint32_t lo, hi;
-
-	if (!get_u32(r, &lo) || !get_u32(r, &hi))
-		return false;
-	*v = (uint64_t)hi << 32 | lo;
-	return true;
+	for (int db = DB_META; db <= DB_NODES && rc == 0; db++)
+		rc = mdb_drop(txn, s->dbi[db], 0);
+	for (size_t i = 0; i < snap->n && rc == 0; i++) {
+		struct snap_entry *e = &snap->entries[i];
+		MDB_val key = {e->key_len, (void *)e->key},
+			val = {e->val_len, (void *)e->val};
+		rc = mdb_put(txn, s->dbi[e->db], &key, &val, 0);
+	}
+	return rc;
 }
 
 int bx_store_restore(struct bx_store *s, const void *buf, size_t len, char *errmsg)
 {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	struct rbuf r = {buf, len};
-	struct bx_store_txn *t;
-	char magic[8], cluster[65];
-	uint32_t version, clen;
-	uint64_t applied, count;
-	int rv;
+	struct snap snap;
+	int rc;
 
-	if (len < 8 + SHA256_DIGEST_LENGTH)
-		return bx_err(errmsg, BX_ECORRUPT, "snapshot too short (%zu bytes)", len);
-	SHA256(buf, len - SHA256_DIGEST_LENGTH, digest);
-	if (memcmp(digest, (const unsigned char *)buf + len - SHA256_DIGEST_LENGTH,
-		   sizeof digest) != 0)
-		return bx_err(errmsg, BX_ECORRUPT, "snapshot checksum mismatch");
-	r.left -= SHA256_DIGEST_LENGTH;
-	if (!get_bytes(&r, magic, 8) || memcmp(magic, SNAP_MAGIC, 8) != 0)
-		return bx_err(errmsg, BX_ECORRUPT, "not a Blixard snapshot");
-	if (!get_u32(&r, &version) || version != SNAP_VERSION)
-		return bx_err(errmsg, BX_ECORRUPT, "unknown snapshot version");
-	if (!get_u64(&r, &applied) || !get_u32(&r, &clen) || clen >= sizeof cluster ||
-	    !get_bytes(&r, cluster, clen) || !get_u64(&r, &count))
-		return bx_err(errmsg, BX_ECORRUPT, "snapshot header truncated");
-	cluster[clen] = '\0';
-	if (bx_store_begin(s, &t) != 0)
-		return bx_err(errmsg, BX_ENOMEM, "restore");
-	t->clear_all = true;
-	if (clen > 0)
-		bx_store_set_cluster_id(t, cluster);
-	for (uint64_t i = 0; i < count; i++) {
-		unsigned char tag;
-		uint32_t klen, vlen;
-		const unsigned char *key, *val;
-		if (!get_bytes(&r, &tag, 1) || tag == DB_META || tag >= DB_COUNT ||
-		    !get_u32(&r, &klen) || (key = r.p, !get_bytes(&r, NULL, klen)) ||
-		    !get_u32(&r, &vlen) || (val = r.p, !get_bytes(&r, NULL, vlen))) {
-			bx_store_abort(t);
-			return bx_err(errmsg, BX_ECORRUPT,
-				      "snapshot entry %" PRIu64 " malformed", i);
-		}
-		if (add_op(t, (enum db)tag, (const char *)key, klen, (const char *)val,
-			   vlen) != 0) {
-			bx_store_abort(t);
-			return bx_err(errmsg, BX_ENOMEM, "restore");
-		}
-	}
-	if (r.left != 0) {
-		bx_store_abort(t);
-		return bx_err(errmsg, BX_ECORRUPT,
-			      "%zu stray bytes after the snapshot's entries", r.left);
-	}
-	rv = bx_store_commit(t, applied);
-	if (rv != 0)
-		return bx_err(errmsg, rv, "write the restored state");
+	if (s->txn_open)
+		return bx_err(errmsg, BX_EBUSY, "restore: a write transaction is open");
+	rc = snap_parse(buf, len, &snap, errmsg);
+	if (rc != 0)
+		return rc == BX_ENOMEM ? rc : BX_ECORRUPT;
+	rc = write_txn(s, write_snap, &snap, snap.applied);
+	free(snap.entries);
+	if (rc != 0)
+		return bx_err(errmsg, rc, "restore: write: %s", bx_strerror(rc));
 	return BX_OK;
 }

@@ -1,5 +1,4 @@
-/* driver.h - the VM driver interface: a vtable per driver, one struct bx_vm per instance.
- */
+/* driver.h - the VM driver interface: a vtable per driver, one struct bx_vm per instance. */
 #ifndef BX_VM_DRIVER_H
 #define BX_VM_DRIVER_H
 
@@ -26,13 +25,11 @@ enum bx_vm_state { BX_VM_NONE, BX_VM_RUNNING, BX_VM_STOPPING, BX_VM_EXITED };
 
 struct bx_driver {
 	const char *name; /* "process", "qemu", … as in [service] driver */
-	/* Can this host run the spec (files exist, binaries present)? 0 or an error +
-	 * message. */
+	/* Can this host run the spec (files exist, binaries present)? 0 or an error + message. */
 	int (*check)(struct bx_vm *vm, char *errmsg);
 	/* Start a new instance (the run directory is reset). */
 	int (*start)(struct bx_vm *vm, char *errmsg);
-	/* Re-attach to a running instance left by an earlier daemon; BX_ENOENT if none.
-	 */
+	/* Re-attach to a running instance left by an earlier daemon; BX_ENOENT if none. */
 	int (*adopt)(struct bx_vm *vm, char *errmsg);
 	/* Graceful stop, then a hard kill after timeout_ms. on_exit follows. */
 	int (*stop)(struct bx_vm *vm, uint32_t timeout_ms);

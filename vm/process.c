@@ -1,13 +1,10 @@
-/* process.c - the `process` driver: a plain command run detached, as a service instance.
- */
-#include "process.h"
-
-#include "error.h"
+/* process.c - the "process" driver: spawn, adopt, stop and watch a plain command. */
+#include "vm/process.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,470 +13,796 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "error.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434 /* the same number on every architecture */
+#endif
+
 extern char **environ;
 
+#define CONSOLE_MAX (8ull << 20)
+#define PATH_SIZE sizeof(((struct bx_vm *)0)->run_dir)
+
 /*
- * An instance is a process group of its own (UV_PROCESS_DETACHED: setsid),
- * so that it survives the daemon (invariant 6) and a stop reaches every
- * process it started. Its run directory holds:
- *   pid          "PID STARTTIME\n": STARTTIME (field 22 of /proc/PID/stat)
- *                tells a live instance from an unrelated process that got
- *                the same pid later
- *   console.log  its stdout and stderr (rotated once at 8 MiB per start)
+ * How the exit of an instance is seen. Two ways, never both at once:
  *
- * Exit detection: a process this daemon spawned is its child, and libuv's
- * exit callback gives the status. An adopted one is not (its parent died and
- * init took it), so it is watched through a pidfd, which becomes readable
- * when it ends; its exit status is then unknown (reported as -1) unless it
- * happens to be a child of ours, which waitpid() settles.
+ *   child  we spawned it: libuv reaps it and calls exit_cb with the status.
+ *   watch  we adopted it: it is (usually) not our child, so nothing tells us
+ *          by SIGCHLD; a pidfd becomes readable when the process exits.
+ *
+ * Each is heap memory of its own, freed in its handle's close callback, so a
+ * new start/adopt can begin while the previous handle is still closing.
+ *
+ * Zombies: if we spawned a process and close() the vm while it runs, its
+ * uv_process_t is gone, so when it exits nobody reaps it and it stays a
+ * zombie of the daemon (harmless: one process-table slot until the daemon
+ * exits). A later adopt() in the same daemon must not take such a zombie
+ * for a live instance: /proc/PID/stat state 'Z' counts as gone, and the
+ * zombie is reaped then (waitpid, which fails harmlessly with ECHILD for a
+ * process that is not ours). For the same reason an adopted instance that
+ * turns out to be our own child is reaped when its pidfd fires.
  */
-
-#define CONSOLE_MAX (8 << 20)
-
-struct proc {
-	uv_process_t *process; /* one per spawn, freed in its close callback */
-	uv_poll_t poll;        /* on the pidfd of an adopted instance */
-	uv_timer_t kill_timer; /* always initialised: SIGKILL after a stop timeout */
-	int pidfd;
-	bool process_live, poll_live;
-	bool running;
-	unsigned open_handles;
-	void (*close_cb)(struct bx_vm *vm);
-	struct bx_vm *vm;
-	char console[PATH_MAX + 16];
-	char pidfile[PATH_MAX + 16];
+struct child {
+	uv_process_t process;
+	struct impl *impl;
 };
 
-unsigned long long bx_proc_starttime(pid_t pid)
+struct watch {
+	uv_poll_t poll;
+	int pidfd; /* owned; closed in the close callback */
+	struct impl *impl;
+};
+
+struct impl {
+	struct bx_vm *vm;
+	uv_timer_t kill_timer; /* always initialised; escalates stop() to SIGKILL */
+	struct child *child;   /* spawned and not yet exited, else NULL */
+	struct watch *watch;   /* adopted and not yet exited, else NULL */
+	pid_t pgid;            /* group to signal (== pid, setsid); 0: pid only */
+	unsigned long long starttime; /* of vm->pid, as in the pidfile */
+	bool owed_exit;               /* on_exit not yet called for this start/adopt */
+	bool closing;                 /* close() called: no more callbacks to the owner */
+	unsigned open_handles;        /* handles whose close callback is still to come */
+	void (*close_cb)(struct bx_vm *vm);
+	char console[PATH_SIZE];
+};
+
+/* ---- files in the run directory ---- */
+
+static void run_file(const struct bx_vm *vm, const char *name, char path[PATH_SIZE])
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
+	/* bx_vm_init keeps room for short names at the end of run_dir, so this
+	 * does not truncate; if it ever did, "" makes every use fail cleanly. */
+	int n = snprintf(path, PATH_SIZE, "%s/%s", vm->run_dir, name);
+	if (n < 0 || (size_t)n >= PATH_SIZE)
+		path[0] = '\0';
+}
+
+static int mkdir_p(const char *dir, char *errmsg)
+{
+	char path[PATH_SIZE];
+	struct stat st;
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof path)
+		return bx_err(errmsg, BX_EINVAL, "bad directory '%s'", dir);
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			return bx_err(errmsg, errno == EACCES ? BX_EPERM : BX_EIO,
+				      "create directory '%s': %s", path, strerror(errno));
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return bx_err(errmsg, BX_EIO, "'%s' is not a directory", dir);
+	return 0;
+}
+
+/*
+ * State and start time of a process from /proc/PID/stat. False if there is
+ * no such process. The command name (field 2) may hold spaces and ')', so
+ * fields are counted from the last ')'.
+ */
+static bool read_stat(pid_t pid, char *state, unsigned long long *starttime)
+{
+	char path[64], buf[1024], *p, *tok, *save = NULL;
 	ssize_t n;
-	int fd, field;
+	int fd;
 
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return false;
 	n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return false;
 	buf[n] = '\0';
-	/* "pid (comm) S ..." - comm may hold spaces and ')': skip to the last ')' */
 	p = strrchr(buf, ')');
-	if (p == NULL || p[1] != ' ')
-		return 0;
-	p += 2;
-	if (*p == 'Z' || *p == 'X')
-		return 0; /* ended: only its exit status is left */
-	for (field = 3; field < 22 && p != NULL; field++) {
-		p = strchr(p, ' ');
-		if (p != NULL)
-			p++;
-	}
-	if (p == NULL || sscanf(p, "%llu", &start) != 1)
-		return 0;
-	return start;
-}
-
-static struct proc *impl(struct bx_vm *vm)
-{
-	struct proc *p = vm->impl;
-
-	if (p != NULL)
-		return p;
-	p = calloc(1, sizeof *p);
 	if (p == NULL)
-		return NULL;
-	p->vm = vm;
-	p->pidfd = -1;
-	uv_timer_init(vm->loop, &p->kill_timer);
-	p->kill_timer.data = p;
-	p->open_handles = 1;
-	snprintf(p->console, sizeof p->console, "%s/console.log", vm->run_dir);
-	snprintf(p->pidfile, sizeof p->pidfile, "%s/pid", vm->run_dir);
-	vm->impl = p;
-	return p;
-}
-
-static int mkdir_p(const char *path, char *errmsg)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return bx_err(errmsg, BX_EINVAL, "path too long: '%s'", path);
-	for (char *s = buf + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-			return bx_err(errmsg, BX_EIO, "create '%s': %s", buf,
-				      strerror(errno));
-		*s = c;
-		if (c == '\0')
-			return BX_OK;
-	}
-}
-
-/* --- exit ------------------------------------------------------------------ */
-
-static void ended(struct proc *p, int64_t status, int term_signal)
-{
-	struct bx_vm *vm = p->vm;
-	pid_t pid = vm->pid;
-
-	if (!p->running)
-		return;
-	p->running = false;
-	uv_timer_stop(&p->kill_timer);
-	/* whatever it left behind in its group goes with it: one instance */
-	if (pid > 0)
-		kill(-pid, SIGKILL);
-	unlink(p->pidfile);
-	vm->pid = 0;
-	vm->state = BX_VM_EXITED;
-	if (vm->on_exit != NULL)
-		vm->on_exit(vm, status, term_signal);
-}
-
-static void released(struct proc *p)
-{
-	if (--p->open_handles > 0 || p->close_cb == NULL)
-		return;
-	if (p->pidfd >= 0)
-		close(p->pidfd);
-	struct bx_vm *vm = p->vm;
-	void (*cb)(struct bx_vm *) = p->close_cb;
-	vm->impl = NULL;
-	free(p);
-	cb(vm);
-}
-
-static void handle_closed(uv_handle_t *h)
-{
-	released(h->data);
-}
-
-static void process_closed(uv_handle_t *h)
-{
-	struct proc *p = h->data;
-
-	free(h);
-	released(p);
-}
-
-static void on_child_exit(uv_process_t *h, int64_t exit_status, int term_signal)
-{
-	struct proc *p = h->data;
-
-	p->process_live = false;
-	p->process = NULL;
-	uv_close((uv_handle_t *)h, process_closed);
-	ended(p, exit_status, term_signal);
-}
-
-static void on_pidfd(uv_poll_t *h, int status, int events)
-{
-	struct proc *p = h->data;
-	int wstatus = 0;
-	int64_t code = -1;
-	int sig = 0;
-
-	(void)status;
-	(void)events;
-	/* ours after all (started by this daemon, then let go and adopted)? */
-	if (p->vm->pid > 0 && waitpid(p->vm->pid, &wstatus, WNOHANG) == p->vm->pid) {
-		if (WIFEXITED(wstatus))
-			code = WEXITSTATUS(wstatus);
-		else if (WIFSIGNALED(wstatus))
-			sig = WTERMSIG(wstatus), code = 0;
-	}
-	uv_poll_stop(h);
-	p->poll_live = false;
-	uv_close((uv_handle_t *)h, handle_closed);
-	ended(p, code, sig);
-}
-
-/* --- driver ops -------------------------------------------------------------- */
-
-static bool executable_on_path(const char *cmd)
-{
-	const char *path = getenv("PATH");
-	char buf[PATH_MAX];
-
-	if (strchr(cmd, '/') != NULL)
-		return access(cmd, X_OK) == 0;
-	if (path == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path != '\0') {
-		size_t n = strcspn(path, ":");
-		if (snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, cmd) <
-			(int)sizeof buf &&
-		    access(buf, X_OK) == 0)
+		return false;
+	tok = strtok_r(p + 1, " ", &save);
+	for (int field = 3; tok != NULL; field++, tok = strtok_r(NULL, " ", &save)) {
+		if (field == 3)
+			*state = tok[0];
+		if (field == 22) {
+			*starttime = strtoull(tok, NULL, 10);
 			return true;
-		path += n;
-		if (*path == ':')
-			path++;
+		}
 	}
 	return false;
 }
 
-static int proc_check(struct bx_vm *vm, char *errmsg)
+/* Parse the pidfile. BX_ENOENT if absent, BX_ECORRUPT if unreadable. */
+static int read_pidfile(const struct bx_vm *vm, pid_t *pid, unsigned long long *starttime)
 {
-	const struct bx_spec *s = vm->spec;
-	struct stat st;
+	char path[PATH_SIZE], buf[64], *end;
+	ssize_t n;
+	long long p;
+	int fd;
 
-	if (s->process.command_len == 0 || s->process.command == NULL)
-		return bx_err(errmsg, BX_EINVAL, "[process] command is empty");
-	if (!executable_on_path(s->process.command[0]))
-		return bx_err(errmsg, BX_ENOENT,
-			      "command '%s' not found or not executable",
-			      s->process.command[0]);
-	if (s->process.workdir != NULL &&
-	    (stat(s->process.workdir, &st) != 0 || !S_ISDIR(st.st_mode)))
-		return bx_err(errmsg, BX_ENOENT, "workdir '%s' is not a directory",
-			      s->process.workdir);
-	return BX_OK;
+	run_file(vm, "pid", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? BX_ENOENT : BX_EIO;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return BX_ECORRUPT;
+	buf[n] = '\0';
+	errno = 0;
+	p = strtoll(buf, &end, 10);
+	if (errno != 0 || end == buf || *end != ' ' || p <= 1 || p > INT32_MAX)
+		return BX_ECORRUPT;
+	*pid = (pid_t)p;
+	*starttime = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\n')
+		return BX_ECORRUPT;
+	return 0;
 }
 
-static int write_pidfile(struct proc *p, pid_t pid, char *errmsg)
+/* Write the pidfile atomically: a crash leaves the old file or the new one. */
+static int write_pidfile(const struct bx_vm *vm, pid_t pid, unsigned long long starttime,
+			 char *errmsg)
 {
-	char tmp[PATH_MAX + 32], line[64];
+	char path[PATH_SIZE], tmp[PATH_SIZE], buf[64];
 	int fd, len;
 
-	len = snprintf(line, sizeof line, "%d %llu\n", (int)pid, bx_proc_starttime(pid));
-	snprintf(tmp, sizeof tmp, "%s.tmp", p->pidfile);
+	run_file(vm, "pid", path);
+	run_file(vm, "pid.tmp", tmp);
+	len = snprintf(buf, sizeof buf, "%d %llu\n", (int)pid, starttime);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return bx_err(errmsg, BX_EIO, "write '%s': %s", tmp, strerror(errno));
-	if (write(fd, line, (size_t)len) != len) {
+		return bx_err(errmsg, BX_EIO, "create '%s': %s", tmp, strerror(errno));
+	if (write(fd, buf, (size_t)len) != len) {
+		int e = errno;
 		close(fd);
-		return bx_err(errmsg, BX_EIO, "write '%s': %s", tmp, strerror(errno));
+		unlink(tmp);
+		return bx_err(errmsg, BX_EIO, "write '%s': %s", tmp, strerror(e));
 	}
 	close(fd);
-	if (rename(tmp, p->pidfile) != 0)
-		return bx_err(errmsg, BX_EIO, "rename '%s': %s", tmp, strerror(errno));
-	return BX_OK;
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return bx_err(errmsg, BX_EIO, "rename '%s': %s", tmp, strerror(e));
+	}
+	return 0;
 }
 
-static int open_console(struct proc *p, char *errmsg)
+/* Remove the pidfile if it still names this instance (not a later one). */
+static void remove_pidfile_if(const struct bx_vm *vm, pid_t pid,
+			      unsigned long long starttime)
 {
+	char path[PATH_SIZE];
+	pid_t file_pid;
+	unsigned long long file_start;
+
+	if (read_pidfile(vm, &file_pid, &file_start) != 0)
+		return;
+	if (file_pid != pid || file_start != starttime)
+		return;
+	run_file(vm, "pid", path);
+	unlink(path);
+}
+
+static void remove_pidfile(const struct bx_vm *vm)
+{
+	char path[PATH_SIZE];
+
+	run_file(vm, "pid", path);
+	unlink(path);
+}
+
+/* Is the process PID, started at STARTTIME, alive (not a zombie)? */
+static bool instance_alive(pid_t pid, unsigned long long starttime)
+{
+	char state;
+	unsigned long long actual;
+
+	if (!read_stat(pid, &state, &actual))
+		return false;
+	if (state == 'Z' || state == 'X') {
+		/* Our own zombie (see the comment on struct child): reap it. */
+		waitpid(pid, NULL, WNOHANG);
+		return false;
+	}
+	return actual == starttime;
+}
+
+/* ---- the instance's handles ---- */
+
+static void handle_closed(struct impl *impl)
+{
+	impl->open_handles--;
+	if (impl->open_handles == 0 && impl->closing) {
+		struct bx_vm *vm = impl->vm;
+		void (*cb)(struct bx_vm *) = impl->close_cb;
+
+		vm->impl = NULL;
+		free(impl);
+		if (cb != NULL)
+			cb(vm);
+	}
+}
+
+static void child_closed(uv_handle_t *handle)
+{
+	struct child *child = handle->data;
+	struct impl *impl = child->impl;
+
+	free(child);
+	handle_closed(impl);
+}
+
+static void watch_closed(uv_handle_t *handle)
+{
+	struct watch *watch = handle->data;
+	struct impl *impl = watch->impl;
+
+	close(watch->pidfd);
+	free(watch);
+	handle_closed(impl);
+}
+
+static void timer_closed(uv_handle_t *handle)
+{
+	handle_closed(handle->data);
+}
+
+static struct impl *get_impl(struct bx_vm *vm)
+{
+	struct impl *impl = vm->impl;
+
+	if (impl != NULL)
+		return impl;
+	impl = calloc(1, sizeof *impl);
+	if (impl == NULL)
+		return NULL;
+	impl->vm = vm;
+	uv_timer_init(vm->loop, &impl->kill_timer);
+	impl->kill_timer.data = impl;
+	impl->open_handles = 1;
+	run_file(vm, "console.log", impl->console);
+	vm->impl = impl;
+	return impl;
+}
+
+static void signal_instance(struct impl *impl, int sig)
+{
+	struct bx_vm *vm = impl->vm;
+
+	if (vm->pid <= 0)
+		return;
+	if (impl->pgid > 0)
+		kill(-impl->pgid, sig);
+	else
+		kill(vm->pid, sig);
+}
+
+/* The instance has ended: clean up, then tell the owner (last, since the
+ * owner may start again or close from inside on_exit). */
+static void ended(struct impl *impl, int64_t exit_status, int term_signal)
+{
+	struct bx_vm *vm = impl->vm;
+
+	if (impl->pgid > 0)
+		kill(-impl->pgid, SIGKILL); /* leftovers of the group, if any */
+	uv_timer_stop(&impl->kill_timer);
+	remove_pidfile_if(vm, vm->pid, impl->starttime);
+	vm->state = BX_VM_EXITED;
+	vm->pid = 0;
+	impl->pgid = 0;
+	impl->starttime = 0;
+	if (impl->owed_exit && !impl->closing) {
+		impl->owed_exit = false;
+		if (vm->on_exit != NULL)
+			vm->on_exit(vm, exit_status, term_signal);
+	}
+}
+
+static void on_child_exit(uv_process_t *process, int64_t exit_status, int term_signal)
+{
+	struct child *child = process->data;
+	struct impl *impl = child->impl;
+
+	impl->child = NULL;
+	uv_close((uv_handle_t *)process, child_closed);
+	ended(impl, exit_status, term_signal);
+}
+
+static void on_pidfd(uv_poll_t *poll, int status, int events)
+{
+	struct watch *watch = poll->data;
+	struct impl *impl = watch->impl;
+	int64_t exit_status = -1;
+	int term_signal = 0, wstatus;
+
+	/* A pidfd polls readable exactly when the process has exited; a poll
+	 * error leaves us unable to watch it, which is handled the same way
+	 * (the owner will adopt again and find it or not). */
+	(void)status;
+	(void)events;
+	impl->watch = NULL;
+	uv_close((uv_handle_t *)poll, watch_closed);
+	/* Our own child (see struct child) can be reaped for its real status;
+	 * for anyone else's, waitpid fails with ECHILD and the status stays
+	 * unknown. */
+	if (waitpid(impl->vm->pid, &wstatus, WNOHANG) == impl->vm->pid) {
+		if (WIFEXITED(wstatus)) {
+			exit_status = WEXITSTATUS(wstatus);
+		} else if (WIFSIGNALED(wstatus)) {
+			exit_status = 0;
+			term_signal = WTERMSIG(wstatus);
+		}
+	}
+	ended(impl, exit_status, term_signal);
+}
+
+static void on_kill_timer(uv_timer_t *timer)
+{
+	struct impl *impl = timer->data;
+
+	if (impl->vm->state == BX_VM_STOPPING)
+		signal_instance(impl, SIGKILL);
+}
+
+/* ---- check ---- */
+
+static bool is_executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* The PATH the child's execvp will search: the spec's env wins over ours. */
+static const char *child_path(const struct bx_spec *spec)
+{
+	for (size_t i = 0; i < spec->process.env_len; i++)
+		if (spec->process.env[i] != NULL &&
+		    strncmp(spec->process.env[i], "PATH=", 5) == 0)
+			return spec->process.env[i] + 5;
+	const char *path = getenv("PATH");
+	return path != NULL ? path : "/bin:/usr/bin";
+}
+
+static int check_command(const struct bx_spec *spec, char *errmsg)
+{
+	const char *cmd = spec->process.command[0];
+	const char *workdir = spec->process.workdir;
+	char path[PATH_SIZE];
+	int n;
+
+	if (strchr(cmd, '/') != NULL) {
+		/* A relative path is relative to the child's cwd, the workdir. */
+		if (cmd[0] != '/' && workdir != NULL)
+			n = snprintf(path, sizeof path, "%s/%s", workdir, cmd);
+		else
+			n = snprintf(path, sizeof path, "%s", cmd);
+		if (n < 0 || (size_t)n >= sizeof path)
+			return bx_err(errmsg, BX_EINVAL, "command '%s': path too long",
+				      cmd);
+		if (access(path, F_OK) != 0)
+			return bx_err(errmsg, BX_ENOENT, "command '%s' not found", cmd);
+		if (!is_executable(path))
+			return bx_err(errmsg, BX_EPERM,
+				      "command '%s' is not an executable file", cmd);
+		return 0;
+	}
+
+	const char *dirs = child_path(spec);
+	for (const char *p = dirs;;) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+
+		/* An empty PATH entry means the current directory (the workdir). */
+		if (len == 0)
+			n = snprintf(path, sizeof path, "%s/%s", workdir ? workdir : ".",
+				     cmd);
+		else
+			n = snprintf(path, sizeof path, "%.*s/%s", (int)len, p, cmd);
+		if (n > 0 && (size_t)n < sizeof path && is_executable(path))
+			return 0;
+		if (colon == NULL)
+			break;
+		p = colon + 1;
+	}
+	return bx_err(errmsg, BX_ENOENT, "command '%s' not found in PATH '%s'", cmd,
+		      dirs);
+}
+
+static int process_check(struct bx_vm *vm, char *errmsg)
+{
+	const struct bx_spec *spec = vm->spec;
+	struct stat st;
+
+	if (spec->process.command == NULL || spec->process.command_len == 0)
+		return bx_err(errmsg, BX_EINVAL, "process.command is empty");
+	for (size_t i = 0; i < spec->process.command_len; i++)
+		if (spec->process.command[i] == NULL)
+			return bx_err(errmsg, BX_EINVAL,
+				      "process.command[%zu] is missing", i);
+	if (spec->process.command[0][0] == '\0')
+		return bx_err(errmsg, BX_EINVAL, "process.command[0] is empty");
+	for (size_t i = 0; i < spec->process.env_len; i++)
+		if (spec->process.env[i] == NULL ||
+		    strchr(spec->process.env[i], '=') == NULL)
+			return bx_err(errmsg, BX_EINVAL,
+				      "process.env[%zu] is not KEY=value", i);
+	if (spec->process.workdir != NULL) {
+		if (stat(spec->process.workdir, &st) != 0)
+			return bx_err(errmsg, errno == ENOENT ? BX_ENOENT : BX_EIO,
+				      "workdir '%s': %s", spec->process.workdir,
+				      strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return bx_err(errmsg, BX_EINVAL,
+				      "workdir '%s' is not a directory",
+				      spec->process.workdir);
+	}
+	return check_command(spec, errmsg);
+}
+
+/* ---- start ---- */
+
+static bool env_has_key(const struct bx_spec *spec, const char *entry)
+{
+	size_t key_len = strcspn(entry, "=");
+
+	for (size_t i = 0; i < spec->process.env_len; i++)
+		if (strncmp(spec->process.env[i], entry, key_len) == 0 &&
+		    spec->process.env[i][key_len] == '=')
+			return true;
+	return false;
+}
+
+/* The daemon's environment, with the spec's entries added or replacing ours.
+ * The strings are borrowed; free only the array. */
+static char **build_env(const struct bx_spec *spec)
+{
+	size_t n = 0, len = 0;
+	char **env;
+
+	while (environ != NULL && environ[n] != NULL)
+		n++;
+	env = calloc(n + spec->process.env_len + 1, sizeof *env);
+	if (env == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!env_has_key(spec, environ[i]))
+			env[len++] = environ[i];
+	for (size_t i = 0; i < spec->process.env_len; i++)
+		env[len++] = spec->process.env[i];
+	env[len] = NULL;
+	return env;
+}
+
+/* Open console.log for appending, moving it to console.log.1 if too big. */
+static int open_console(struct impl *impl, char *errmsg)
+{
+	char old[PATH_SIZE];
 	struct stat st;
 	int fd;
 
-	if (stat(p->console, &st) == 0 && st.st_size > CONSOLE_MAX) {
-		char old[PATH_MAX + 32];
-		snprintf(old, sizeof old, "%s.1", p->console);
-		rename(p->console, old);
+	if (stat(impl->console, &st) == 0 &&
+	    (unsigned long long)st.st_size > CONSOLE_MAX) {
+		run_file(impl->vm, "console.log.1", old);
+		if (rename(impl->console, old) != 0)
+			return bx_err(errmsg, BX_EIO, "rotate '%s': %s", impl->console,
+				      strerror(errno));
 	}
-	fd = open(p->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	fd = open(impl->console, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return bx_err(errmsg, BX_EIO, "open '%s': %s", p->console,
+		return bx_err(errmsg, BX_EIO, "open '%s': %s", impl->console,
 			      strerror(errno));
 	return fd;
 }
 
-static int proc_start(struct bx_vm *vm, char *errmsg)
+static int spawn_error(int uv_err)
 {
-	const struct bx_spec *s = vm->spec;
-	struct proc *p = impl(vm);
-	uv_process_options_t opts;
-	uv_stdio_container_t stdio[3];
-	char **env = NULL, **argv = NULL;
-	size_t n_env = 0;
-	int fd, rv;
+	switch (uv_err) {
+	case UV_ENOENT:
+		return BX_ENOENT;
+	case UV_EACCES:
+	case UV_EPERM:
+		return BX_EPERM;
+	case UV_ENOMEM:
+		return BX_ENOMEM;
+	default:
+		return BX_EIO;
+	}
+}
 
-	if (p == NULL)
-		return bx_err(errmsg, BX_ENOMEM, "allocate the instance");
-	if (p->running)
+static int process_start(struct bx_vm *vm, char *errmsg)
+{
+	const struct bx_spec *spec = vm->spec;
+	struct impl *impl = get_impl(vm);
+	uv_process_options_t options;
+	uv_stdio_container_t stdio[3];
+	struct child *child;
+	char **args, **env, state;
+	pid_t old_pid;
+	unsigned long long old_start;
+	int fd, rc;
+
+	if (impl == NULL)
+		return bx_err(errmsg, BX_ENOMEM, "out of memory");
+	if (impl->closing)
+		return bx_err(errmsg, BX_ESHUTDOWN, "closing");
+	if (vm->state == BX_VM_RUNNING || vm->state == BX_VM_STOPPING)
 		return bx_err(errmsg, BX_EBUSY, "already running (pid %d)", (int)vm->pid);
-	rv = proc_check(vm, errmsg);
-	if (rv != 0)
-		return rv;
-	rv = mkdir_p(vm->run_dir, errmsg);
-	if (rv != 0)
-		return rv;
-	fd = open_console(p, errmsg);
+	rc = process_check(vm, errmsg);
+	if (rc != 0)
+		return rc;
+	rc = mkdir_p(vm->run_dir, errmsg);
+	if (rc != 0)
+		return rc;
+
+	/* Never run a second instance beside one an earlier daemon left. */
+	rc = read_pidfile(vm, &old_pid, &old_start);
+	if (rc == 0 && instance_alive(old_pid, old_start))
+		return bx_err(errmsg, BX_EEXIST,
+			      "an instance is already running (pid %d); adopt or stop it",
+			      (int)old_pid);
+	if (rc != BX_ENOENT)
+		remove_pidfile(vm);
+
+	fd = open_console(impl, errmsg);
 	if (fd < 0)
 		return fd;
-	for (char **e = environ; *e != NULL; e++)
-		n_env++;
-	env = calloc(n_env + s->process.env_len + 1, sizeof *env);
-	argv = calloc(s->process.command_len + 1, sizeof *argv);
-	if (env == NULL || argv == NULL) {
-		free(env);
-		free(argv);
-		close(fd);
-		return bx_err(errmsg, BX_ENOMEM, "allocate the environment");
+	args = calloc(spec->process.command_len + 1, sizeof *args);
+	env = build_env(spec);
+	child = calloc(1, sizeof *child);
+	if (args == NULL || env == NULL || child == NULL) {
+		rc = bx_err(errmsg, BX_ENOMEM, "out of memory");
+		goto err_after_alloc;
 	}
-	memcpy(env, environ, n_env * sizeof *env);
-	for (size_t i = 0; i < s->process.env_len; i++)
-		env[n_env + i] = s->process.env[i];
-	memcpy(argv, s->process.command, s->process.command_len * sizeof *argv);
+	memcpy(args, spec->process.command, spec->process.command_len * sizeof *args);
 
-	memset(&opts, 0, sizeof opts);
-	stdio[0].flags = UV_IGNORE;
+	memset(&options, 0, sizeof options);
+	stdio[0].flags = UV_IGNORE; /* libuv gives the child /dev/null */
 	stdio[1].flags = UV_INHERIT_FD;
 	stdio[1].data.fd = fd;
 	stdio[2].flags = UV_INHERIT_FD;
 	stdio[2].data.fd = fd;
-	opts.file = argv[0];
-	opts.args = argv;
-	opts.env = env;
-	opts.cwd = s->process.workdir;
-	opts.stdio = stdio;
-	opts.stdio_count = 3;
-	opts.flags = UV_PROCESS_DETACHED;
-	opts.exit_cb = on_child_exit;
-	p->process = calloc(1, sizeof *p->process);
-	if (p->process == NULL) {
-		close(fd);
-		free(env);
-		free(argv);
-		return bx_err(errmsg, BX_ENOMEM, "allocate the process handle");
+	options.file = args[0];
+	options.args = args;
+	options.env = env;
+	options.cwd = spec->process.workdir;
+	options.stdio = stdio;
+	options.stdio_count = 3;
+	options.exit_cb = on_child_exit;
+	/* setsid() in the child: its own session and process group, so the
+	 * daemon's signals and terminal do not reach it and it outlives us. */
+	options.flags = UV_PROCESS_DETACHED;
+
+	child->impl = impl;
+	child->process.data = child;
+	rc = uv_spawn(vm->loop, &child->process, &options);
+	/* Even a failed uv_spawn leaves an initialised handle to close. */
+	impl->open_handles++;
+	if (rc != 0) {
+		uv_close((uv_handle_t *)&child->process, child_closed);
+		rc = bx_err(errmsg, spawn_error(rc), "spawn '%s': %s", args[0],
+			    uv_strerror(rc));
+		child = NULL;
+		goto err_after_alloc;
 	}
-	p->process->data = p;
-	rv = uv_spawn(vm->loop, p->process, &opts);
-	close(fd);
+	free(args);
 	free(env);
-	free(argv);
-	if (rv != 0) {
-		/* libuv wants even a failed spawn's handle closed */
-		p->open_handles++;
-		uv_close((uv_handle_t *)p->process, process_closed);
-		p->process = NULL;
-		return bx_err(errmsg, BX_EIO, "start '%s': %s", s->process.command[0],
-			      uv_strerror(rv));
-	}
-	p->process_live = true;
-	p->open_handles++;
-	p->running = true;
-	vm->pid = p->process->pid;
+	close(fd);
+
+	impl->child = child;
+	impl->pgid = child->process.pid;
+	vm->pid = child->process.pid;
 	vm->state = BX_VM_RUNNING;
-	rv = write_pidfile(p, vm->pid, errmsg);
-	if (rv != 0) {
-		/* without a pidfile a restarted daemon could not find it: do not run
-		 * blind */
-		kill(-vm->pid, SIGKILL);
-		return rv;
+	impl->owed_exit = true;
+
+	/* The child cannot have been reaped yet (that happens on the loop, later),
+	 * so /proc/PID is there even if it has already exited. Without a start
+	 * time or a pidfile it could not be adopted: better not to run it. */
+	if (!read_stat(vm->pid, &state, &impl->starttime)) {
+		rc = bx_err(errmsg, BX_EIO, "read /proc/%d/stat", (int)vm->pid);
+		goto err_after_spawn;
 	}
-	return BX_OK;
+	rc = write_pidfile(vm, vm->pid, impl->starttime, errmsg);
+	if (rc != 0)
+		goto err_after_spawn;
+	return 0;
+
+err_after_spawn:
+	impl->owed_exit = false; /* the exit that follows is not the owner's */
+	signal_instance(impl, SIGKILL);
+	vm->state = BX_VM_STOPPING;
+	return rc;
+err_after_alloc:
+	free(child);
+	free(env);
+	free(args);
+	close(fd);
+	return rc;
 }
 
-static int proc_adopt(struct bx_vm *vm, char *errmsg)
-{
-	struct proc *p = impl(vm);
-	unsigned long long start = 0;
-	int pid = 0, pidfd;
-	FILE *f;
+/* ---- adopt ---- */
 
-	if (p == NULL)
-		return bx_err(errmsg, BX_ENOMEM, "allocate the instance");
-	if (p->running)
-		return BX_OK;
-	f = fopen(p->pidfile, "re");
-	if (f == NULL)
-		return bx_err(errmsg, BX_ENOENT, "no pidfile");
-	if (fscanf(f, "%d %llu", &pid, &start) != 2 || pid <= 1) {
-		fclose(f);
-		unlink(p->pidfile);
-		return bx_err(errmsg, BX_ENOENT, "pidfile '%s' is malformed", p->pidfile);
+static int process_adopt(struct bx_vm *vm, char *errmsg)
+{
+	struct impl *impl = get_impl(vm);
+	struct watch *watch;
+	unsigned long long starttime;
+	pid_t pid;
+	int pidfd, rc;
+
+	if (impl == NULL)
+		return bx_err(errmsg, BX_ENOMEM, "out of memory");
+	if (impl->closing)
+		return bx_err(errmsg, BX_ESHUTDOWN, "closing");
+	if (vm->state == BX_VM_RUNNING || vm->state == BX_VM_STOPPING)
+		return bx_err(errmsg, BX_EBUSY, "already running (pid %d)", (int)vm->pid);
+
+	rc = read_pidfile(vm, &pid, &starttime);
+	if (rc == BX_ENOENT)
+		return bx_err(errmsg, BX_ENOENT, "no pidfile in '%s'", vm->run_dir);
+	if (rc != 0) {
+		remove_pidfile(vm);
+		return bx_err(errmsg, BX_ENOENT,
+			      "stale pidfile in '%s' (unreadable), removed", vm->run_dir);
 	}
-	fclose(f);
-	if (start == 0 || bx_proc_starttime(pid) != start) {
-		unlink(p->pidfile);
-		return bx_err(errmsg, BX_ENOENT, "pid %d from '%s' is gone", pid,
-			      p->pidfile);
-	}
+
+	/* Open the pidfd first, then check the start time: if /proc/PID still
+	 * shows the instance's start time afterwards, the pidfd refers to it
+	 * and not to a later process that reused the PID. */
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return bx_err(errmsg, BX_EIO, "watch pid %d: %s", pid, strerror(errno));
-	p->pidfd = pidfd;
-	uv_poll_init(vm->loop, &p->poll, pidfd);
-	p->poll.data = p;
-	p->poll_live = true;
-	p->open_handles++;
-	uv_poll_start(&p->poll, UV_READABLE, on_pidfd);
-	p->running = true;
+	if (pidfd < 0 && errno == ENOSYS)
+		return bx_err(errmsg, BX_EUNAVAIL, "pidfd_open: needs Linux >= 5.3");
+	if (pidfd < 0 && errno != ESRCH)
+		return bx_err(errmsg, BX_EIO, "pidfd_open %d: %s", (int)pid,
+			      strerror(errno));
+	if (pidfd < 0 || !instance_alive(pid, starttime)) {
+		if (pidfd >= 0)
+			close(pidfd);
+		remove_pidfile(vm);
+		return bx_err(
+		    errmsg, BX_ENOENT,
+		    "stale pidfile in '%s': pid %d is gone or another process, removed",
+		    vm->run_dir, (int)pid);
+	}
+
+	watch = calloc(1, sizeof *watch);
+	if (watch == NULL) {
+		close(pidfd);
+		return bx_err(errmsg, BX_ENOMEM, "out of memory");
+	}
+	watch->pidfd = pidfd;
+	watch->impl = impl;
+	watch->poll.data = watch;
+	rc = uv_poll_init(vm->loop, &watch->poll, pidfd);
+	if (rc != 0) {
+		close(pidfd);
+		free(watch);
+		return bx_err(errmsg, BX_EIO, "watch pid %d: %s", (int)pid,
+			      uv_strerror(rc));
+	}
+	impl->open_handles++;
+	rc = uv_poll_start(&watch->poll, UV_READABLE, on_pidfd);
+	if (rc != 0) {
+		uv_close((uv_handle_t *)&watch->poll, watch_closed);
+		return bx_err(errmsg, BX_EIO, "watch pid %d: %s", (int)pid,
+			      uv_strerror(rc));
+	}
+
+	impl->watch = watch;
+	/* Instances we start lead their own group; signal the group only if
+	 * that is still so, never a group the process merely joined. */
+	impl->pgid = getpgid(pid) == pid ? pid : 0;
+	impl->starttime = starttime;
+	impl->owed_exit = true;
 	vm->pid = pid;
 	vm->state = BX_VM_RUNNING;
-	return BX_OK;
+	return 0;
 }
 
-static void on_kill_timer(uv_timer_t *t)
+/* ---- stop, kill, console, close ---- */
+
+static int process_stop(struct bx_vm *vm, uint32_t timeout_ms)
 {
-	struct proc *p = t->data;
+	struct impl *impl = vm->impl;
 
-	if (p->running && p->vm->pid > 0) {
-		kill(-p->vm->pid, SIGKILL);
-		kill(p->vm->pid, SIGKILL);
-	}
-}
-
-static int proc_stop(struct bx_vm *vm, uint32_t timeout_ms)
-{
-	struct proc *p = vm->impl;
-
-	if (p == NULL || !p->running || vm->pid <= 0)
+	if (impl == NULL || impl->closing)
+		return BX_ENOENT;
+	if (vm->state == BX_VM_STOPPING)
+		return 0;
+	if (vm->state != BX_VM_RUNNING)
 		return BX_ENOENT;
 	vm->state = BX_VM_STOPPING;
-	if (kill(-vm->pid, SIGTERM) != 0)
-		kill(vm->pid, SIGTERM);
-	uv_timer_start(&p->kill_timer, on_kill_timer, timeout_ms, 0);
-	return BX_OK;
+	signal_instance(impl, SIGTERM);
+	uv_timer_start(&impl->kill_timer, on_kill_timer, timeout_ms, 0);
+	return 0;
 }
 
-static void proc_kill(struct bx_vm *vm)
+static void process_kill(struct bx_vm *vm)
 {
-	struct proc *p = vm->impl;
+	struct impl *impl = vm->impl;
 
-	if (p == NULL || !p->running || vm->pid <= 0)
+	if (impl == NULL || impl->closing)
 		return;
-	kill(-vm->pid, SIGKILL);
-	kill(vm->pid, SIGKILL);
+	if (vm->state != BX_VM_RUNNING && vm->state != BX_VM_STOPPING)
+		return;
+	vm->state = BX_VM_STOPPING;
+	signal_instance(impl, SIGKILL);
 }
 
-static const char *proc_console_path(struct bx_vm *vm)
+static const char *process_console_path(struct bx_vm *vm)
 {
-	struct proc *p = impl(vm);
+	struct impl *impl = get_impl(vm);
 
-	return p != NULL ? p->console : "";
+	return impl != NULL ? impl->console : NULL;
 }
 
-static void proc_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
+/*
+ * Stop watching; the instance (if any) keeps running and its pidfile stays
+ * for the next adopt(). A pending stop() escalation is dropped with the
+ * timer. cb runs from the loop once every handle is closed, never from here.
+ */
+static void process_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 {
-	struct proc *p = impl(vm);
+	struct impl *impl = get_impl(vm);
 
-	if (p == NULL) { /* out of memory: nothing to release */
-		cb(vm);
+	if (impl == NULL) { /* out of memory: nothing to release */
+		if (cb != NULL)
+			cb(vm);
 		return;
 	}
-	p->close_cb = cb;
-	/* Let go without stopping it: the pidfile stays for whoever adopts it. */
-	p->running = false;
-	uv_timer_stop(&p->kill_timer);
-	uv_close((uv_handle_t *)&p->kill_timer, handle_closed);
-	if (p->process_live) {
-		p->process_live = false;
-		uv_close((uv_handle_t *)p->process, process_closed);
-		p->process = NULL;
+	if (impl->closing)
+		return;
+	impl->closing = true;
+	impl->close_cb = cb;
+	impl->owed_exit = false;
+	if (impl->child != NULL) {
+		/* uv_close on a process handle does not signal the process. */
+		uv_close((uv_handle_t *)&impl->child->process, child_closed);
+		impl->child = NULL;
 	}
-	if (p->poll_live) {
-		p->poll_live = false;
-		uv_poll_stop(&p->poll);
-		uv_close((uv_handle_t *)&p->poll, handle_closed);
+	if (impl->watch != NULL) {
+		uv_close((uv_handle_t *)&impl->watch->poll, watch_closed);
+		impl->watch = NULL;
 	}
+	uv_close((uv_handle_t *)&impl->kill_timer, timer_closed);
 }
 
 const struct bx_driver bx_driver_process = {
     .name = "process",
-    .check = proc_check,
-    .start = proc_start,
-    .adopt = proc_adopt,
-    .stop = proc_stop,
-    .kill = proc_kill,
-    .console_path = proc_console_path,
-    .close = proc_close,
+    .check = process_check,
+    .start = process_start,
+    .adopt = process_adopt,
+    .stop = process_stop,
+    .kill = process_kill,
+    .console_path = process_console_path,
+    .close = process_close,
 };

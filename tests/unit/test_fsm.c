@@ -1,0 +1,679 @@
+/* test_fsm.c - the state machine: each command's semantics, rejections, replay. */
+#include "harness.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "raft/command.h"
+#include "raft/fsm.h"
+
+/* A spec is bad if it has "bad": true (stands in for bx_fsm_validate_spec). */
+static int validate(const cJSON *spec, char *msg, size_t size)
+{
+	if (cJSON_IsTrue(cJSON_GetObjectItem(spec, "bad"))) {
+		snprintf(msg, size, "spec: field 'bad' is not allowed");
+		return BX_EINVAL;
+	}
+	return BX_OK;
+}
+
+static struct {
+	int calls;
+	char op[32];
+	char name[72];
+} seen;
+
+static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const char *op,
+		     const char *name)
+{
+	(void)fsm;
+	ASSERT_INT(res->code, BX_OK);
+	seen.calls++;
+	snprintf(seen.op, sizeof seen.op, "%s", op);
+	snprintf(seen.name, sizeof seen.name, "%s", name);
+}
+
+struct fx {
+	struct bx_store *store;
+	struct bx_fsm fsm;
+};
+
+static void fx_open(struct fx *f, const char *sub)
+{
+	char dir[512], msg[BX_ERRMSG_SIZE] = "";
+
+	memset(&seen, 0, sizeof seen);
+	snprintf(dir, sizeof dir, "%s/%s", bx_test_tmpdir(), sub);
+	ASSERT_MSG(bx_store_open(dir, NULL, &f->store, msg) == 0, "%s", msg);
+	ASSERT_INT(bx_fsm_init(&f->fsm, f->store, validate, on_apply, NULL), 0);
+}
+
+static void fx_close(struct fx *f)
+{
+	bx_fsm_close(&f->fsm);
+	bx_store_close(f->store);
+}
+
+/* Apply a command at the next index (JSON with ' for "). */
+static const struct bx_fsm_result *apply(struct fx *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const struct bx_fsm_result *apply(struct fx *f, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	uint64_t index = bx_store_applied_index(f->store) + 1;
+	const struct bx_fsm_result *res;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	for (char *p = buf; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	res = bx_fsm_apply_json(&f->fsm, index, buf, strlen(buf));
+	ASSERT_INT(bx_store_applied_index(f->store), index);
+	return res;
+}
+
+#define SPEC(name, extra) "{'service':{'name':'" name "'}" extra "}"
+
+static double num(const cJSON *rec, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(rec, key);
+	ASSERT_MSG(cJSON_IsNumber(v), "record lacks number '%s'", key);
+	return v->valuedouble;
+}
+
+static const char *str(const cJSON *rec, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(rec, key);
+	ASSERT_MSG(cJSON_IsString(v), "record lacks string '%s'", key);
+	return v->valuestring;
+}
+
+static cJSON *get_service(struct fx *f, const char *name)
+{
+	cJSON *r;
+	ASSERT_INT(bx_store_get_service(f->store, name, &r), 0);
+	return r;
+}
+
+/* Everything but the applied index, for "nothing changed" checks. */
+static char *state(struct fx *f)
+{
+	cJSON *all = cJSON_CreateObject(), *services, *nodes;
+	char *text;
+
+	ASSERT_INT(bx_store_list_services(f->store, &services), 0);
+	ASSERT_INT(bx_store_list_nodes(f->store, &nodes), 0);
+	cJSON_AddItemToObject(all, "services", services);
+	cJSON_AddItemToObject(all, "nodes", nodes);
+	cJSON_AddStringToObject(all, "cluster_id", bx_store_cluster_id(f->store));
+	text = cJSON_PrintUnformatted(all);
+	cJSON_Delete(all);
+	return text;
+}
+
+/* Apply a command that must be rejected with `code` and change nothing. */
+static const struct bx_fsm_result *reject(struct fx *f, int code, const char *cmd)
+{
+	char *before = state(f), *after;
+	int calls = seen.calls;
+	const struct bx_fsm_result *res = apply(f, "%s", cmd);
+
+	ASSERT_MSG(res->code == code, "%s: code %s, want %s (%s)", cmd,
+		   bx_errname(res->code), bx_errname(code), res->msg);
+	ASSERT(res->msg[0] != '\0');
+	ASSERT(res->record == NULL);
+	ASSERT_INT(seen.calls, calls);
+	after = state(f);
+	ASSERT_STR(after, before);
+	free(before);
+	free(after);
+	return res;
+}
+
+static void ok(const struct bx_fsm_result *res)
+{
+	ASSERT_MSG(res->code == BX_OK, "code %s: %s", bx_errname(res->code), res->msg);
+}
+
+TEST(clusterInitSetsOnceSameIdIsNoopOtherConflicts)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+
+	fx_open(&f, "db");
+	ok(apply(&f, "{'op':'cluster.init','ts':1,'cluster_id':'abc123'}"));
+	ASSERT_STR(bx_store_cluster_id(f.store), "abc123");
+	ASSERT_INT(seen.calls, 1);
+	ASSERT_STR(seen.op, "cluster.init");
+	ok(apply(&f, "{'op':'cluster.init','ts':2,'cluster_id':'abc123'}"));
+	ASSERT_INT(seen.calls, 1); /* no change, no notification */
+	res = reject(&f, BX_ECONFLICT, "{'op':'cluster.init','ts':3,'cluster_id':'ff'}");
+	ASSERT_CONTAINS(res->msg, "abc123");
+	reject(&f, BX_EINVAL, "{'op':'cluster.init','ts':3,'cluster_id':'xyz'}");
+	reject(&f, BX_EINVAL, "{'op':'cluster.init','ts':3,'cluster_id':''}");
+	fx_close(&f);
+}
+
+TEST(nodeUpsertKeepsJoinedAtAndUsesTs)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	res = apply(
+	    &f,
+	    "{'op':'node.upsert','ts':1000,'id':3,'name':'a','api':'h:1','raft':'h:2'}");
+	ok(res);
+	ASSERT_INT(num(res->record, "id"), 3);
+	ASSERT_INT(num(res->record, "joined_at"), 1000);
+	ASSERT_STR(seen.name, "3");
+	res = apply(
+	    &f,
+	    "{'op':'node.upsert','ts':2000,'id':3,'name':'','api':'h:9','raft':'h:2'}");
+	ok(res);
+	ASSERT_INT(bx_store_get_node(f.store, 3, &r), 0);
+	ASSERT_INT(num(r, "joined_at"), 1000);
+	ASSERT_INT(num(r, "updated_at"), 2000);
+	ASSERT_STR(str(r, "api"), "h:9");
+	ASSERT_STR(str(r, "name"), "");
+	cJSON_Delete(r);
+	res = reject(&f, BX_EINVAL,
+		     "{'op':'node.upsert','ts':1,'id':0,'name':'','api':'','raft':''}");
+	ASSERT_STR(res->msg, "node.upsert: field 'id' must be an integer >= 1");
+	reject(&f, BX_EINVAL,
+	       "{'op':'node.upsert','ts':1,'id':4,'name':'','api':'','raft':7}");
+	fx_close(&f);
+}
+
+TEST(servicePutCreatesRecordFromTs)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	res = apply(
+	    &f, "{'op':'service.put','ts':1234,'name':'web','start':true,'spec':" SPEC(
+		    "web", ",'x':1") "}");
+	ok(res);
+	ASSERT_STR(str(res->record, "name"), "web");
+	ASSERT_INT(num(res->record, "generation"), 1);
+	ASSERT_STR(str(res->record, "desired"), "running");
+	ASSERT_STR(str(res->record, "state"), "pending");
+	ASSERT_INT(num(res->record, "node"), 0);
+	ASSERT_INT(num(res->record, "pid"), 0);
+	ASSERT_INT(num(res->record, "restarts"), 0);
+	ASSERT_STR(str(res->record, "reason"), "");
+	ASSERT_INT(num(res->record, "created_at"), 1234);
+	ASSERT_INT(num(res->record, "updated_at"), 1234);
+	ASSERT_STR(seen.op, "service.put");
+	ASSERT_STR(seen.name, "web");
+	r = get_service(&f, "web");
+	ASSERT(cJSON_Compare(r, res->record, 1));
+	ASSERT_INT(num(cJSON_GetObjectItem(r, "spec"), "x"), 1);
+	cJSON_Delete(r);
+
+	res =
+	    apply(&f, "{'op':'service.put','ts':5,'name':'db','start':false,'spec':" SPEC(
+			  "db", "") "}");
+	ok(res);
+	ASSERT_STR(str(res->record, "desired"), "stopped");
+	fx_close(&f);
+}
+
+TEST(servicePutSameSpecKeepsGenerationNewSpecBumpsIt)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+
+	fx_open(&f, "db");
+	ok(apply(&f, "{'op':'service.put','ts':1,'name':'web','start':true,'spec':" SPEC(
+			 "web", ",'a':1,'b':2") "}"));
+	ok(apply(&f, "{'op':'node.upsert','ts':1,'id':1,'name':'','api':'','raft':''}"));
+	ok(apply(&f, "{'op':'service.assign','ts':2,'name':'web','node':1,'expect_"
+		     "generation':1}"));
+	ok(apply(&f, "{'op':'service.report','ts':3,'name':'web','node':1,'generation':2,"
+		     "'state':'running','pid':42,'restarts':0,'reason':''}"));
+	/* Same spec, keys in another order: no new instance; only desired changes. */
+	res = apply(&f,
+		    "{'op':'service.put','ts':4,'name':'web','start':false,'spec':" SPEC(
+			"web", ",'b':2,'a':1") "}");
+	ok(res);
+	ASSERT_INT(num(res->record, "generation"), 2);
+	ASSERT_STR(str(res->record, "state"), "running");
+	ASSERT_STR(str(res->record, "desired"), "stopped");
+	ASSERT_INT(num(res->record, "updated_at"), 4);
+	ASSERT_INT(num(res->record, "created_at"), 1);
+	/* A new spec: generation + 1, pending, same node. */
+	res =
+	    apply(&f, "{'op':'service.put','ts':5,'name':'web','start':true,'spec':" SPEC(
+			  "web", ",'a':2") "}");
+	ok(res);
+	ASSERT_INT(num(res->record, "generation"), 3);
+	ASSERT_STR(str(res->record, "state"), "pending");
+	ASSERT_STR(str(res->record, "desired"), "running");
+	ASSERT_INT(num(res->record, "node"), 1);
+	ASSERT_INT(num(res->record, "pid"), 0);
+	ASSERT_INT(num(cJSON_GetObjectItem(res->record, "spec"), "a"), 2);
+	fx_close(&f);
+}
+
+TEST(servicePutRejectsBadSpecAndBadNames)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+
+	fx_open(&f, "db");
+	ok(apply(&f, "{'op':'service.put','ts':1,'name':'web','start':true,'spec':" SPEC(
+			 "web", "") "}"));
+	res = reject(&f, BX_EINVAL,
+		     "{'op':'service.put','ts':2,'name':'web','start':true,'spec':" SPEC(
+			 "web", ",'bad':true") "}");
+	ASSERT_STR(res->msg, "spec: field 'bad' is not allowed");
+	res = reject(&f, BX_EINVAL,
+		     "{'op':'service.put','ts':2,'name':'web','start':true,'spec':" SPEC(
+			 "api", "") "}");
+	ASSERT_CONTAINS(res->msg, "service.name");
+	reject(&f, BX_EINVAL,
+	       "{'op':'service.put','ts':2,'name':'Web','start':true,'spec':" SPEC(
+		   "Web", "") "}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'service.put','ts':2,'name':'-w','start':true,'spec':" SPEC(
+		   "-w", "") "}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'service.put','ts':2,'name':'',"
+	       "'start':true,'spec':" SPEC("", "") "}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'service.put','ts':2,'name':"
+	       "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',"
+	       "'start':true,'spec':" SPEC(
+		   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		   "aaaaaaaaaa",
+		   "") "}");
+	res = reject(&f, BX_EINVAL,
+		     "{'op':'service.put','ts':2,'name':'x','start':1,'spec':{}}");
+	ASSERT_STR(res->msg, "service.put: field 'start' must be a boolean");
+	res =
+	    reject(&f, BX_EINVAL, "{'op':'service.put','ts':2,'name':'x','start':true}");
+	ASSERT_CONTAINS(res->msg, "missing field 'spec'");
+	fx_close(&f);
+}
+
+TEST(malformedAndUnknownCommandsAreRejectedButCounted)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+
+	fx_open(&f, "db");
+	res = reject(&f, BX_EINVAL, "this is not json");
+	ASSERT_CONTAINS(res->msg, "not JSON");
+	reject(&f, BX_EINVAL, "[1,2]");
+	res = reject(&f, BX_EINVAL, "{'op':'service.explode','ts':1}");
+	ASSERT_CONTAINS(res->msg, "unknown op 'service.explode'");
+	reject(&f, BX_EINVAL, "{'ts':1}");
+	res = reject(&f, BX_EINVAL, "{'op':'service.stop','name':'x'}");
+	ASSERT_CONTAINS(res->msg, "'ts'");
+	reject(&f, BX_EINVAL, "{'op':'service.stop','ts':-1,'name':'x'}");
+	reject(&f, BX_EINVAL, "{'op':'service.stop','ts':1.5,'name':'x'}");
+	res = reject(
+	    &f, BX_EINVAL,
+	    "{'op':'service.assign','ts':1,'name':'x','node':-1,'expect_generation':1}");
+	ASSERT_STR(res->msg, "service.assign: field 'node' must be an integer >= 0");
+	reject(&f, BX_EINVAL,
+	       "{'op':'service.assign','ts':1,'name':'x','node':1.25,'expect_generation':"
+	       "1}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'service.assign','ts':1,'name':'x','node':1e300,'expect_generation'"
+	       ":1}");
+	/* 2^53 is the largest integer accepted. */
+	res = apply(&f, "{'op':'node.upsert','ts':1,'id':9007199254740992,'name':'',"
+			"'api':'','raft':''}");
+	ok(res);
+	reject(&f, BX_EINVAL,
+	       "{'op':'node.upsert','ts':1,'id':9007199254740994,'name':'','api':'','"
+	       "raft':''}");
+	/* Raw bytes that are not even text. */
+	{
+		const char junk[] = {'\0', '\xff', '{', '\x01'};
+		uint64_t index = bx_store_applied_index(f.store) + 1;
+		res = bx_fsm_apply_json(&f.fsm, index, junk, sizeof junk);
+		ASSERT_INT(res->code, BX_EINVAL);
+		ASSERT_INT(bx_store_applied_index(f.store), index);
+	}
+	fx_close(&f);
+}
+
+TEST(startStopAndFreshInstanceOnStartAfterFailure)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+
+	fx_open(&f, "db");
+	reject(&f, BX_ENOENT, "{'op':'service.start','ts':1,'name':'web'}");
+	reject(&f, BX_ENOENT, "{'op':'service.stop','ts':1,'name':'web'}");
+	ok(apply(&f, "{'op':'node.upsert','ts':1,'id':1,'name':'','api':'','raft':''}"));
+	ok(apply(&f, "{'op':'service.put','ts':1,'name':'web','start':false,'spec':" SPEC(
+			 "web", "") "}"));
+	res = apply(&f, "{'op':'service.start','ts':7,'name':'web'}");
+	ok(res);
+	ASSERT_STR(str(res->record, "desired"), "running");
+	ASSERT_INT(num(res->record, "generation"), 1); /* pending: no new instance */
+	ASSERT_INT(num(res->record, "updated_at"), 7);
+	ASSERT_STR(seen.op, "service.start");
+	ok(apply(&f, "{'op':'service.assign','ts':8,'name':'web','node':1,'expect_"
+		     "generation':1}"));
+	ok(apply(&f, "{'op':'service.report','ts':9,'name':'web','node':1,'generation':2,"
+		     "'state':'running','pid':5,'restarts':0,'reason':''}"));
+	res = apply(&f, "{'op':'service.start','ts':10,'name':'web'}");
+	ok(res);
+	ASSERT_INT(num(res->record, "generation"), 2); /* running: unchanged */
+	ASSERT_STR(str(res->record, "state"), "running");
+	res = apply(&f, "{'op':'service.stop','ts':11,'name':'web'}");
+	ok(res);
+	ASSERT_STR(str(res->record, "desired"), "stopped");
+	ASSERT_INT(num(res->record, "generation"), 2);
+	ok(apply(&f,
+		 "{'op':'service.report','ts':12,'name':'web','node':1,'generation':2,"
+		 "'state':'failed','pid':0,'restarts':3,'reason':'exit 1'}"));
+	res = apply(&f, "{'op':'service.start','ts':13,'name':'web'}");
+	ok(res);
+	ASSERT_INT(num(res->record, "generation"), 3);
+	ASSERT_STR(str(res->record, "state"), "pending");
+	ASSERT_INT(num(res->record, "restarts"), 0);
+	ASSERT_STR(str(res->record, "desired"), "running");
+	ASSERT_INT(num(res->record, "node"), 1);
+	fx_close(&f);
+}
+
+TEST(deleteReturnsTheDeletedRecord)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	reject(&f, BX_ENOENT, "{'op':'service.delete','ts':1,'name':'web'}");
+	ok(apply(&f, "{'op':'service.put','ts':1,'name':'web','start':true,'spec':" SPEC(
+			 "web", "") "}"));
+	res = apply(&f, "{'op':'service.delete','ts':2,'name':'web'}");
+	ok(res);
+	ASSERT_STR(str(res->record, "name"), "web");
+	ASSERT_STR(seen.op, "service.delete");
+	ASSERT_INT(bx_store_get_service(f.store, "web", &r), BX_ENOENT);
+	reject(&f, BX_ENOENT, "{'op':'service.delete','ts':3,'name':'web'}");
+	fx_close(&f);
+}
+
+TEST(assignChecksGenerationAndNodeAndBumpsGeneration)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+
+	fx_open(&f, "db");
+	reject(
+	    &f, BX_ENOENT,
+	    "{'op':'service.assign','ts':1,'name':'web','node':1,'expect_generation':1}");
+	ok(apply(&f, "{'op':'service.put','ts':1,'name':'web','start':true,'spec':" SPEC(
+			 "web", "") "}"));
+	res = reject(
+	    &f, BX_ENOENT,
+	    "{'op':'service.assign','ts':2,'name':'web','node':1,'expect_generation':1}");
+	ASSERT_CONTAINS(res->msg, "no node 1");
+	ok(apply(&f, "{'op':'node.upsert','ts':2,'id':1,'name':'','api':'','raft':''}"));
+	reject(
+	    &f, BX_ECONFLICT,
+	    "{'op':'service.assign','ts':3,'name':'web','node':1,'expect_generation':0}");
+	res = apply(&f, "{'op':'service.assign','ts':4,'name':'web','node':1,"
+			"'expect_generation':1}");
+	ok(res);
+	ASSERT_INT(num(res->record, "node"), 1);
+	ASSERT_INT(num(res->record, "generation"), 2);
+	ASSERT_STR(str(res->record, "state"), "pending");
+	ASSERT_STR(seen.op, "service.assign");
+	ASSERT_STR(seen.name, "web");
+	/* The same decision again is stale now. */
+	reject(
+	    &f, BX_ECONFLICT,
+	    "{'op':'service.assign','ts':5,'name':'web','node':1,'expect_generation':1}");
+	/* Unassign (node 0) needs no node record. */
+	res = apply(&f, "{'op':'service.assign','ts':6,'name':'web','node':0,"
+			"'expect_generation':2}");
+	ok(res);
+	ASSERT_INT(num(res->record, "node"), 0);
+	ASSERT_INT(num(res->record, "generation"), 3);
+	fx_close(&f);
+}
+
+TEST(staleReportsAreIgnoredWithConflict)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	ok(apply(&f, "{'op':'node.upsert','ts':1,'id':1,'name':'','api':'','raft':''}"));
+	ok(apply(&f, "{'op':'node.upsert','ts':1,'id':2,'name':'','api':'','raft':''}"));
+	ok(apply(&f, "{'op':'service.put','ts':1,'name':'web','start':true,'spec':" SPEC(
+			 "web", "") "}"));
+	ok(apply(&f, "{'op':'service.assign','ts':2,'name':'web','node':1,'expect_"
+		     "generation':1}"));
+	/* Wrong generation, wrong node. */
+	reject(&f, BX_ECONFLICT,
+	       "{'op':'service.report','ts':3,'name':'web','node':1,'generation':1,"
+	       "'state':'running','pid':5,'restarts':0,'reason':''}");
+	reject(&f, BX_ECONFLICT,
+	       "{'op':'service.report','ts':3,'name':'web','node':2,'generation':2,"
+	       "'state':'running','pid':5,'restarts':0,'reason':''}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'service.report','ts':3,'name':'web','node':1,'generation':2,"
+	       "'state':'dancing','pid':5,'restarts':0,'reason':''}");
+	reject(&f, BX_ENOENT,
+	       "{'op':'service.report','ts':3,'name':'nope','node':1,'generation':2,"
+	       "'state':'running','pid':5,'restarts':0,'reason':''}");
+	res = apply(&f,
+		    "{'op':'service.report','ts':30,'name':'web','node':1,'generation':2,"
+		    "'state':'unhealthy','pid':77,'restarts':2,'reason':'health check'}");
+	ok(res);
+	r = get_service(&f, "web");
+	ASSERT_STR(str(r, "state"), "unhealthy");
+	ASSERT_INT(num(r, "pid"), 77);
+	ASSERT_INT(num(r, "restarts"), 2);
+	ASSERT_STR(str(r, "reason"), "health check");
+	ASSERT_INT(num(r, "state_at"), 30);
+	ASSERT_INT(num(r, "generation"), 2);
+	cJSON_Delete(r);
+	/* Moved to node 2: node 1's late report is stale. */
+	ok(apply(&f, "{'op':'service.assign','ts':31,'name':'web','node':2,'expect_"
+		     "generation':2}"));
+	reject(&f, BX_ECONFLICT,
+	       "{'op':'service.report','ts':32,'name':'web','node':1,'generation':2,"
+	       "'state':'running','pid':5,'restarts':0,'reason':''}");
+	fx_close(&f);
+}
+
+TEST(nodeRemoveUnassignsItsServices)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	reject(&f, BX_ENOENT, "{'op':'node.remove','ts':1,'id':1}");
+	ok(apply(&f, "{'op':'node.upsert','ts':1,'id':1,'name':'','api':'','raft':''}"));
+	ok(apply(&f, "{'op':'node.upsert','ts':1,'id':2,'name':'','api':'','raft':''}"));
+	ok(apply(&f, "{'op':'service.put','ts':1,'name':'a','start':true,'spec':" SPEC(
+			 "a", "") "}"));
+	ok(apply(&f, "{'op':'service.put','ts':1,'name':'b','start':true,'spec':" SPEC(
+			 "b", "") "}"));
+	ok(apply(
+	    &f,
+	    "{'op':'service.assign','ts':2,'name':'a','node':1,'expect_generation':1}"));
+	ok(apply(
+	    &f,
+	    "{'op':'service.assign','ts':2,'name':'b','node':2,'expect_generation':1}"));
+	ok(apply(&f, "{'op':'service.report','ts':3,'name':'a','node':1,'generation':2,"
+		     "'state':'running','pid':5,'restarts':0,'reason':''}"));
+	res = apply(&f, "{'op':'node.remove','ts':40,'id':1}");
+	ok(res);
+	ASSERT_INT(num(res->record, "id"), 1);
+	ASSERT_STR(seen.op, "node.remove");
+	ASSERT_STR(seen.name, "1");
+	ASSERT_INT(bx_store_get_node(f.store, 1, &r), BX_ENOENT);
+	r = get_service(&f, "a");
+	ASSERT_INT(num(r, "node"), 0);
+	ASSERT_STR(str(r, "state"), "pending");
+	ASSERT_INT(num(r, "state_at"), 40);
+	cJSON_Delete(r);
+	r = get_service(&f, "b");
+	ASSERT_INT(num(r, "node"), 2);
+	cJSON_Delete(r);
+	/* The dead node's late report no longer matches. */
+	reject(&f, BX_ECONFLICT,
+	       "{'op':'service.report','ts':41,'name':'a','node':1,'generation':2,"
+	       "'state':'running','pid':5,'restarts':0,'reason':''}");
+	fx_close(&f);
+}
+
+TEST(entriesAtOrBelowAppliedIndexAreSkipped)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	const char *put =
+	    "{\"op\":\"service.put\",\"ts\":1,\"name\":\"web\",\"start\":true,"
+	    "\"spec\":{\"service\":{\"name\":\"web\"}}}";
+	const char *del = "{\"op\":\"service.delete\",\"ts\":2,\"name\":\"web\"}";
+	cJSON *r;
+
+	fx_open(&f, "db");
+	res = bx_fsm_apply_json(&f.fsm, 10, put, strlen(put));
+	ok(res);
+	ASSERT_INT(bx_store_applied_index(f.store), 10);
+	ASSERT_INT(seen.calls, 1);
+	res = bx_fsm_apply_json(&f.fsm, 10, del, strlen(del));
+	ASSERT_INT(res->code, BX_OK);
+	ASSERT_STR(res->msg, "already applied");
+	ASSERT(res->record == NULL);
+	res = bx_fsm_apply_json(&f.fsm, 3, del, strlen(del));
+	ASSERT_STR(res->msg, "already applied");
+	ASSERT_INT(seen.calls, 1);
+	ASSERT_INT(bx_store_applied_index(f.store), 10);
+	r = get_service(&f, "web");
+	cJSON_Delete(r);
+	fx_close(&f);
+}
+
+static const char *const script[] = {
+    "{'op':'cluster.init','ts':1,'cluster_id':'aa'}",
+    "{'op':'node.upsert','ts':2,'id':1,'name':'n1','api':'a','raft':'r'}",
+    "{'op':'node.upsert','ts':2,'id':2,'name':'n2','api':'a','raft':'r'}",
+    "{'op':'service.put','ts':3,'name':'web','start':true,'spec':" SPEC("web", "") "}",
+    "{'op':'service.put','ts':3,'name':'db','start':true,'spec':" SPEC("db", "") "}",
+    "{'op':'service.assign','ts':4,'name':'web','node':1,'expect_generation':1}",
+    "{'op':'service.assign','ts':4,'name':'db','node':2,'expect_generation':1}",
+    "{'op':'service.assign','ts':4,'name':'db','node':2,'expect_generation':1}",
+    "{'op':'service.report','ts':5,'name':'web','node':1,'generation':2,"
+    "'state':'running','pid':9,'restarts':0,'reason':''}",
+    "not json",
+    "{'op':'node.remove','ts':6,'id':2}",
+    "{'op':'service.stop','ts':7,'name':'web'}",
+    "{'op':'service.delete','ts':8,'name':'db'}",
+};
+#define N_SCRIPT (sizeof script / sizeof script[0])
+
+static void run_script(struct fx *f, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		char buf[512];
+		snprintf(buf, sizeof buf, "%s", script[i]);
+		for (char *p = buf; *p; p++)
+			if (*p == '\'')
+				*p = '"';
+		bx_fsm_apply_json(&f->fsm, i + 1, buf, strlen(buf));
+	}
+}
+
+TEST(replayingTheLogIsIdempotent)
+{
+	struct fx once, twice;
+	char *a, *b;
+
+	fx_open(&once, "once");
+	run_script(&once, 0, N_SCRIPT);
+	a = state(&once);
+	fx_close(&once);
+
+	/* A crash-restart: part applied, then the whole log again from 1. */
+	fx_open(&twice, "twice");
+	run_script(&twice, 0, 7);
+	fx_close(&twice);
+	fx_open(&twice, "twice");
+	run_script(&twice, 0, N_SCRIPT);
+	run_script(&twice, 0, N_SCRIPT);
+	ASSERT_INT(bx_store_applied_index(twice.store), N_SCRIPT);
+	b = state(&twice);
+	ASSERT_STR(b, a);
+	ASSERT_CONTAINS(a, "\"web\"");
+	free(a);
+	free(b);
+	fx_close(&twice);
+}
+
+TEST(raftCallbacksApplySnapshotRestore)
+{
+	struct fx a, b;
+	struct raft_buffer entry, *bufs = NULL, copy;
+	unsigned n_bufs = 0;
+	void *result = NULL;
+	const char *cmd =
+	    "{\"op\":\"service.put\",\"ts\":1,\"name\":\"web\",\"start\":true,"
+	    "\"spec\":{\"service\":{\"name\":\"web\"}}}";
+	char *sa, *sb;
+
+	fx_open(&a, "a");
+	fx_open(&b, "b");
+	entry.base = (void *)cmd;
+	entry.len = strlen(cmd);
+	/* No raft attached: the index is the store's + 1. */
+	ASSERT_INT(a.fsm.fsm.apply(&a.fsm.fsm, &entry, &result), 0);
+	ASSERT(result == &a.fsm.last);
+	ASSERT_INT(bx_store_applied_index(a.store), 1);
+	entry.base = "garbage";
+	entry.len = 7;
+	ASSERT_INT(a.fsm.fsm.apply(&a.fsm.fsm, &entry, &result), 0);
+	ASSERT_INT(((struct bx_fsm_result *)result)->code, BX_EINVAL);
+	ASSERT_INT(bx_store_applied_index(a.store), 2);
+
+	ASSERT_INT(a.fsm.fsm.version, 3);
+	ASSERT_INT(a.fsm.fsm.snapshot(&a.fsm.fsm, &bufs, &n_bufs), 0);
+	ASSERT_INT(n_bufs, 1);
+	ASSERT(a.fsm.snapshot_buf != NULL);
+	/* libraft hands restore its own copy, then owns it no more. */
+	copy.len = bufs[0].len;
+	copy.base = raft_malloc(copy.len);
+	memcpy(copy.base, bufs[0].base, copy.len);
+	ASSERT_INT(a.fsm.fsm.snapshot_finalize(&a.fsm.fsm, &bufs, &n_bufs), 0);
+	ASSERT(a.fsm.snapshot_buf == NULL);
+	ASSERT_INT(b.fsm.fsm.restore(&b.fsm.fsm, &copy), 0);
+	sa = state(&a);
+	sb = state(&b);
+	ASSERT_STR(sb, sa);
+	ASSERT_INT(bx_store_applied_index(b.store), 2);
+
+	/* A corrupt snapshot fails restore; the buffer stays libraft's. */
+	copy.len = 10;
+	copy.base = raft_malloc(copy.len);
+	memset(copy.base, 'x', copy.len);
+	ASSERT(b.fsm.fsm.restore(&b.fsm.fsm, &copy) != 0);
+	raft_free(copy.base);
+	free(sa);
+	free(sb);
+	fx_close(&a);
+	fx_close(&b);
+}

@@ -1,0 +1,379 @@
+/* test_store.c - the LMDB store: transactions, persistence, map growth, snapshots. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "store.h"
+
+static struct bx_store *open_at(const char *sub, size_t map_size)
+{
+	char dir[512];
+	char msg[BX_ERRMSG_SIZE] = "";
+	struct bx_store_options opts = {.map_size = map_size};
+	struct bx_store *s = NULL;
+	int rc;
+
+	snprintf(dir, sizeof dir, "%s/%s", bx_test_tmpdir(), sub);
+	rc = bx_store_open(dir, map_size ? &opts : NULL, &s, msg);
+	ASSERT_MSG(rc == 0, "open %s: %s", dir, msg);
+	return s;
+}
+
+static cJSON *service(const char *name, int generation)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "name", name);
+	cJSON_AddNumberToObject(r, "generation", generation);
+	return r;
+}
+
+static cJSON *node(uint64_t id)
+{
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "id", (double)id);
+	return r;
+}
+
+static void put_service(struct bx_store *s, const char *name, int generation,
+			uint64_t index)
+{
+	struct bx_store_txn *t;
+	cJSON *r = service(name, generation);
+
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	ASSERT_INT(bx_store_put_service(t, name, r), 0);
+	cJSON_Delete(r);
+	ASSERT_INT(bx_store_commit(t, index), 0);
+}
+
+static int generation_of(struct bx_store *s, const char *name)
+{
+	cJSON *r;
+	int g;
+
+	if (bx_store_get_service(s, name, &r) != 0)
+		return -1;
+	g = cJSON_GetObjectItem(r, "generation")->valueint;
+	cJSON_Delete(r);
+	return g;
+}
+
+/* Whole-state text of a store, for equality checks. */
+static char *dump(struct bx_store *s)
+{
+	cJSON *all = cJSON_CreateObject(), *services, *nodes;
+	char *text;
+
+	ASSERT_INT(bx_store_list_services(s, &services), 0);
+	ASSERT_INT(bx_store_list_nodes(s, &nodes), 0);
+	cJSON_AddItemToObject(all, "services", services);
+	cJSON_AddItemToObject(all, "nodes", nodes);
+	cJSON_AddStringToObject(all, "cluster_id", bx_store_cluster_id(s));
+	cJSON_AddNumberToObject(all, "applied", (double)bx_store_applied_index(s));
+	text = cJSON_PrintUnformatted(all);
+	cJSON_Delete(all);
+	return text;
+}
+
+TEST(openCreatesDirPrivateAndEmpty)
+{
+	char dir[512];
+	struct stat st;
+	struct bx_store *s = open_at("db", 0);
+	cJSON *list, *r;
+
+	snprintf(dir, sizeof dir, "%s/db", bx_test_tmpdir());
+	ASSERT_INT(stat(dir, &st), 0);
+	ASSERT_INT(st.st_mode & 0777, 0700);
+	ASSERT_INT(bx_store_applied_index(s), 0);
+	ASSERT_STR(bx_store_cluster_id(s), "");
+	ASSERT_INT(bx_store_get_service(s, "web", &r), BX_ENOENT);
+	ASSERT(r == NULL);
+	ASSERT_INT(bx_store_get_node(s, 1, &r), BX_ENOENT);
+	ASSERT_INT(bx_store_list_services(s, &list), 0);
+	ASSERT_INT(cJSON_GetArraySize(list), 0);
+	cJSON_Delete(list);
+	bx_store_close(s);
+	bx_store_close(NULL);
+}
+
+TEST(putGetListDeleteAndIndex)
+{
+	struct bx_store *s = open_at("db", 0);
+	struct bx_store_txn *t;
+	cJSON *r, *list;
+
+	put_service(s, "web", 1, 5);
+	put_service(s, "api", 2, 6);
+	put_service(s, "db-1", 3, 7);
+	ASSERT_INT(bx_store_applied_index(s), 7);
+	ASSERT_INT(generation_of(s, "api"), 2);
+
+	ASSERT_INT(bx_store_list_services(s, &list), 0);
+	ASSERT_INT(cJSON_GetArraySize(list), 3);
+	ASSERT_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "name")->valuestring,
+		   "api");
+	ASSERT_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "name")->valuestring,
+		   "db-1");
+	ASSERT_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 2), "name")->valuestring,
+		   "web");
+	cJSON_Delete(list);
+
+	/* Nodes list in numeric order although keys are decimal text. */
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	uint64_t ids[] = {10, 9, 100, 1, 2};
+	for (size_t i = 0; i < 5; i++) {
+		r = node(ids[i]);
+		ASSERT_INT(bx_store_put_node(t, ids[i], r), 0);
+		cJSON_Delete(r);
+	}
+	ASSERT_INT(bx_store_set_cluster_id(t, "abc123"), 0);
+	ASSERT_INT(bx_store_del_service(t, "web"), 0);
+	ASSERT_INT(bx_store_del_service(t, "never-was"), 0);
+	ASSERT_INT(bx_store_commit(t, 8), 0);
+	ASSERT_STR(bx_store_cluster_id(s), "abc123");
+	ASSERT_INT(generation_of(s, "web"), -1);
+	ASSERT_INT(bx_store_list_nodes(s, &list), 0);
+	ASSERT_INT(cJSON_GetArraySize(list), 5);
+	uint64_t want[] = {1, 2, 9, 10, 100};
+	for (int i = 0; i < 5; i++)
+		ASSERT_INT(
+		    cJSON_GetObjectItem(cJSON_GetArrayItem(list, i), "id")->valuedouble,
+		    want[i]);
+	cJSON_Delete(list);
+	ASSERT_INT(bx_store_get_node(s, 9, &r), 0);
+	ASSERT_INT(cJSON_GetObjectItem(r, "id")->valueint, 9);
+	cJSON_Delete(r);
+
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	ASSERT_INT(bx_store_del_node(t, 9), 0);
+	ASSERT_INT(bx_store_commit(t, 9), 0);
+	ASSERT_INT(bx_store_get_node(s, 9, &r), BX_ENOENT);
+	bx_store_close(s);
+}
+
+TEST(abortChangesNothing)
+{
+	struct bx_store *s = open_at("db", 0);
+	struct bx_store_txn *t;
+	char *before, *after;
+	cJSON *r = service("web", 9);
+
+	put_service(s, "web", 1, 3);
+	before = dump(s);
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	ASSERT_INT(bx_store_put_service(t, "web", r), 0);
+	ASSERT_INT(bx_store_put_service(t, "other", r), 0);
+	ASSERT_INT(bx_store_set_cluster_id(t, "ff"), 0);
+	bx_store_abort(t);
+	cJSON_Delete(r);
+	after = dump(s);
+	ASSERT_STR(after, before);
+	ASSERT_INT(bx_store_applied_index(s), 3);
+	free(before);
+	free(after);
+	/* A new transaction can start after an abort. */
+	put_service(s, "web", 2, 4);
+	ASSERT_INT(generation_of(s, "web"), 2);
+	bx_store_close(s);
+}
+
+TEST(oneWriteTransactionAtATime)
+{
+	struct bx_store *s = open_at("db", 0);
+	struct bx_store_txn *t, *t2;
+
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	ASSERT_INT(bx_store_begin(s, &t2), BX_EBUSY);
+	bx_store_abort(t);
+	bx_store_abort(NULL);
+	bx_store_close(s);
+}
+
+TEST(stateSurvivesReopen)
+{
+	struct bx_store *s = open_at("db", 0);
+	struct bx_store_txn *t;
+	char *before, *after;
+
+	put_service(s, "web", 4, 11);
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	ASSERT_INT(bx_store_set_cluster_id(t, "deadbeef"), 0);
+	ASSERT_INT(bx_store_commit(t, 12), 0);
+	ASSERT_INT(bx_store_sync(s), 0);
+	before = dump(s);
+	bx_store_close(s);
+
+	s = open_at("db", 0);
+	after = dump(s);
+	ASSERT_STR(after, before);
+	ASSERT_INT(bx_store_applied_index(s), 12);
+	ASSERT_STR(bx_store_cluster_id(s), "deadbeef");
+	ASSERT_INT(generation_of(s, "web"), 4);
+	free(before);
+	free(after);
+	bx_store_close(s);
+}
+
+TEST(mapGrowsWhenFull)
+{
+	/* 64 KiB map; write ~4 MiB in transactions of ~256 KiB. */
+	struct bx_store *s = open_at("db", 64 << 10);
+	size_t blob_len = 64 << 10;
+	char *blob = malloc(blob_len + 1);
+	char name[32];
+	uint64_t index = 0;
+
+	for (size_t i = 0; i < blob_len; i++)
+		blob[i] = (char)('a' + i % 26);
+	blob[blob_len] = '\0';
+	for (int txn = 0; txn < 16; txn++) {
+		struct bx_store_txn *t;
+		ASSERT_INT(bx_store_begin(s, &t), 0);
+		for (int i = 0; i < 4; i++) {
+			cJSON *r = service("x", txn);
+			cJSON_AddStringToObject(r, "blob", blob);
+			snprintf(name, sizeof name, "svc-%02d-%d", txn, i);
+			ASSERT_INT(bx_store_put_service(t, name, r), 0);
+			cJSON_Delete(r);
+		}
+		ASSERT_INT(bx_store_commit(t, ++index), 0);
+	}
+	free(blob);
+	ASSERT_INT(bx_store_applied_index(s), 16);
+	{
+		char path[512];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/db/data.mdb", bx_test_tmpdir());
+		ASSERT_INT(stat(path, &st), 0);
+		ASSERT_MSG(st.st_size > 4 << 20, "data.mdb is %lld bytes",
+			   (long long)st.st_size);
+	}
+	ASSERT_INT(generation_of(s, "svc-15-3"), 15);
+	ASSERT_INT(generation_of(s, "svc-00-0"), 0);
+	bx_store_close(s);
+
+	/* The grown file is adopted on reopen even with a small map size. */
+	s = open_at("db", 64 << 10);
+	ASSERT_INT(generation_of(s, "svc-07-2"), 7);
+	put_service(s, "after", 1, 17);
+	ASSERT_INT(generation_of(s, "after"), 1);
+	bx_store_close(s);
+}
+
+static void fill(struct bx_store *s)
+{
+	struct bx_store_txn *t;
+	cJSON *r;
+
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	ASSERT_INT(bx_store_set_cluster_id(t, "c0ffee"), 0);
+	for (uint64_t id = 1; id <= 12; id++) {
+		r = node(id);
+		ASSERT_INT(bx_store_put_node(t, id, r), 0);
+		cJSON_Delete(r);
+	}
+	for (int i = 0; i < 30; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "s%d", i);
+		r = service(name, i);
+		ASSERT_INT(bx_store_put_service(t, name, r), 0);
+		cJSON_Delete(r);
+	}
+	ASSERT_INT(bx_store_commit(t, 42), 0);
+}
+
+TEST(snapshotRestoresIntoAnotherStoreEqual)
+{
+	struct bx_store *a = open_at("a", 0), *b = open_at("b", 0);
+	char msg[BX_ERRMSG_SIZE] = "";
+	void *buf;
+	size_t len;
+	char *da, *db;
+
+	fill(a);
+	put_service(b, "stale", 1, 99); /* replaced entirely, index too */
+	ASSERT_INT(bx_store_snapshot(a, &buf, &len), 0);
+	ASSERT_MSG(bx_store_restore(b, buf, len, msg) == 0, "restore: %s", msg);
+	free(buf);
+	da = dump(a);
+	db = dump(b);
+	ASSERT_STR(db, da);
+	ASSERT_INT(bx_store_applied_index(b), 42);
+	ASSERT_STR(bx_store_cluster_id(b), "c0ffee");
+	ASSERT_INT(generation_of(b, "stale"), -1);
+	free(da);
+	free(db);
+
+	/* An empty store snapshots and restores too. */
+	bx_store_close(a);
+	a = open_at("empty", 0);
+	ASSERT_INT(bx_store_snapshot(a, &buf, &len), 0);
+	ASSERT_INT(bx_store_restore(b, buf, len, msg), 0);
+	free(buf);
+	ASSERT_INT(bx_store_applied_index(b), 0);
+	ASSERT_STR(bx_store_cluster_id(b), "");
+	bx_store_close(a);
+	bx_store_close(b);
+}
+
+TEST(corruptOrTruncatedSnapshotIsRejectedAndChangesNothing)
+{
+	struct bx_store *a = open_at("a", 0), *b = open_at("b", 0);
+	char msg[BX_ERRMSG_SIZE];
+	unsigned char *buf, *copy;
+	size_t len;
+	char *before, *after;
+
+	fill(a);
+	put_service(b, "mine", 7, 5);
+	before = dump(b);
+	ASSERT_INT(bx_store_snapshot(a, (void **)&buf, &len), 0);
+	copy = malloc(len);
+
+	/* Every truncation. */
+	for (size_t cut = 0; cut < len; cut += (cut < 64 ? 1 : 97)) {
+		msg[0] = '\0';
+		ASSERT_INT(bx_store_restore(b, buf, cut, msg), BX_ECORRUPT);
+		ASSERT(msg[0] != '\0');
+	}
+	/* A flipped bit anywhere (checksum, header, entries). */
+	for (size_t at = 0; at < len; at += 13) {
+		memcpy(copy, buf, len);
+		copy[at] ^= 0x10;
+		ASSERT_INT(bx_store_restore(b, copy, len, msg), BX_ECORRUPT);
+	}
+	ASSERT_INT(bx_store_restore(b, "BXSNAP1", 8, msg), BX_ECORRUPT);
+	after = dump(b);
+	ASSERT_STR(after, before);
+	ASSERT_INT(generation_of(b, "mine"), 7);
+
+	/* The intact buffer still restores. */
+	ASSERT_INT(bx_store_restore(b, buf, len, msg), 0);
+	ASSERT_INT(bx_store_applied_index(b), 42);
+	free(buf);
+	free(copy);
+	free(before);
+	free(after);
+	bx_store_close(a);
+	bx_store_close(b);
+}
+
+TEST(openFailsWithMessageOnBadDir)
+{
+	struct bx_store *s = (struct bx_store *)1;
+	char msg[BX_ERRMSG_SIZE] = "";
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/file", bx_test_tmpdir());
+	f = fopen(path, "w");
+	ASSERT(f != NULL);
+	fclose(f);
+	ASSERT(bx_store_open(path, NULL, &s, msg) != 0);
+	ASSERT(s == NULL);
+	ASSERT_CONTAINS(msg, "file");
+}
