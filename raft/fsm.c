@@ -525,6 +525,9 @@ static int fsm_restore(struct raft_fsm *rfsm, struct raft_buffer *buf)
 		return rc == BX_ECORRUPT ? RAFT_CORRUPT : raft_code_of(rc);
 	raft_free(buf->base);
 	reset_last(fsm);
+	/* the whole state changed: tell the daemon (op "snapshot.restore") */
+	if (fsm->on_apply != NULL)
+		fsm->on_apply(fsm, &fsm->last, "snapshot.restore", "");
 	return 0;
 }
 

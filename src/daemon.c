@@ -233,6 +233,9 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 	struct bx_daemon *d = fsm->data;
 
 	(void)res;
+	if (strcmp(op, "snapshot.restore") == 0)
+		BX_INFO("raft", "restored snapshot: state at index %llu",
+			(unsigned long long)bx_store_applied_index(d->store));
 	if (d->agent != NULL)
 		bx_agent_notify(d->agent, op, name);
 }

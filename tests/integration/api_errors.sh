@@ -43,8 +43,8 @@ expect "uppercase name" 400 PUT /v1/services/Web "$good"
 expect "name with underscore" 400 PUT /v1/services/my_svc "$good"
 expect "name of 64 characters" 400 PUT "/v1/services/$(printf 'a%.0s' $(seq 64))" "$good"
 expect "name starting with -" 400 PUT /v1/services/-web "$good"
-big=$(head -c $((1024 * 1024 + 10)) /dev/zero | tr '\0' 'a')
-out=$(curl -s -m 30 -X PUT -H 'Content-Type: application/json' --data-binary "{\"spec\":\"$big\"}" \
+{ printf '{"spec":"'; head -c $((1024 * 1024 + 10)) /dev/zero | tr '\0' 'a'; printf '"}'; } >"$BX_TMP/big.json"
+out=$(curl -s -m 30 -X PUT -H 'Content-Type: application/json' --data-binary "@$BX_TMP/big.json" \
 	-w '\n%{http_code}' "http://$(bx_addr 1)/v1/services/web")
 bx_check "body over 1 MiB -> 413" [ "$(status_of "$out")" = 413 ]
 expect "unknown route" 404 GET /v1/nope
