@@ -5,6 +5,7 @@
 #   make test       every test (unit, TOML conformance, integration)
 #   make asan       the same tests, built under ASan/UBSan into build-asan/
 #   make fuzz-toml  run the TOML libFuzzer target (FUZZ_SECONDS, default 600)
+#   make fuzz-spec  run the JSON spec/command (API body) libFuzzer target
 
 BUILD    ?= build
 CC       ?= cc
@@ -26,7 +27,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
 
-.PHONY: all test asan fuzz-toml clean format install
+.PHONY: all test asan fuzz-toml fuzz-spec clean format install
 all: $(BUILD)/blixard $(TOOL_BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -60,6 +61,15 @@ fuzz-toml:
 	    -o $(BUILD)/fuzz/fuzz_toml tests/fuzz/fuzz_toml.c src/toml.c src/error.c
 	$(BUILD)/fuzz/fuzz_toml -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    -dict=tests/fuzz/toml.dict $(BUILD)/fuzz/corpus-toml tests/fuzz/corpus-toml
+
+fuzz-spec:
+	@mkdir -p $(BUILD)/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
+	    $(shell pkg-config --cflags libcjson) -o $(BUILD)/fuzz/fuzz_spec_json \
+	    tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml.c src/error.c \
+	    raft/command.c $(shell pkg-config --libs libcjson) -lm
+	$(BUILD)/fuzz/fuzz_spec_json -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    $(BUILD)/fuzz/corpus-spec tests/fuzz/corpus-spec
 
 PREFIX ?= /usr/local
 install: $(BUILD)/blixard

@@ -52,7 +52,7 @@ static bool check_hex_id(const cJSON *v)
 	return n >= 1 && n <= 64 && strspn(v->valuestring, "0123456789abcdefABCDEF") == n;
 }
 
-bool bx_cmd_valid_service_name(const char *name)
+bool bx_command_valid_service_name(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -62,7 +62,7 @@ bool bx_cmd_valid_service_name(const char *name)
 
 static bool check_name(const cJSON *v)
 {
-	return check_string(v) && bx_cmd_valid_service_name(v->valuestring);
+	return check_string(v) && bx_command_valid_service_name(v->valuestring);
 }
 
 static bool check_state(const cJSON *v)
@@ -87,12 +87,12 @@ static bool check_state(const cJSON *v)
 		NULL, NULL, NULL                                                         \
 	}
 
-static const struct bx_cmd_field cluster_init_fields[] = {
+static const struct bx_command_field cluster_init_fields[] = {
     {"cluster_id", check_hex_id, "a hex string of 1-64 characters"},
     F_END,
 };
 
-static const struct bx_cmd_field node_upsert_fields[] = {
+static const struct bx_command_field node_upsert_fields[] = {
     {"id", check_id, "an integer >= 1"},
     {"name", check_string, "a string"},
     {"api", check_string, "a string"},
@@ -100,31 +100,31 @@ static const struct bx_cmd_field node_upsert_fields[] = {
     F_END,
 };
 
-static const struct bx_cmd_field node_remove_fields[] = {
+static const struct bx_command_field node_remove_fields[] = {
     {"id", check_id, "an integer >= 1"},
     F_END,
 };
 
-static const struct bx_cmd_field service_put_fields[] = {
+static const struct bx_command_field service_put_fields[] = {
     F_NAME,
     {"spec", check_object, "an object"},
     {"start", check_bool, "a boolean"},
     F_END,
 };
 
-static const struct bx_cmd_field service_name_fields[] = {
+static const struct bx_command_field service_name_fields[] = {
     F_NAME,
     F_END,
 };
 
-static const struct bx_cmd_field service_assign_fields[] = {
+static const struct bx_command_field service_assign_fields[] = {
     F_NAME,
     {"node", check_uint, "an integer >= 0"},
     {"expect_generation", check_uint, "an integer >= 0"},
     F_END,
 };
 
-static const struct bx_cmd_field service_report_fields[] = {
+static const struct bx_command_field service_report_fields[] = {
     F_NAME,
     {"node", check_id, "an integer >= 1"},
     {"generation", check_uint, "an integer >= 0"},
@@ -143,7 +143,7 @@ static int check_service_put(const cJSON *cmd, char *msg, size_t size)
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(cmd, "spec");
 	const cJSON *service = cJSON_GetObjectItemCaseSensitive(spec, "service");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(service, "name");
-	const char *want = bx_cmd_str(cmd, "name");
+	const char *want = bx_command_str(cmd, "name");
 
 	if (!cJSON_IsString(name) || strcmp(name->valuestring, want) != 0) {
 		snprintf(msg, size, "service.put: spec's service.name must be \"%s\"",
@@ -153,7 +153,7 @@ static int check_service_put(const cJSON *cmd, char *msg, size_t size)
 	return BX_OK;
 }
 
-static const struct bx_cmd_op ops[] = {
+static const struct bx_command_op ops[] = {
     {"cluster.init", cluster_init_fields, NULL},
     {"node.upsert", node_upsert_fields, NULL},
     {"node.remove", node_remove_fields, NULL},
@@ -165,7 +165,7 @@ static const struct bx_cmd_op ops[] = {
     {"service.report", service_report_fields, NULL},
 };
 
-const struct bx_cmd_op *bx_cmd_find(const char *name)
+const struct bx_command_op *bx_command_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (strcmp(ops[i].name, name) == 0)
@@ -173,11 +173,11 @@ const struct bx_cmd_op *bx_cmd_find(const char *name)
 	return NULL;
 }
 
-int bx_cmd_validate(const cJSON *cmd, const struct bx_cmd_op **out, char *msg,
+int bx_command_validate(const cJSON *cmd, const struct bx_command_op **out, char *msg,
 		    size_t size)
 {
 	const cJSON *opname, *ts;
-	const struct bx_cmd_op *op;
+	const struct bx_command_op *op;
 
 	if (out != NULL)
 		*out = NULL;
@@ -190,7 +190,7 @@ int bx_cmd_validate(const cJSON *cmd, const struct bx_cmd_op **out, char *msg,
 		snprintf(msg, size, "command: field 'op' must be a string");
 		return BX_EINVAL;
 	}
-	op = bx_cmd_find(opname->valuestring);
+	op = bx_command_find(opname->valuestring);
 	if (op == NULL) {
 		snprintf(msg, size, "unknown op '%.64s'", opname->valuestring);
 		return BX_EINVAL;
@@ -202,7 +202,7 @@ int bx_cmd_validate(const cJSON *cmd, const struct bx_cmd_op **out, char *msg,
 			 op->name);
 		return BX_EINVAL;
 	}
-	for (const struct bx_cmd_field *f = op->fields; f->name != NULL; f++) {
+	for (const struct bx_command_field *f = op->fields; f->name != NULL; f++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(cmd, f->name);
 		if (v == NULL) {
 			snprintf(msg, size, "%s: missing field '%s' (%s)", op->name,
@@ -222,26 +222,26 @@ int bx_cmd_validate(const cJSON *cmd, const struct bx_cmd_op **out, char *msg,
 	return BX_OK;
 }
 
-uint64_t bx_cmd_u64(const cJSON *cmd, const char *field)
+uint64_t bx_command_u64(const cJSON *cmd, const char *field)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cmd, field);
 
 	return is_integer(v, 0) ? (uint64_t)v->valuedouble : 0;
 }
 
-const char *bx_cmd_str(const cJSON *cmd, const char *field)
+const char *bx_command_str(const cJSON *cmd, const char *field)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cmd, field);
 
 	return check_string(v) ? v->valuestring : "";
 }
 
-bool bx_cmd_bool(const cJSON *cmd, const char *field)
+bool bx_command_bool(const cJSON *cmd, const char *field)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cmd, field));
 }
 
-cJSON *bx_cmd_new(const char *op, uint64_t ts)
+cJSON *bx_command_new(const char *op, uint64_t ts)
 {
 	cJSON *cmd = cJSON_CreateObject();
 

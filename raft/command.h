@@ -26,7 +26,7 @@
  *
  * A service name is [a-z0-9-], 1..63 chars, not starting with '-'. Integers
  * are integral JSON numbers up to 2^53 (exact in a double). Fields not listed
- * are ignored. bx_cmd_validate() is the one check, used by proposers before
+ * are ignored. bx_command_validate() is the one check, used by proposers before
  * proposing and by the FSM again at apply.
  */
 
@@ -36,43 +36,43 @@
 #define BX_SERVICE_STATES                                                                \
 	"starting", "running", "exited", "failed", "stopped", "unhealthy"
 
-struct bx_cmd_field {
+struct bx_command_field {
 	const char *name;
 	bool (*check)(const cJSON *value);
 	const char *want; /* what check accepts, for messages: "an integer >= 0" */
 };
 
-struct bx_cmd_op {
+struct bx_command_op {
 	const char *name;
-	const struct bx_cmd_field *fields; /* terminated by a NULL name */
+	const struct bx_command_field *fields; /* terminated by a NULL name */
 	/* Checks across fields, after each field passed; may be NULL. */
 	int (*check)(const cJSON *cmd, char *msg, size_t size);
 };
 
 /* The op named `name`, or NULL. */
-const struct bx_cmd_op *bx_cmd_find(const char *name);
+const struct bx_command_op *bx_command_find(const char *name);
 
 /*
  * Validate a parsed command. Returns 0 and sets *op (may be NULL), or
  * BX_EINVAL with a message such as
  * "service.assign: field 'node' must be an integer >= 0".
  */
-int bx_cmd_validate(const cJSON *cmd, const struct bx_cmd_op **op, char *msg,
+int bx_command_validate(const cJSON *cmd, const struct bx_command_op **op, char *msg,
 		    size_t size);
 
 /* True if `name` is a valid service name. */
-bool bx_cmd_valid_service_name(const char *name);
+bool bx_command_valid_service_name(const char *name);
 
 /* Field accessors for a validated command (0 / "" / false when absent). */
-uint64_t bx_cmd_u64(const cJSON *cmd, const char *field);
-const char *bx_cmd_str(const cJSON *cmd, const char *field);
-bool bx_cmd_bool(const cJSON *cmd, const char *field);
+uint64_t bx_command_u64(const cJSON *cmd, const char *field);
+const char *bx_command_str(const cJSON *cmd, const char *field);
+bool bx_command_bool(const cJSON *cmd, const char *field);
 
 /*
  * Start a command: {"op": op, "ts": ts}. The caller adds the fields and
  * encodes it with cJSON_PrintUnformatted(). NULL on out of memory. The
  * object is the caller's to cJSON_Delete.
  */
-cJSON *bx_cmd_new(const char *op, uint64_t ts);
+cJSON *bx_command_new(const char *op, uint64_t ts);
 
 #endif

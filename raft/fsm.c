@@ -104,7 +104,7 @@ static int new_instance(cJSON *rec, double ts)
 
 static int op_cluster_init(struct apply *a)
 {
-	const char *id = bx_cmd_str(a->cmd, "cluster_id");
+	const char *id = bx_command_str(a->cmd, "cluster_id");
 	const char *have = bx_store_cluster_id(a->fsm->store);
 
 	snprintf(a->key, sizeof a->key, "%s", id);
@@ -121,7 +121,7 @@ static int op_cluster_init(struct apply *a)
 
 static int op_node_upsert(struct apply *a)
 {
-	uint64_t id = bx_cmd_u64(a->cmd, "id");
+	uint64_t id = bx_command_u64(a->cmd, "id");
 	cJSON *rec;
 	int rc;
 
@@ -136,9 +136,9 @@ static int op_node_upsert(struct apply *a)
 	}
 	if (rc != 0)
 		goto out;
-	rc = set_str(rec, "name", bx_cmd_str(a->cmd, "name"));
-	rc = rc ?: set_str(rec, "api", bx_cmd_str(a->cmd, "api"));
-	rc = rc ?: set_str(rec, "raft", bx_cmd_str(a->cmd, "raft"));
+	rc = set_str(rec, "name", bx_command_str(a->cmd, "name"));
+	rc = rc ?: set_str(rec, "api", bx_command_str(a->cmd, "api"));
+	rc = rc ?: set_str(rec, "raft", bx_command_str(a->cmd, "raft"));
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
 	rc = rc ?: bx_store_put_node(a->txn, id, rec);
 out:
@@ -148,7 +148,7 @@ out:
 
 static int op_node_remove(struct apply *a)
 {
-	uint64_t id = bx_cmd_u64(a->cmd, "id");
+	uint64_t id = bx_command_u64(a->cmd, "id");
 	cJSON *rec, *services, *svc;
 	int rc;
 
@@ -185,9 +185,9 @@ static int op_node_remove(struct apply *a)
 
 static int op_service_put(struct apply *a)
 {
-	const char *name = bx_cmd_str(a->cmd, "name");
+	const char *name = bx_command_str(a->cmd, "name");
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(a->cmd, "spec");
-	const char *desired = bx_cmd_bool(a->cmd, "start") ? "running" : "stopped";
+	const char *desired = bx_command_bool(a->cmd, "start") ? "running" : "stopped";
 	cJSON *rec;
 	int rc;
 
@@ -236,7 +236,7 @@ static int op_service_put(struct apply *a)
 /* Load the service named in the command into *rec, or reject with ENOENT. */
 static int load_service(struct apply *a, cJSON **rec)
 {
-	const char *name = bx_cmd_str(a->cmd, "name");
+	const char *name = bx_command_str(a->cmd, "name");
 	int rc;
 
 	snprintf(a->key, sizeof a->key, "%s", name);
@@ -291,8 +291,8 @@ static int op_service_delete(struct apply *a)
 
 static int op_service_assign(struct apply *a)
 {
-	uint64_t node = bx_cmd_u64(a->cmd, "node");
-	uint64_t expect = bx_cmd_u64(a->cmd, "expect_generation");
+	uint64_t node = bx_command_u64(a->cmd, "node");
+	uint64_t expect = bx_command_u64(a->cmd, "expect_generation");
 	cJSON *rec, *node_rec;
 	int rc = load_service(a, &rec);
 
@@ -324,8 +324,8 @@ static int op_service_assign(struct apply *a)
 
 static int op_service_report(struct apply *a)
 {
-	uint64_t node = bx_cmd_u64(a->cmd, "node");
-	uint64_t generation = bx_cmd_u64(a->cmd, "generation");
+	uint64_t node = bx_command_u64(a->cmd, "node");
+	uint64_t generation = bx_command_u64(a->cmd, "generation");
 	cJSON *rec;
 	int rc = load_service(a, &rec);
 
@@ -340,10 +340,10 @@ static int op_service_report(struct apply *a)
 			      " generation %" PRIu64 "; now node %.0f generation %.0f)",
 			      a->key, node, generation, num_of(rec, "node"),
 			      num_of(rec, "generation"));
-	rc = set_str(rec, "state", bx_cmd_str(a->cmd, "state"));
-	rc = rc ?: set_num(rec, "pid", (double)bx_cmd_u64(a->cmd, "pid"));
-	rc = rc ?: set_num(rec, "restarts", (double)bx_cmd_u64(a->cmd, "restarts"));
-	rc = rc ?: set_str(rec, "reason", bx_cmd_str(a->cmd, "reason"));
+	rc = set_str(rec, "state", bx_command_str(a->cmd, "state"));
+	rc = rc ?: set_num(rec, "pid", (double)bx_command_u64(a->cmd, "pid"));
+	rc = rc ?: set_num(rec, "restarts", (double)bx_command_u64(a->cmd, "restarts"));
+	rc = rc ?: set_str(rec, "reason", bx_command_str(a->cmd, "reason"));
 	rc = rc ?: set_num(rec, "state_at", a->ts);
 	return rc ?: keep_service(a, rec);
 }
@@ -381,7 +381,7 @@ static int apply_entry(struct bx_fsm *fsm, uint64_t index, const char *buf, size
 {
 	struct bx_fsm_result *res = &fsm->last;
 	struct apply a = {.fsm = fsm, .res = res, .changed = true};
-	const struct bx_cmd_op *op = NULL;
+	const struct bx_command_op *op = NULL;
 	cJSON *cmd;
 	int rc;
 
@@ -393,7 +393,7 @@ static int apply_entry(struct bx_fsm *fsm, uint64_t index, const char *buf, size
 	cmd = cJSON_ParseWithLength(buf, len);
 	if (cmd == NULL) {
 		reject(&a, BX_EINVAL, "malformed command: not JSON");
-	} else if (bx_cmd_validate(cmd, &op, res->msg, sizeof res->msg) != 0) {
+	} else if (bx_command_validate(cmd, &op, res->msg, sizeof res->msg) != 0) {
 		res->code = BX_EINVAL;
 	}
 	if (res->code != BX_OK)

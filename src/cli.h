@@ -42,5 +42,6 @@ int bx_cmd_logs(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_nodes(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_join(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_leave(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_validate(struct bx_cli *cli, int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ const struct bx_verb bx_verbs[] = {
      "the cluster's nodes; remove a dead one"},
     {"join", bx_cmd_join, "join HOST:PORT", "join the local daemon to a cluster"},
     {"leave", bx_cmd_leave, "leave", "take the local daemon out of its cluster"},
+	{"validate", bx_cmd_validate, "validate FILE.toml... | --config FILE",
+	 "check specs (or a daemon config) without a cluster"},
     {"version", bx_cmd_version, "version", "print the version"},
     {NULL, NULL, NULL, NULL},
 };

@@ -1,4 +1,5 @@
-/* config.c - the daemon's configuration: one option table for flags, config file, environment, defaults. */
+/* config.c - the daemon's configuration: one option table for flags, config file,
+ * environment, defaults. */
 #include "config.h"
 
 #include "error.h"
@@ -22,45 +23,71 @@ struct option {
 };
 
 #define OFF(m) offsetof(struct bx_config, m)
-#define STR(key, m, flag, env, def, help) {{key, BX_F_STR, OFF(m), 0, 0, 0, 4096, NULL}, flag, env, def, help}
-#define U32(key, m, lo, hi, flag, env, def, help) {{key, BX_F_U32, OFF(m), 0, 0, lo, hi, NULL}, flag, env, def, help}
+#define STR(key, m, flag, env, def, help)                                                \
+	{                                                                                \
+		{key, BX_F_STR, OFF(m), 0, 0, 0, 4096, NULL}, flag, env, def, help       \
+	}
+#define U32(key, m, lo, hi, flag, env, def, help)                                        \
+	{                                                                                \
+		{key, BX_F_U32, OFF(m), 0, 0, lo, hi, NULL}, flag, env, def, help        \
+	}
 
 static const char *const discoveries[] = {"static", "tailscale", NULL};
 static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
 
 /* The one table: every option of the daemon. */
 static const struct option options[] = {
-	{{"node_id", BX_F_U64, OFF(node_id), 0, 0, 1, 2147483647u, NULL}, "--node-id",
-	 "BLIXARD_NODE_ID", "(random, kept in DATA_DIR/node.json)", "this node's Raft id"},
-	STR("name", name, "--name", "BLIXARD_NAME", "(the host name)", "this node's name"),
-	STR("data_dir", data_dir, "--data-dir", "BLIXARD_DATA_DIR", "/var/lib/blixard",
-	    "state: Raft log, LMDB, VM run directories"),
-	STR("api", api, "--api", "BLIXARD_API", "127.0.0.1:7000", "HTTP API address HOST:PORT (\"\" = none)"),
-	STR("raft", raft, "--raft", "BLIXARD_RAFT", "127.0.0.1:7001", "Raft address HOST:PORT"),
-	STR("socket", socket, "--socket", "BLIXARD_SOCKET", "/run/blixard/blixard.sock",
-	    "local API socket, mode 0600 (\"\" = none)"),
-	{{"bootstrap", BX_F_BOOL, OFF(bootstrap), 0, 0, 0, 0, NULL}, "--bootstrap",
-	 "BLIXARD_BOOTSTRAP", "false", "start a new cluster if the data dir is fresh"},
-	STR("join", join, "--join", "BLIXARD_JOIN", "", "join through this member's API HOST:PORT"),
-	{{"discovery", BX_F_STR, OFF(discovery), 0, 0, 0, 16, NULL}, "--discovery",
-	 "BLIXARD_DISCOVERY", "static", "peer discovery: static | tailscale"},
-	{{"peers", BX_F_STRS, OFF(peers), OFF(peers_len), 0, 0, 256, NULL}, "--peers",
-	 "BLIXARD_PEERS", "", "static peers' API addresses, comma-separated"},
-	STR("tag", tag, "--tag", "BLIXARD_TAG", "tag:blixard", "Tailscale tag of cluster peers"),
-	U32("bootstrap_expect", bootstrap_expect, 0, 9, "--bootstrap-expect",
-	    "BLIXARD_BOOTSTRAP_EXPECT", "0", "form the cluster once this many peers are seen"),
-	U32("max_voters", max_voters, 1, 9, "--max-voters", "BLIXARD_MAX_VOTERS", "5",
-	    "voters at most; further nodes are standbys"),
-	U32("heartbeat_ms", heartbeat_ms, 10, 10000, "--heartbeat-ms", "BLIXARD_HEARTBEAT_MS",
-	    "100", "Raft heartbeat interval"),
-	U32("election_ms", election_ms, 50, 60000, "--election-ms", "BLIXARD_ELECTION_MS", "1000",
-	    "Raft election timeout"),
-	U32("snapshot_threshold", snapshot_threshold, 4, 10000000, "--snapshot-threshold",
-	    "BLIXARD_SNAPSHOT_THRESHOLD", "1024", "log entries between snapshots"),
-	U32("snapshot_trailing", snapshot_trailing, 0, 10000000, "--snapshot-trailing",
-	    "BLIXARD_SNAPSHOT_TRAILING", "128", "log entries kept after a snapshot"),
-	{{"log_level", BX_F_STR, OFF(log_level), 0, 0, 0, 16, NULL}, "--log-level",
-	 "BLIXARD_LOG_LEVEL", "info", "debug | info | warn | error"},
+    {{"node_id", BX_F_U64, OFF(node_id), 0, 0, 1, 2147483647u, NULL},
+     "--node-id",
+     "BLIXARD_NODE_ID",
+     "(random, kept in DATA_DIR/node.json)",
+     "this node's Raft id"},
+    STR("name", name, "--name", "BLIXARD_NAME", "(the host name)", "this node's name"),
+    STR("data_dir", data_dir, "--data-dir", "BLIXARD_DATA_DIR", "/var/lib/blixard",
+	"state: Raft log, LMDB, VM run directories"),
+    STR("api", api, "--api", "BLIXARD_API", "127.0.0.1:7000",
+	"HTTP API address HOST:PORT (\"\" = none)"),
+    STR("raft", raft, "--raft", "BLIXARD_RAFT", "127.0.0.1:7001",
+	"Raft address HOST:PORT"),
+    STR("socket", socket, "--socket", "BLIXARD_SOCKET", "/run/blixard/blixard.sock",
+	"local API socket, mode 0600 (\"\" = none)"),
+    {{"bootstrap", BX_F_BOOL, OFF(bootstrap), 0, 0, 0, 0, NULL},
+     "--bootstrap",
+     "BLIXARD_BOOTSTRAP",
+     "false",
+     "start a new cluster if the data dir is fresh"},
+    STR("join", join, "--join", "BLIXARD_JOIN", "",
+	"join through this member's API HOST:PORT"),
+    {{"discovery", BX_F_STR, OFF(discovery), 0, 0, 0, 16, NULL},
+     "--discovery",
+     "BLIXARD_DISCOVERY",
+     "static",
+     "peer discovery: static | tailscale"},
+    {{"peers", BX_F_STRS, OFF(peers), OFF(peers_len), 0, 0, 256, NULL},
+     "--peers",
+     "BLIXARD_PEERS",
+     "",
+     "static peers' API addresses, comma-separated"},
+    STR("tag", tag, "--tag", "BLIXARD_TAG", "tag:blixard",
+	"Tailscale tag of cluster peers"),
+    U32("bootstrap_expect", bootstrap_expect, 0, 9, "--bootstrap-expect",
+	"BLIXARD_BOOTSTRAP_EXPECT", "0",
+	"form the cluster once this many peers are seen"),
+    U32("max_voters", max_voters, 1, 9, "--max-voters", "BLIXARD_MAX_VOTERS", "5",
+	"voters at most; further nodes are standbys"),
+    U32("heartbeat_ms", heartbeat_ms, 10, 10000, "--heartbeat-ms", "BLIXARD_HEARTBEAT_MS",
+	"100", "Raft heartbeat interval"),
+    U32("election_ms", election_ms, 50, 60000, "--election-ms", "BLIXARD_ELECTION_MS",
+	"1000", "Raft election timeout"),
+    U32("snapshot_threshold", snapshot_threshold, 4, 10000000, "--snapshot-threshold",
+	"BLIXARD_SNAPSHOT_THRESHOLD", "1024", "log entries between snapshots"),
+    U32("snapshot_trailing", snapshot_trailing, 0, 10000000, "--snapshot-trailing",
+	"BLIXARD_SNAPSHOT_TRAILING", "128", "log entries kept after a snapshot"),
+    {{"log_level", BX_F_STR, OFF(log_level), 0, 0, 0, 16, NULL},
+     "--log-level",
+     "BLIXARD_LOG_LEVEL",
+     "info",
+     "debug | info | warn | error"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -87,7 +114,8 @@ void bx_config_init(struct bx_config *cfg)
 		/* a valid node name from the host name: lower case, others -> '-' */
 		for (char *p = host; *p; p++) {
 			*p = (char)tolower((unsigned char)*p);
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			      *p == '-'))
 				*p = '-';
 		}
 		host[63] = '\0';
@@ -146,10 +174,11 @@ static int set_text(struct bx_config *cfg, const struct option *o, const char *t
 	case BX_F_U64: {
 		errno = 0;
 		unsigned long long v = strtoull(text, &end, 10);
-		if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < o->field.min ||
-		    v > o->field.max) {
-			bx_diags_add(diags, "%s: must be an integer %llu..%llu, got '%.32s'", origin,
-				     (unsigned long long)o->field.min,
+		if (errno != 0 || end == text || *end != '\0' || text[0] == '-' ||
+		    v < o->field.min || v > o->field.max) {
+			bx_diags_add(diags,
+				     "%s: must be an integer %llu..%llu, got '%.32s'",
+				     origin, (unsigned long long)o->field.min,
 				     (unsigned long long)o->field.max, text);
 			return BX_EINVAL;
 		}
@@ -160,13 +189,15 @@ static int set_text(struct bx_config *cfg, const struct option *o, const char *t
 		return BX_OK;
 	}
 	case BX_F_BOOL:
-		if (strcmp(text, "1") == 0 || strcmp(text, "true") == 0 || strcmp(text, "yes") == 0) {
+		if (strcmp(text, "1") == 0 || strcmp(text, "true") == 0 ||
+		    strcmp(text, "yes") == 0) {
 			*(bool *)at = true;
 		} else if (strcmp(text, "0") == 0 || strcmp(text, "false") == 0 ||
 			   strcmp(text, "no") == 0 || text[0] == '\0') {
 			*(bool *)at = false;
 		} else {
-			bx_diags_add(diags, "%s: must be true or false, got '%.32s'", origin, text);
+			bx_diags_add(diags, "%s: must be true or false, got '%.32s'",
+				     origin, text);
 			return BX_EINVAL;
 		}
 		return BX_OK;
@@ -175,7 +206,8 @@ static int set_text(struct bx_config *cfg, const struct option *o, const char *t
 		for (const char *p = text; *p;) {
 			size_t n = strcspn(p, ",");
 			if (n > 0) {
-				char **grown = realloc(cfg->peers, (cfg->peers_len + 1) * sizeof *grown);
+				char **grown = realloc(cfg->peers, (cfg->peers_len + 1) *
+								       sizeof *grown);
 				if (grown == NULL)
 					return BX_ENOMEM;
 				cfg->peers = grown;
@@ -263,30 +295,38 @@ static int final_checks(struct bx_config *cfg, struct bx_diags *diags)
 
 	(void)origin;
 	if (!bx_name_valid(cfg->name))
-		bx_diags_add(diags, "name '%s' is invalid: use a-z, 0-9 and '-', at most 63", cfg->name);
+		bx_diags_add(diags,
+			     "name '%s' is invalid: use a-z, 0-9 and '-', at most 63",
+			     cfg->name);
 	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0')
 		bx_diags_add(diags, "data_dir must not be empty");
 	if (!valid_hostport(cfg->api, true))
 		bx_diags_add(diags, "api: '%s' is not HOST:PORT", cfg->api);
 	if (!valid_hostport(cfg->raft, false))
 		bx_diags_add(diags, "raft: '%s' is not HOST:PORT", cfg->raft);
-	if (cfg->join != NULL && cfg->join[0] != '\0' && !valid_hostport(cfg->join, false))
+	if (cfg->join != NULL && cfg->join[0] != '\0' &&
+	    !valid_hostport(cfg->join, false))
 		bx_diags_add(diags, "join: '%s' is not HOST:PORT", cfg->join);
 	if (cfg->bootstrap && cfg->join != NULL && cfg->join[0] != '\0')
 		bx_diags_add(diags, "--bootstrap and --join exclude each other");
 	for (size_t i = 0; i < cfg->peers_len; i++)
 		if (!valid_hostport(cfg->peers[i], false))
-			bx_diags_add(diags, "peers: '%s' is not HOST:PORT", cfg->peers[i]);
-	if (strcmp(cfg->discovery, "static") != 0 && strcmp(cfg->discovery, "tailscale") != 0)
-		bx_diags_add(diags, "discovery must be static or tailscale, got '%s'", cfg->discovery);
+			bx_diags_add(diags, "peers: '%s' is not HOST:PORT",
+				     cfg->peers[i]);
+	if (strcmp(cfg->discovery, "static") != 0 &&
+	    strcmp(cfg->discovery, "tailscale") != 0)
+		bx_diags_add(diags, "discovery must be static or tailscale, got '%s'",
+			     cfg->discovery);
 	if (cfg->election_ms <= cfg->heartbeat_ms)
-		bx_diags_add(diags, "election_ms (%u) must be greater than heartbeat_ms (%u)",
+		bx_diags_add(diags,
+			     "election_ms (%u) must be greater than heartbeat_ms (%u)",
 			     cfg->election_ms, cfg->heartbeat_ms);
 	bool level_ok = false;
 	for (const char *const *l = levels; *l; l++)
 		level_ok |= strcmp(*l, cfg->log_level) == 0;
 	if (!level_ok)
-		bx_diags_add(diags, "log_level must be debug, info, warn or error, got '%s'",
+		bx_diags_add(diags,
+			     "log_level must be debug, info, warn or error, got '%s'",
 			     cfg->log_level);
 	(void)discoveries;
 	return diags->len > before ? BX_EINVAL : BX_OK;
@@ -322,7 +362,8 @@ int bx_config_load(struct bx_config *cfg, int argc, char **argv, char **envp, bo
 		for (char **e = envp; *e; e++)
 			if (strncmp(*e, options[o].env, n) == 0 && (*e)[n] == '=') {
 				snprintf(origin, sizeof origin, "%s", options[o].env);
-				if (set_text(cfg, &options[o], *e + n + 1, origin, diags) != 0)
+				if (set_text(cfg, &options[o], *e + n + 1, origin,
+					     diags) != 0)
 					rv = BX_EINVAL;
 			}
 	}
@@ -349,7 +390,8 @@ int bx_config_load(struct bx_config *cfg, int argc, char **argv, char **envp, bo
 			bx_diags_add(diags, "unexpected argument '%s'", a);
 			return BX_EPARSE;
 		}
-		snprintf(flag, sizeof flag, "%.*s", (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
+		snprintf(flag, sizeof flag, "%.*s",
+			 (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
 		o = find_flag(flag);
 		if (o == NULL) {
 			const char *names[N_OPTIONS + 1];
@@ -358,7 +400,8 @@ int bx_config_load(struct bx_config *cfg, int argc, char **argv, char **envp, bo
 			names[N_OPTIONS] = "--config";
 			const char *best = bx_closest(flag, names, N_OPTIONS + 1);
 			bx_diags_add(diags, "unknown option '%s'%s%s%s", flag,
-				     best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+				     best ? " (did you mean '" : "", best ? best : "",
+				     best ? "'?)" : "");
 			return BX_EPARSE;
 		}
 		if (eq != NULL) {
@@ -381,9 +424,11 @@ int bx_config_load(struct bx_config *cfg, int argc, char **argv, char **envp, bo
 
 void bx_config_usage(FILE *out)
 {
-	fprintf(out, "Options (flag, environment variable, default). Flags override the config\n"
-		     "file (--config FILE or BLIXARD_CONFIG; keys as below without '--', at the\n"
-		     "top level or in [daemon]), which overrides the environment.\n\n");
+	fprintf(
+	    out,
+	    "Options (flag, environment variable, default). Flags override the config\n"
+	    "file (--config FILE or BLIXARD_CONFIG; keys as below without '--', at the\n"
+	    "top level or in [daemon]), which overrides the environment.\n\n");
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const struct option *o = &options[i];
 		char left[64];

@@ -25,9 +25,10 @@ static bool is_array(struct val v)
 static const char *as_string(struct val v)
 {
 	if (v.t)
-		return v.t->type == BX_TOML_STRING && strlen(v.t->u.str.ptr) == v.t->u.str.len
-			       ? v.t->u.str.ptr
-			       : NULL;
+		return v.t->type == BX_TOML_STRING &&
+			       strlen(v.t->u.str.ptr) == v.t->u.str.len
+			   ? v.t->u.str.ptr
+			   : NULL;
 	return cJSON_IsString(v.j) ? v.j->valuestring : NULL;
 }
 
@@ -39,8 +40,10 @@ static bool as_int(struct val v, int64_t *out)
 		*out = v.t->u.integer;
 		return true;
 	}
-	if (!cJSON_IsNumber(v.j) || v.j->valuedouble != (double)(int64_t)v.j->valuedouble ||
-	    v.j->valuedouble > 9007199254740992.0 || v.j->valuedouble < -9007199254740992.0)
+	if (!cJSON_IsNumber(v.j) ||
+	    v.j->valuedouble != (double)(int64_t)v.j->valuedouble ||
+	    v.j->valuedouble > 9007199254740992.0 ||
+	    v.j->valuedouble < -9007199254740992.0)
 		return false;
 	*out = (int64_t)v.j->valuedouble;
 	return true;
@@ -105,12 +108,13 @@ static const char *type_name(struct val v)
 	return "null";
 }
 
-const char *bx_schema_where(const struct bx_doc *doc, const struct bx_toml_value *v, char *buf,
-			    size_t size)
+const char *bx_schema_where(const struct bx_doc *doc, const struct bx_toml_value *v,
+			    char *buf, size_t size)
 {
 	if (doc->toml != NULL && v != NULL && v->line > 0)
-		snprintf(buf, size, "%s:%d:%d: ", doc->filename ? doc->filename : "<input>",
-			 v->line, v->col);
+		snprintf(buf, size,
+			 "%s:%d:%d: ", doc->filename ? doc->filename : "<input>", v->line,
+			 v->col);
 	else if (doc->toml != NULL)
 		snprintf(buf, size, "%s: ", doc->filename ? doc->filename : "<input>");
 	else
@@ -175,7 +179,7 @@ struct ctx {
 };
 
 static void report(struct ctx *c, struct val v, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void report(struct ctx *c, struct val v, const char *key, const char *fmt, ...)
 {
@@ -186,12 +190,13 @@ static void report(struct ctx *c, struct val v, const char *key, const char *fmt
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (c->doc->toml != NULL)
-		snprintf(label, sizeof label, "%s%s%s%s", c->section[0] ? "[" : "", c->section,
-			 c->section[0] ? "] " : "", key);
+		snprintf(label, sizeof label, "%s%s%s%s", c->section[0] ? "[" : "",
+			 c->section, c->section[0] ? "] " : "", key);
 	else
-		snprintf(label, sizeof label, "%s%s%s", c->section, c->section[0] ? "." : "", key);
-	bx_diags_add(c->diags, "%s%s: %s", bx_schema_where(c->doc, v.t, where, sizeof where),
-		     label, msg);
+		snprintf(label, sizeof label, "%s%s%s", c->section,
+			 c->section[0] ? "." : "", key);
+	bx_diags_add(c->diags, "%s%s: %s",
+		     bx_schema_where(c->doc, v.t, where, sizeof where), label, msg);
 	c->errors++;
 }
 
@@ -236,7 +241,8 @@ static bool parse_port(const char *s, struct bx_port_map *out)
 	return false;
 }
 
-static void apply_field(struct ctx *c, const struct bx_field *f, struct val v, void *target)
+static void apply_field(struct ctx *c, const struct bx_field *f, struct val v,
+			void *target)
 {
 	char *at = (char *)target + f->offset;
 	const char *s;
@@ -261,11 +267,13 @@ static void apply_field(struct ctx *c, const struct bx_field *f, struct val v, v
 					break;
 			if (f->choices[i] == NULL) {
 				size_t used = 0;
-				for (size_t k = 0; f->choices[k] != NULL && used < sizeof list; k++)
-					used += (size_t)snprintf(list + used, sizeof list - used,
-								 "%s%s", k ? ", " : "",
-								 f->choices[k]);
-				report(c, v, f->key, "must be one of %s, got '%.64s'", list, s);
+				for (size_t k = 0;
+				     f->choices[k] != NULL && used < sizeof list; k++)
+					used += (size_t)snprintf(
+					    list + used, sizeof list - used, "%s%s",
+					    k ? ", " : "", f->choices[k]);
+				report(c, v, f->key, "must be one of %s, got '%.64s'",
+				       list, s);
 				return;
 			}
 			if (f->kind == BX_F_ENUM)
@@ -301,7 +309,8 @@ static void apply_field(struct ctx *c, const struct bx_field *f, struct val v, v
 		}
 		if (n < 0 || (uint64_t)n < f->min || (uint64_t)n > f->max) {
 			report(c, v, f->key, "must be %llu..%llu, got %lld",
-			       (unsigned long long)f->min, (unsigned long long)f->max, (long long)n);
+			       (unsigned long long)f->min, (unsigned long long)f->max,
+			       (long long)n);
 			return;
 		}
 		if (f->kind == BX_F_U16)
@@ -313,16 +322,19 @@ static void apply_field(struct ctx *c, const struct bx_field *f, struct val v, v
 		return;
 	case BX_F_BOOL:
 		if (!as_bool(v, &b)) {
-			report(c, v, f->key, "expected true or false, got %s", type_name(v));
+			report(c, v, f->key, "expected true or false, got %s",
+			       type_name(v));
 			return;
 		}
 		*(bool *)at = b;
 		return;
 	case BX_F_STRS:
 	case BX_F_PORTS: {
-		size_t len = count(v), *len_at = (size_t *)(void *)((char *)target + f->len_offset);
+		size_t len = count(v),
+		       *len_at = (size_t *)(void *)((char *)target + f->len_offset);
 		if (!is_array(v)) {
-			report(c, v, f->key, "expected an array of strings, got %s", type_name(v));
+			report(c, v, f->key, "expected an array of strings, got %s",
+			       type_name(v));
 			return;
 		}
 		if (len > 1024) {
@@ -352,7 +364,8 @@ static void apply_field(struct ctx *c, const struct bx_field *f, struct val v, v
 				if (e == NULL || !parse_port(e, &ports[i])) {
 					report(c, item(v, i).t ? item(v, i) : v, f->key,
 					       "entry %zu: expected \"HOST:GUEST\" or "
-					       "\"HOST:GUEST/udp\" with ports 1..65535, got '%.64s'",
+					       "\"HOST:GUEST/udp\" with ports 1..65535, "
+					       "got '%.64s'",
 					       i + 1, e ? e : type_name(item(v, i)));
 					free(ports);
 					return;
@@ -391,12 +404,14 @@ static void unknown_key(struct ctx *c, struct val v, const struct bx_section *s,
 	if (c->doc->toml != NULL)
 		bx_diags_add(c->diags, "%sunknown key '%.64s' in %s%s%s%s%s%s",
 			     bx_schema_where(c->doc, v.t, where, sizeof where), key,
-			     s->name[0] ? "[" : "", s->name[0] ? s->name : "the top level",
-			     s->name[0] ? "]" : "", best ? " (did you mean '" : "", best ? best : "",
-			     best ? "'?)" : "");
+			     s->name[0] ? "[" : "",
+			     s->name[0] ? s->name : "the top level",
+			     s->name[0] ? "]" : "", best ? " (did you mean '" : "",
+			     best ? best : "", best ? "'?)" : "");
 	else
-		bx_diags_add(c->diags, "%s%s%.64s: unknown key%s%s%s", s->name, s->name[0] ? "." : "",
-			     key, best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+		bx_diags_add(c->diags, "%s%s%.64s: unknown key%s%s%s", s->name,
+			     s->name[0] ? "." : "", key, best ? " (did you mean '" : "",
+			     best ? best : "", best ? "'?)" : "");
 	c->errors++;
 }
 
@@ -414,8 +429,8 @@ static void walk_section(struct ctx *c, const struct bx_section *s, struct val t
 	}
 }
 
-size_t bx_schema_apply(const struct bx_doc *doc, const struct bx_section *sections, size_t n,
-		       void *target, struct bx_diags *diags)
+size_t bx_schema_apply(const struct bx_doc *doc, const struct bx_section *sections,
+		       size_t n, void *target, struct bx_diags *diags)
 {
 	struct ctx c = {.doc = doc, .diags = diags, .section = ""};
 	struct val root = {doc->toml, doc->json};
@@ -427,7 +442,8 @@ size_t bx_schema_apply(const struct bx_doc *doc, const struct bx_section *sectio
 			top = &sections[i];
 	if (!is_table(root)) {
 		bx_diags_add(diags, "%sexpected a table of sections, got %s",
-			     bx_schema_where(doc, root.t, where, sizeof where), type_name(root));
+			     bx_schema_where(doc, root.t, where, sizeof where),
+			     type_name(root));
 		return 1;
 	}
 	for (size_t i = 0; i < count(root); i++) {
@@ -435,12 +451,14 @@ size_t bx_schema_apply(const struct bx_doc *doc, const struct bx_section *sectio
 		struct val v = item(root, i);
 		const struct bx_section *s = NULL;
 		for (size_t k = 0; k < n; k++)
-			if (sections[k].name[0] != '\0' && strcmp(sections[k].name, key) == 0)
+			if (sections[k].name[0] != '\0' &&
+			    strcmp(sections[k].name, key) == 0)
 				s = &sections[k];
 		if (s != NULL) {
 			if (!is_table(v)) {
 				c.section = "";
-				report(&c, v, key, "expected a table, got %s", type_name(v));
+				report(&c, v, key, "expected a table, got %s",
+				       type_name(v));
 				continue;
 			}
 			walk_section(&c, s, v, target);

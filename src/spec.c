@@ -1,4 +1,5 @@
-/* spec.c - the service spec: its schema table, defaults, cross-checks, TOML and JSON forms. */
+/* spec.c - the service spec: its schema table, defaults, cross-checks, TOML and JSON
+ * forms. */
 #include "spec.h"
 
 #include "error.h"
@@ -45,77 +46,92 @@ void bx_diags_free(struct bx_diags *d)
 /* --- the schema ---------------------------------------------------------------- */
 
 static const char *const drivers[] = {"qemu", "libvirt", "microvm-nix", "process", NULL};
-static const char *const policies[] = {"on-failure", "always", "never", NULL}; /* enum order */
+static const char *const policies[] = {"on-failure", "always", "never",
+				       NULL}; /* enum order */
 static const char *const health_types[] = {"none", "http", "tcp", NULL};
 static const char *const partitions[] = {"stop", "keep", NULL};
 
 #define OFF(member) offsetof(struct bx_spec, member)
-#define STR(key, member, maxlen) {key, BX_F_STR, OFF(member), 0, 0, 0, maxlen, NULL}
-#define U32(key, member, lo, hi) {key, BX_F_U32, OFF(member), 0, 0, lo, hi, NULL}
-#define STRS(key, member, n) {key, BX_F_STRS, OFF(member), OFF(n), 0, 0, 4096, NULL}
+#define STR(key, member, maxlen)                                                         \
+	{                                                                                \
+		key, BX_F_STR, OFF(member), 0, 0, 0, maxlen, NULL                        \
+	}
+#define U32(key, member, lo, hi)                                                         \
+	{                                                                                \
+		key, BX_F_U32, OFF(member), 0, 0, lo, hi, NULL                           \
+	}
+#define STRS(key, member, n)                                                             \
+	{                                                                                \
+		key, BX_F_STRS, OFF(member), OFF(n), 0, 0, 4096, NULL                    \
+	}
 
 static const struct bx_field service_fields[] = {
-	{"name", BX_F_CHARS, OFF(name), 0, sizeof(((struct bx_spec *)0)->name), 0, 0, NULL},
-	{"driver", BX_F_ENUM_STR, OFF(driver), 0, sizeof(((struct bx_spec *)0)->driver), 0, 0,
-	 drivers},
-	U32("memory_mb", memory_mb, 16, 1048576),
-	U32("vcpus", vcpus, 1, 256),
-	U32("count", count, 1, 1000),
-	U32("stop_timeout_ms", stop_timeout_ms, 0, 3600000),
+    {"name", BX_F_CHARS, OFF(name), 0, sizeof(((struct bx_spec *)0)->name), 0, 0, NULL},
+    {"driver", BX_F_ENUM_STR, OFF(driver), 0, sizeof(((struct bx_spec *)0)->driver), 0, 0,
+     drivers},
+    U32("memory_mb", memory_mb, 16, 1048576),
+    U32("vcpus", vcpus, 1, 256),
+    U32("count", count, 1, 1000),
+    U32("stop_timeout_ms", stop_timeout_ms, 0, 3600000),
 };
 
 static const struct bx_field vm_fields[] = {
-	STR("kernel", vm.kernel, 4096),   STR("initrd", vm.initrd, 4096),
-	STR("cmdline", vm.cmdline, 4096), STR("disk", vm.disk, 4096),
-	STR("runner", vm.runner, 4096),
-	{"accel", BX_F_STR, OFF(vm.accel), 0, 0, 0, 16, NULL},
-	STR("tap", vm.tap, 15),           STR("uri", vm.uri, 1024),
+    STR("kernel", vm.kernel, 4096),
+    STR("initrd", vm.initrd, 4096),
+    STR("cmdline", vm.cmdline, 4096),
+    STR("disk", vm.disk, 4096),
+    STR("runner", vm.runner, 4096),
+    {"accel", BX_F_STR, OFF(vm.accel), 0, 0, 0, 16, NULL},
+    STR("tap", vm.tap, 15),
+    STR("uri", vm.uri, 1024),
 };
 
 static const struct bx_field process_fields[] = {
-	STRS("command", process.command, process.command_len),
-	STRS("env", process.env, process.env_len),
-	STR("workdir", process.workdir, 4096),
+    STRS("command", process.command, process.command_len),
+    STRS("env", process.env, process.env_len),
+    STR("workdir", process.workdir, 4096),
 };
 
 static const struct bx_field network_fields[] = {
-	{"ports", BX_F_PORTS, OFF(network.ports), OFF(network.ports_len), 0, 0, 0, NULL},
+    {"ports", BX_F_PORTS, OFF(network.ports), OFF(network.ports_len), 0, 0, 0, NULL},
 };
 
 static const struct bx_field health_fields[] = {
-	{"type", BX_F_ENUM, OFF(health.type), 0, 0, 0, 0, health_types},
-	STR("path", health.path, 1024),
-	STR("expect", health.expect, 1024),
-	{"port", BX_F_U16, OFF(health.port), 0, 0, 1, 65535, NULL},
-	U32("interval_ms", health.interval_ms, 100, 3600000),
-	U32("timeout_ms", health.timeout_ms, 10, 3600000),
-	U32("grace_ms", health.grace_ms, 0, 3600000),
-	U32("unhealthy_after", health.unhealthy_after, 1, 100),
-	U32("healthy_after", health.healthy_after, 1, 100),
+    {"type", BX_F_ENUM, OFF(health.type), 0, 0, 0, 0, health_types},
+    STR("path", health.path, 1024),
+    STR("expect", health.expect, 1024),
+    {"port", BX_F_U16, OFF(health.port), 0, 0, 1, 65535, NULL},
+    U32("interval_ms", health.interval_ms, 100, 3600000),
+    U32("timeout_ms", health.timeout_ms, 10, 3600000),
+    U32("grace_ms", health.grace_ms, 0, 3600000),
+    U32("unhealthy_after", health.unhealthy_after, 1, 100),
+    U32("healthy_after", health.healthy_after, 1, 100),
 };
 
 static const struct bx_field restart_fields[] = {
-	{"policy", BX_F_ENUM, OFF(restart.policy), 0, 0, 0, 0, policies},
-	U32("max_attempts", restart.max_attempts, 0, 1000),
-	U32("window_ms", restart.window_ms, 1000, 86400000),
-	U32("backoff_ms", restart.backoff_ms, 0, 3600000),
-	U32("backoff_max_ms", restart.backoff_max_ms, 0, 3600000),
+    {"policy", BX_F_ENUM, OFF(restart.policy), 0, 0, 0, 0, policies},
+    U32("max_attempts", restart.max_attempts, 0, 1000),
+    U32("window_ms", restart.window_ms, 1000, 86400000),
+    U32("backoff_ms", restart.backoff_ms, 0, 3600000),
+    U32("backoff_max_ms", restart.backoff_max_ms, 0, 3600000),
 };
 
 static const struct bx_field placement_fields[] = {
-	STRS("constraints", placement.constraints, placement.constraints_len),
-	STRS("anti_affinity", placement.anti_affinity, placement.anti_affinity_len),
-	{"on_partition", BX_F_ENUM, OFF(placement.on_partition), 0, 0, 0, 0, partitions},
+    STRS("constraints", placement.constraints, placement.constraints_len),
+    STRS("anti_affinity", placement.anti_affinity, placement.anti_affinity_len),
+    {"on_partition", BX_F_ENUM, OFF(placement.on_partition), 0, 0, 0, 0, partitions},
 };
 
-#define SECTION(name, fields) {name, fields, sizeof fields / sizeof fields[0]}
+#define SECTION(name, fields)                                                            \
+	{                                                                                \
+		name, fields, sizeof fields / sizeof fields[0]                           \
+	}
 static const struct bx_section sections[] = {
-	SECTION("service", service_fields), SECTION("vm", vm_fields),
-	SECTION("process", process_fields), SECTION("network", network_fields),
-	SECTION("health", health_fields),   SECTION("restart", restart_fields),
-	SECTION("placement", placement_fields),
+    SECTION("service", service_fields),     SECTION("vm", vm_fields),
+    SECTION("process", process_fields),     SECTION("network", network_fields),
+    SECTION("health", health_fields),       SECTION("restart", restart_fields),
+    SECTION("placement", placement_fields),
 };
-
 
 /* --- init / free ---------------------------------------------------------------- */
 
@@ -186,22 +202,27 @@ static size_t cross_check(const struct bx_spec *s, const char *prefix, struct bx
 	size_t before = d->len;
 
 	if (s->name[0] != '\0' && !bx_name_valid(s->name))
-		bx_diags_add(d,
-			     "%sservice name '%s' is invalid: use a-z, 0-9 and '-', at most %d "
-			     "characters, not starting with '-'",
-			     prefix, s->name, BX_NAME_MAX);
+		bx_diags_add(
+		    d,
+		    "%sservice name '%s' is invalid: use a-z, 0-9 and '-', at most %d "
+		    "characters, not starting with '-'",
+		    prefix, s->name, BX_NAME_MAX);
 	if (s->name[0] == '\0')
 		bx_diags_add(d, "%s[service] name is required", prefix);
 	if (strcmp(s->driver, "process") == 0 && s->process.command_len == 0)
-		bx_diags_add(d, "%sdriver 'process' needs [process] command (a non-empty array)",
-			     prefix);
+		bx_diags_add(
+		    d, "%sdriver 'process' needs [process] command (a non-empty array)",
+		    prefix);
 	for (size_t i = 0; i < s->process.command_len; i++)
 		if (s->process.command[i][0] == '\0' && i == 0)
-			bx_diags_add(d, "%s[process] command: the program name is empty", prefix);
+			bx_diags_add(d, "%s[process] command: the program name is empty",
+				     prefix);
 	for (size_t i = 0; i < s->process.env_len; i++) {
 		const char *eq = strchr(s->process.env[i], '=');
 		if (eq == NULL || eq == s->process.env[i])
-			bx_diags_add(d, "%s[process] env: entry %zu must be \"KEY=value\", got '%.64s'",
+			bx_diags_add(d,
+				     "%s[process] env: entry %zu must be \"KEY=value\", "
+				     "got '%.64s'",
 				     prefix, i + 1, s->process.env[i]);
 	}
 	if (strcmp(s->driver, "qemu") == 0 && s->vm.kernel == NULL)
@@ -210,33 +231,38 @@ static size_t cross_check(const struct bx_spec *s, const char *prefix, struct bx
 		bx_diags_add(d, "%sdriver 'microvm-nix' needs [vm] runner", prefix);
 	if (s->vm.accel != NULL && strcmp(s->vm.accel, "auto") != 0 &&
 	    strcmp(s->vm.accel, "kvm") != 0 && strcmp(s->vm.accel, "tcg") != 0)
-		bx_diags_add(d, "%s[vm] accel must be one of auto, kvm, tcg, got '%.16s'", prefix,
-			     s->vm.accel);
+		bx_diags_add(d, "%s[vm] accel must be one of auto, kvm, tcg, got '%.16s'",
+			     prefix, s->vm.accel);
 	if (s->health.type != BX_HEALTH_NONE && s->health.port == 0)
 		bx_diags_add(d, "%s[health] type '%s' needs a port", prefix,
 			     s->health.type == BX_HEALTH_HTTP ? "http" : "tcp");
 	if (s->health.timeout_ms > s->health.interval_ms)
-		bx_diags_add(d, "%s[health] timeout_ms (%u) must not exceed interval_ms (%u)", prefix,
-			     s->health.timeout_ms, s->health.interval_ms);
+		bx_diags_add(
+		    d, "%s[health] timeout_ms (%u) must not exceed interval_ms (%u)",
+		    prefix, s->health.timeout_ms, s->health.interval_ms);
 	if (s->restart.backoff_ms > s->restart.backoff_max_ms)
-		bx_diags_add(d, "%s[restart] backoff_ms (%u) must not exceed backoff_max_ms (%u)",
-			     prefix, s->restart.backoff_ms, s->restart.backoff_max_ms);
+		bx_diags_add(
+		    d, "%s[restart] backoff_ms (%u) must not exceed backoff_max_ms (%u)",
+		    prefix, s->restart.backoff_ms, s->restart.backoff_max_ms);
 	for (size_t i = 0; i < s->placement.anti_affinity_len; i++)
 		if (!bx_name_valid(s->placement.anti_affinity[i]))
-			bx_diags_add(d, "%s[placement] anti_affinity: '%.64s' is not a service name",
-				     prefix, s->placement.anti_affinity[i]);
+			bx_diags_add(
+			    d,
+			    "%s[placement] anti_affinity: '%.64s' is not a service name",
+			    prefix, s->placement.anti_affinity[i]);
 	for (size_t i = 0; i < s->placement.constraints_len; i++)
 		if (strchr(s->placement.constraints[i], '=') == NULL)
-			bx_diags_add(d, "%s[placement] constraints: '%.64s' must be \"key=value\"",
-				     prefix, s->placement.constraints[i]);
+			bx_diags_add(
+			    d, "%s[placement] constraints: '%.64s' must be \"key=value\"",
+			    prefix, s->placement.constraints[i]);
 	return d->len - before;
 }
 
 /* Walk the document into spec, then fill the defaults that depend on other fields. */
 static size_t walk(const struct bx_doc *doc, struct bx_spec *spec, struct bx_diags *diags)
 {
-	size_t errors = bx_schema_apply(doc, sections, sizeof sections / sizeof sections[0], spec,
-					diags);
+	size_t errors = bx_schema_apply(
+	    doc, sections, sizeof sections / sizeof sections[0], spec, diags);
 
 	if (spec->health.type == BX_HEALTH_HTTP && spec->health.path == NULL)
 		spec->health.path = strdup("/health");
@@ -246,7 +272,8 @@ static size_t walk(const struct bx_doc *doc, struct bx_spec *spec, struct bx_dia
 }
 
 int bx_spec_parse_toml(const char *filename, const char *src, size_t len,
-		       const char *default_name, struct bx_spec *spec, struct bx_diags *diags)
+		       const char *default_name, struct bx_spec *spec,
+		       struct bx_diags *diags)
 {
 	struct bx_toml_value *doc;
 	struct bx_toml_error err;
@@ -265,8 +292,8 @@ int bx_spec_parse_toml(const char *filename, const char *src, size_t len,
 	if (spec->name[0] == '\0' && default_name != NULL)
 		snprintf(spec->name, sizeof spec->name, "%s", default_name);
 	snprintf(prefix, sizeof prefix, "%s: ", filename);
-	if (errors == 0)
-		errors = cross_check(spec, prefix, diags);
+	/* cross-field checks run even after field errors: every problem is listed */
+	errors += cross_check(spec, prefix, diags);
 	bx_toml_free(doc);
 	if (errors != 0) {
 		bx_spec_free(spec);
@@ -301,7 +328,8 @@ int bx_spec_load_file(const char *path, struct bx_spec *spec, struct bx_diags *d
 		if (len == cap) {
 			cap = cap ? cap * 2 : 8192;
 			if (cap > BX_TOML_MAX_INPUT + 1) {
-				bx_diags_add(diags, "%s: larger than %u bytes", path, BX_TOML_MAX_INPUT);
+				bx_diags_add(diags, "%s: larger than %u bytes", path,
+					     BX_TOML_MAX_INPUT);
 				free(src);
 				fclose(f);
 				return BX_ETOOBIG;
@@ -326,7 +354,8 @@ int bx_spec_load_file(const char *path, struct bx_spec *spec, struct bx_diags *d
 		return BX_EIO;
 	}
 	fclose(f);
-	rv = bx_spec_parse_toml(path, src ? src : "", len, name[0] ? name : NULL, spec, diags);
+	rv = bx_spec_parse_toml(path, src ? src : "", len, name[0] ? name : NULL, spec,
+				diags);
 	free(src);
 	return rv;
 }
@@ -338,8 +367,7 @@ int bx_spec_from_json(const cJSON *json, struct bx_spec *spec, struct bx_diags *
 
 	bx_spec_free(spec);
 	errors = walk(&d, spec, diags);
-	if (errors == 0)
-		errors = cross_check(spec, "", diags);
+	errors += cross_check(spec, "", diags);
 	if (errors != 0) {
 		bx_spec_free(spec);
 		return BX_EINVAL;
@@ -396,7 +424,8 @@ cJSON *bx_spec_to_json(const struct bx_spec *s)
 	cJSON *ports = cJSON_AddArrayToObject(o, "ports");
 	for (size_t i = 0; i < s->network.ports_len; i++) {
 		snprintf(port, sizeof port, "%u:%u%s", s->network.ports[i].host,
-			 s->network.ports[i].guest, s->network.ports[i].udp ? "/udp" : "");
+			 s->network.ports[i].guest,
+			 s->network.ports[i].udp ? "/udp" : "");
 		cJSON_AddItemToArray(ports, cJSON_CreateString(port));
 	}
 
@@ -420,8 +449,10 @@ cJSON *bx_spec_to_json(const struct bx_spec *s)
 	cJSON_AddNumberToObject(o, "backoff_max_ms", s->restart.backoff_max_ms);
 
 	o = cJSON_AddObjectToObject(root, "placement");
-	add_strs(o, "constraints", s->placement.constraints, s->placement.constraints_len);
-	add_strs(o, "anti_affinity", s->placement.anti_affinity, s->placement.anti_affinity_len);
+	add_strs(o, "constraints", s->placement.constraints,
+		 s->placement.constraints_len);
+	add_strs(o, "anti_affinity", s->placement.anti_affinity,
+		 s->placement.anti_affinity_len);
 	cJSON_AddStringToObject(o, "on_partition", partitions[s->placement.on_partition]);
 	return root;
 }

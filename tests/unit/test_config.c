@@ -1,0 +1,119 @@
+/* test_config.c - daemon options: flag over file over environment over default. */
+#include "harness.h"
+
+#include "config.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int load(struct bx_config *cfg, int argc, char **argv, char **envp,
+		struct bx_diags *d)
+{
+	bool help;
+
+	bx_config_init(cfg);
+	memset(d, 0, sizeof *d);
+	return bx_config_load(cfg, argc, argv, envp, &help, d);
+}
+
+TEST(defaultsWithoutAnything)
+{
+	struct bx_config c;
+	struct bx_diags d;
+	char *env[] = {NULL};
+
+	ASSERT_INT(load(&c, 0, NULL, env, &d), 0);
+	ASSERT_STR(c.data_dir, "/var/lib/blixard");
+	ASSERT_STR(c.api, "127.0.0.1:7000");
+	ASSERT_INT(c.max_voters, 5);
+	ASSERT(!c.bootstrap);
+	bx_config_free(&c);
+}
+
+TEST(flagBeatsFileBeatsEnvironment)
+{
+	struct bx_config c;
+	struct bx_diags d;
+	char path[512], cfgarg[600];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/b.toml", bx_test_tmpdir());
+	f = fopen(path, "w");
+	fputs("[daemon]\napi = \"10.0.0.1:7000\"\nmax_voters = 3\n", f);
+	fclose(f);
+	snprintf(cfgarg, sizeof cfgarg, "--config=%s", path);
+	char *env[] = {"BLIXARD_API=1.1.1.1:1", "BLIXARD_RAFT=2.2.2.2:2",
+		       "BLIXARD_MAX_VOTERS=7", NULL};
+	char *argv[] = {cfgarg, "--max-voters", "1", "--bootstrap"};
+
+	ASSERT_INT(load(&c, 4, argv, env, &d), 0);
+	ASSERT_STR(c.raft, "2.2.2.2:2");    /* env over default */
+	ASSERT_STR(c.api, "10.0.0.1:7000"); /* file over env */
+	ASSERT_INT(c.max_voters, 1);        /* flag over file */
+	ASSERT(c.bootstrap);
+	bx_config_free(&c);
+}
+
+TEST(unknownFlagSuggestsTheClosest)
+{
+	struct bx_config c;
+	struct bx_diags d;
+	char *env[] = {NULL};
+	char *argv[] = {"--data-dri", "/x"};
+
+	ASSERT_INT(load(&c, 2, argv, env, &d), BX_EPARSE);
+	ASSERT_CONTAINS(d.items[0],
+			"unknown option '--data-dri' (did you mean '--data-dir'?)");
+	bx_diags_free(&d);
+	bx_config_free(&c);
+}
+
+TEST(badValuesAreAllReported)
+{
+	struct bx_config c;
+	struct bx_diags d;
+	char *env[] = {"BLIXARD_HEARTBEAT_MS=ten", NULL};
+	char *argv[] = {"--max-voters", "12", "--raft", "nowhere", "--election-ms", "50"};
+
+	ASSERT_INT(load(&c, 6, argv, env, &d), BX_EINVAL);
+	ASSERT(d.len >= 2);
+	ASSERT_CONTAINS(d.items[0], "BLIXARD_HEARTBEAT_MS: must be an integer");
+	ASSERT_CONTAINS(d.items[1], "--max-voters: must be an integer 1..9, got '12'");
+	bx_diags_free(&d);
+	bx_config_free(&c);
+}
+
+TEST(fileErrorsCarryPositionAndSuggestion)
+{
+	struct bx_config c;
+	struct bx_diags d;
+	char path[512];
+	FILE *f;
+	char *env[] = {NULL};
+
+	snprintf(path, sizeof path, "%s/bad.toml", bx_test_tmpdir());
+	f = fopen(path, "w");
+	fputs("raf = \"x:1\"\n", f);
+	fclose(f);
+	char *argv[] = {"--config", path};
+	ASSERT_INT(load(&c, 2, argv, env, &d), BX_EINVAL);
+	ASSERT_CONTAINS(d.items[0],
+			"bad.toml:1:7: unknown key 'raf' (did you mean 'raft'?)");
+	bx_diags_free(&d);
+	bx_config_free(&c);
+}
+
+TEST(helpIsRecognised)
+{
+	struct bx_config c;
+	struct bx_diags d = {0};
+	char *env[] = {NULL};
+	char *argv[] = {"--help"};
+	bool help = false;
+
+	bx_config_init(&c);
+	ASSERT_INT(bx_config_load(&c, 1, argv, env, &help, &d), 0);
+	ASSERT(help);
+	bx_config_free(&c);
+}

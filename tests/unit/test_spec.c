@@ -1,0 +1,197 @@
+/* test_spec.c - the service spec schema: defaults, every kind of error, JSON round trip.
+ */
+#include "harness.h"
+
+#include "error.h"
+#include "spec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int parse(const char *src, struct bx_spec *spec, struct bx_diags *d)
+{
+	bx_spec_init(spec);
+	memset(d, 0, sizeof *d);
+	return bx_spec_parse_toml("web.toml", src, strlen(src), "web", spec, d);
+}
+
+static bool has_diag(const struct bx_diags *d, const char *needle)
+{
+	for (size_t i = 0; i < d->len; i++)
+		if (strstr(d->items[i], needle) != NULL)
+			return true;
+	return false;
+}
+
+static const char process_spec[] = "[service]\ndriver = \"process\"\n"
+				   "[process]\ncommand = [\"/bin/sleep\", \"10\"]\n";
+
+TEST(defaultsFillWhatTheFileLeavesOut)
+{
+	struct bx_spec s;
+	struct bx_diags d;
+
+	ASSERT_INT(parse(process_spec, &s, &d), 0);
+	ASSERT_STR(s.name, "web");
+	ASSERT_INT(s.memory_mb, 256);
+	ASSERT_INT(s.vcpus, 1);
+	ASSERT_INT(s.restart.policy, BX_RESTART_ON_FAILURE);
+	ASSERT_INT(s.restart.max_attempts, 3);
+	ASSERT_INT(s.health.type, BX_HEALTH_NONE);
+	ASSERT_INT(s.process.command_len, 2);
+	ASSERT_STR(s.process.command[1], "10");
+	bx_spec_free(&s);
+	bx_diags_free(&d);
+}
+
+TEST(everyErrorIsListedWithItsPosition)
+{
+	struct bx_spec s;
+	struct bx_diags d;
+	const char *src = "[service]\nname = \"Web\"\nmemroy_mb = 12\nvcpus = \"two\"\n"
+			  "driver = \"process\"\n[health]\nport = 70000\n[restrt]\n";
+
+	ASSERT_INT(parse(src, &s, &d), BX_EINVAL);
+	ASSERT(has_diag(
+	    &d, "web.toml:3:13: unknown key 'memroy_mb' in [service] (did you mean "
+		"'memory_mb'?)"));
+	ASSERT(has_diag(
+	    &d, "web.toml:4:9: [service] vcpus: expected an integer, got string"));
+	ASSERT(has_diag(&d, "web.toml:7:8: [health] port: must be 1..65535, got 70000"));
+	ASSERT(has_diag(&d, "unknown section 'restrt' (did you mean 'restart'?)"));
+	ASSERT(has_diag(&d, "service name 'Web' is invalid"));
+	ASSERT(has_diag(&d, "needs [process] command"));
+	ASSERT(d.len >= 6);
+	bx_diags_free(&d);
+}
+
+TEST(malformedTomlGivesOneErrorWithLineAndColumn)
+{
+	struct bx_spec s;
+	struct bx_diags d;
+
+	ASSERT_INT(parse("[service\n", &s, &d), BX_EPARSE);
+	ASSERT_INT(d.len, 1);
+	ASSERT_CONTAINS(d.items[0], "web.toml:1:9:");
+	bx_diags_free(&d);
+}
+
+TEST(crossFieldRules)
+{
+	struct bx_spec s;
+	struct bx_diags d;
+
+	ASSERT_INT(
+	    parse("[service]\ndriver = \"qemu\"\n[health]\ntype = \"http\"\n"
+		  "interval_ms = 200\ntimeout_ms = 500\n[restart]\nbackoff_ms = 9000\n"
+		  "backoff_max_ms = 100\n",
+		  &s, &d),
+	    BX_EINVAL);
+	ASSERT(has_diag(&d, "driver 'qemu' needs [vm] kernel"));
+	ASSERT(has_diag(&d, "type 'http' needs a port"));
+	ASSERT(has_diag(&d, "timeout_ms (500) must not exceed interval_ms (200)"));
+	ASSERT(has_diag(&d, "backoff_ms (9000) must not exceed backoff_max_ms (100)"));
+	bx_diags_free(&d);
+}
+
+TEST(portsParseAndBadOnesAreNamed)
+{
+	struct bx_spec s;
+	struct bx_diags d;
+	char src[512];
+
+	snprintf(src, sizeof src, "%s[network]\nports = [\"8080:80\", \"53:53/udp\"]\n",
+		 process_spec);
+	ASSERT_INT(parse(src, &s, &d), 0);
+	ASSERT_INT(s.network.ports_len, 2);
+	ASSERT_INT(s.network.ports[0].host, 8080);
+	ASSERT_INT(s.network.ports[0].guest, 80);
+	ASSERT(s.network.ports[1].udp);
+	bx_spec_free(&s);
+	bx_diags_free(&d);
+	snprintf(src, sizeof src,
+		 "%s[network]\nports = [\"8080\", \"0:80\", \"1:2/sctp\"]\n",
+		 process_spec);
+	ASSERT_INT(parse(src, &s, &d), BX_EINVAL);
+	ASSERT(has_diag(&d, "entry 1: expected \"HOST:GUEST\""));
+	bx_diags_free(&d);
+}
+
+TEST(jsonRoundTripIsExact)
+{
+	struct bx_spec s, back;
+	struct bx_diags d;
+	char src[1024];
+	cJSON *j1, *j2;
+
+	snprintf(src, sizeof src, "%s[process]\n",
+		 "[service]\nname = \"api\"\ndriver = \"process\"\nmemory_mb = 512\n"
+		 "[health]\ntype = \"tcp\"\nport = 9000\n[placement]\n"
+		 "anti_affinity = [\"db\"]\non_partition = \"keep\"\n");
+	strcat(src, "command = [\"/bin/true\"]\nenv = [\"A=1\"]\n");
+	ASSERT_INT(parse(src, &s, &d), 0);
+	j1 = bx_spec_to_json(&s);
+	bx_spec_init(&back);
+	ASSERT_INT(bx_spec_from_json(j1, &back, &d), 0);
+	j2 = bx_spec_to_json(&back);
+	ASSERT(cJSON_Compare(j1, j2, 1));
+	ASSERT_STR(back.name, "api");
+	ASSERT_INT(back.placement.on_partition, BX_ON_PARTITION_KEEP);
+	ASSERT_INT(back.health.port, 9000);
+	cJSON_Delete(j1);
+	cJSON_Delete(j2);
+	bx_spec_free(&s);
+	bx_spec_free(&back);
+	bx_diags_free(&d);
+}
+
+TEST(jsonErrorsNameThePath)
+{
+	struct bx_spec s;
+	struct bx_diags d = {0};
+	cJSON *j = cJSON_Parse("{\"service\":{\"name\":\"x\",\"driver\":\"floppy\"},"
+			       "\"health\":{\"port\":\"80\"},\"extra\":1}");
+
+	bx_spec_init(&s);
+	ASSERT_INT(bx_spec_from_json(j, &s, &d), BX_EINVAL);
+	ASSERT(has_diag(
+	    &d, "service.driver: must be one of qemu, libvirt, microvm-nix, process"));
+	ASSERT(has_diag(&d, "health.port: expected an integer, got string"));
+	ASSERT(has_diag(&d, "extra: unknown key"));
+	cJSON_Delete(j);
+	bx_diags_free(&d);
+}
+
+TEST(namesFollowTheRules)
+{
+	ASSERT(bx_name_valid("web-1"));
+	ASSERT(!bx_name_valid(""));
+	ASSERT(!bx_name_valid("-web"));
+	ASSERT(!bx_name_valid("Web"));
+	ASSERT(!bx_name_valid("a_b"));
+	ASSERT(bx_name_valid(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	ASSERT(!bx_name_valid(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+}
+
+TEST(loadFileTakesTheNameFromTheFile)
+{
+	char path[512];
+	struct bx_spec s;
+	struct bx_diags d = {0};
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/cache.toml", bx_test_tmpdir());
+	f = fopen(path, "w");
+	fputs(process_spec, f);
+	fclose(f);
+	bx_spec_init(&s);
+	ASSERT_INT(bx_spec_load_file(path, &s, &d), 0);
+	ASSERT_STR(s.name, "cache");
+	bx_spec_free(&s);
+	snprintf(path, sizeof path, "%s/missing.toml", bx_test_tmpdir());
+	ASSERT_INT(bx_spec_load_file(path, &s, &d), BX_ENOENT);
+	ASSERT(has_diag(&d, "missing.toml: cannot open"));
+	bx_diags_free(&d);
+}
