@@ -791,3 +791,14 @@ int bx_store_restore(struct bx_store *s, const void *buf, size_t len, char *errm
 		return bx_err(errmsg, rc, "restore: write: %s", bx_strerror(rc));
 	return BX_OK;
 }
+
+int bx_store_snapshot_index(const void *buf, size_t len, uint64_t *index)
+{
+	const unsigned char *p = buf;
+
+	if (len < SNAP_HEADER + SHA256_DIGEST_LENGTH || memcmp(p, SNAP_MAGIC, 8) != 0 ||
+	    get_le32(p + 8) != SNAP_VERSION)
+		return BX_ECORRUPT;
+	*index = get_le64(p + 12);
+	return BX_OK;
+}

@@ -69,4 +69,7 @@ int bx_store_sync(struct bx_store *s);
 int bx_store_snapshot(struct bx_store *s, void **buf, size_t *len);
 int bx_store_restore(struct bx_store *s, const void *buf, size_t len, char *errmsg);
 
+/* The applied index a snapshot buffer carries (header only; not verified). */
+int bx_store_snapshot_index(const void *buf, size_t len, uint64_t *index);
+
 #endif
