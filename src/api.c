@@ -418,14 +418,16 @@ static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
 
 static void get_services(struct bx_daemon *d, struct bx_http_request *req)
 {
-	cJSON *services = NULL;
+	char *body;
+	size_t len;
 
-	if (bx_store_list_services(d->store, &services) != 0) {
+	/* records go out as stored: no parse and print of every record */
+	if (bx_store_list_services_raw(d->store, &body, &len) != 0) {
 		bx_api_respond_code(req, BX_EIO, "read the state store");
 		return;
 	}
-	bx_http_respond_json(req, 200, services);
-	cJSON_Delete(services);
+	bx_http_respond(req, 200, "application/json", body, len);
+	free(body);
 }
 
 static void get_service(struct bx_daemon *d, struct bx_http_request *req, const char *name)

@@ -336,6 +336,51 @@ int bx_store_list_services(struct bx_store *s, cJSON **out)
 	return list_json(s, DB_SERVICES, out);
 }
 
+int bx_store_list_services_raw(struct bx_store *s, char **out, size_t *len)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	char *buf = NULL;
+	size_t used = 0;
+	FILE *f;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	f = open_memstream(&buf, &used);
+	if (f == NULL)
+		return BX_ENOMEM;
+	rc = txn_begin(s, MDB_RDONLY, &txn);
+	if (rc != 0) {
+		fclose(f);
+		free(buf);
+		return lmdb_code(rc);
+	}
+	rc = mdb_cursor_open(txn, s->dbi[DB_SERVICES], &cur);
+	if (rc == 0) {
+		bool first = true;
+		fputc('[', f);
+		for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+			if (!first)
+				fputc(',', f);
+			first = false;
+			fwrite(val.mv_data, 1, val.mv_size, f);
+		}
+		fputc(']', f);
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	if (fclose(f) != 0 || rc != MDB_NOTFOUND) {
+		free(buf);
+		return rc == MDB_NOTFOUND ? BX_ENOMEM : lmdb_code(rc);
+	}
+	*out = buf;
+	*len = used;
+	return BX_OK;
+}
+
 static uint64_t node_id_of(const cJSON *node)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(node, "id");

@@ -43,6 +43,10 @@ int bx_store_get_node(struct bx_store *s, uint64_t id, cJSON **out);
 int bx_store_list_services(struct bx_store *s, cJSON **out); /* array, by name */
 int bx_store_list_nodes(struct bx_store *s, cJSON **out);    /* array, by id */
 
+/* The services as one JSON array text, records as stored (no parsing): for
+ * GET /v1/services with many services. *out (len bytes) is the caller's to free. */
+int bx_store_list_services_raw(struct bx_store *s, char **out, size_t *len);
+
 /*
  * One write transaction: begin, any number of puts/deletes, then commit with
  * the applied index (written in the same transaction), or abort.

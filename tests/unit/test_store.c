@@ -377,3 +377,28 @@ TEST(openFailsWithMessageOnBadDir)
 	ASSERT(s == NULL);
 	ASSERT_CONTAINS(msg, "file");
 }
+
+TEST(rawListIsTheSameArrayAsTheParsedOne)
+{
+	struct bx_store *s = open_at("raw", 0);
+	cJSON *parsed, *raw_json;
+	char *raw;
+	size_t len;
+
+	ASSERT_INT(bx_store_list_services_raw(s, &raw, &len), 0);
+	ASSERT_STR(raw, "[]");
+	free(raw);
+	put_service(s, "b", 2, 1);
+	put_service(s, "a", 1, 2);
+	put_service(s, "c", 3, 3);
+	ASSERT_INT(bx_store_list_services_raw(s, &raw, &len), 0);
+	ASSERT_INT(len, strlen(raw));
+	raw_json = cJSON_ParseWithLength(raw, len);
+	ASSERT_INT(bx_store_list_services(s, &parsed), 0);
+	ASSERT(raw_json != NULL && cJSON_Compare(raw_json, parsed, 1));
+	ASSERT_STR(cJSON_GetArrayItem(raw_json, 0)->child->valuestring, "a");
+	cJSON_Delete(raw_json);
+	cJSON_Delete(parsed);
+	free(raw);
+	bx_store_close(s);
+}

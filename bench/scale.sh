@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Scale: one daemon holding N services (default 10,000, created stopped).
+# Measures: create time (sequential PUTs over one keep-alive connection),
+# `blixard list` wall time (median of 5), SIGTERM + restart to serving all N
+# (median of 3), and the daemon's RSS with N services loaded.
+#   bench/scale.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-10000}
+BIN=$PWD/build/blixard
+TMP=$(mktemp -d /tmp/bx-scale-XXXXXX)
+API=127.0.0.1:27100
+PID=
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+start() {
+	"$BIN" daemon --node-id 1 --data-dir "$TMP/data" --api "$API" --raft 127.0.0.1:27101 \
+		--socket "$TMP/sock" --log-level warn "$@" >>"$TMP/log" 2>&1 &
+	PID=$!
+}
+now_ms() { date +%s%3N; }
+median() { sort -n | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+serving_all() { [ "$(curl -sf "http://$API/v1/services" | jq length)" = "$N" ]; }
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME")"
+start --bootstrap
+until curl -sf "http://$API/v1/cluster" | jq -e .leader.id >/dev/null 2>&1; do sleep 0.1; done
+
+t0=$(now_ms)
+python3 - "$API" "$N" <<'PY'
+import http.client, json, sys
+host, port = sys.argv[1].split(":")
+n = int(sys.argv[2])
+c = http.client.HTTPConnection(host, int(port), timeout=30)
+for i in range(n):
+    body = json.dumps({"spec": {"service": {"driver": "process"},
+                                "process": {"command": ["/bin/sleep", "3600"]}},
+                       "start": False})
+    c.request("PUT", f"/v1/services/svc-{i}", body, {"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit(f"PUT svc-{i}: HTTP {r.status}")
+PY
+t1=$(now_ms)
+echo "create $N services: $((t1 - t0)) ms ($(awk "BEGIN{printf \"%.0f\", $N*1000/($t1-$t0)}") writes/s, one connection)"
+
+for i in 1 2 3 4 5; do
+	a=$(now_ms)
+	"$BIN" --socket "$TMP/sock" list >/dev/null
+	echo $(($(now_ms) - a))
+done | median | xargs -I{} echo "blixard list ($N services): median {} ms"
+for i in 1 2 3 4 5; do
+	a=$(now_ms)
+	"$BIN" --socket "$TMP/sock" --json list >/dev/null
+	echo $(($(now_ms) - a))
+done | median | xargs -I{} echo "blixard --json list ($N services): median {} ms"
+echo "RSS with $N services: $(awk '/VmRSS/{printf "%.1f MiB", $2/1024}' /proc/$PID/status)"
+
+: >"$TMP/restarts"
+for i in 1 2 3; do
+	kill -TERM "$PID"
+	wait "$PID" 2>/dev/null || true
+	a=$(now_ms)
+	start
+	until serving_all 2>/dev/null; do sleep 0.02; done
+	echo $(($(now_ms) - a)) >>"$TMP/restarts"
+done
+echo "restart to serving all $N: median $(median <"$TMP/restarts") ms (runs: $(tr '\n' ' ' <"$TMP/restarts"))"
+echo "RSS after restart: $(awk '/VmRSS/{printf "%.1f MiB", $2/1024}' /proc/$PID/status)"
