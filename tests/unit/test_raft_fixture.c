@@ -221,3 +221,39 @@ TEST(laggingServerCatchesUpThroughSnapshotInstall)
 	ASSERT_INT(applies[0], 50);
 	cluster_stop(&c);
 }
+
+TEST(leaderKilledSurvivorsContinueAndAllFsmsAgree)
+{
+	static struct cluster c;
+	raft_index last = 0;
+	unsigned leader;
+	char name[32];
+
+	cluster_start(&c);
+	raft_fixture_elect(&c.f, 0);
+	for (int i = 0; i < 30; i++) {
+		snprintf(name, sizeof name, "svc-%02d", i);
+		last = propose_put(&c, name, (uint64_t)i);
+	}
+	ASSERT(raft_fixture_step_until_applied(&c.f, N_SERVERS, last, 10000));
+
+	/* The leader dies; the other two elect one of themselves and go on. */
+	raft_fixture_kill(&c.f, 0);
+	ASSERT(raft_fixture_step_until_has_no_leader(&c.f, 10000));
+	ASSERT(raft_fixture_step_until_has_leader(&c.f, 20000));
+	leader = raft_fixture_leader_index(&c.f);
+	ASSERT(leader == 1 || leader == 2);
+	for (int i = 30; i < 50; i++) {
+		snprintf(name, sizeof name, "svc-%02d", i);
+		last = propose_put(&c, name, (uint64_t)i);
+	}
+	ASSERT(raft_fixture_step_until_applied(&c.f, leader, last, 10000));
+	ASSERT(raft_fixture_step_until_applied(&c.f, leader == 1 ? 2 : 1, last, 10000));
+
+	/* It comes back and catches up: every FSM holds the same 50. */
+	raft_fixture_revive(&c.f, 0);
+	ASSERT(raft_fixture_step_until_applied(&c.f, N_SERVERS, last, 20000));
+	assert_stores_equal(&c, 50);
+	ASSERT_INT(c.failed, 0);
+	cluster_stop(&c);
+}
