@@ -48,7 +48,8 @@ struct bx_http_server {
 	int port; /* first TCP listener's bound port */
 	char unix_paths[MAX_LISTENERS][108];
 	int n_unix;
-	unsigned open_sockets; /* accepted and not yet closed */
+	unsigned open_sockets;   /* accepted and not yet closed */
+	struct request *pending; /* handed to the handler, not answered yet */
 	unsigned closing_handles;
 	unsigned grace_rounds;
 	bool closing;
@@ -65,6 +66,8 @@ struct request {
 	void *abort_data;
 	bool answered;
 	char *method, *path, *query, *body, *authorization;
+	struct bx_http_server *server;
+	struct request *prev, *next; /* in server->pending while unanswered */
 };
 
 /* Lives in the h2o request's pool; its dispose runs when h2o frees the request. */
@@ -72,8 +75,25 @@ struct watch {
 	struct request *req;
 };
 
+static void unlink_pending(struct request *r)
+{
+	struct bx_http_server *s = r->server;
+
+	if (s == NULL)
+		return;
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else if (s->pending == r)
+		s->pending = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+	r->server = NULL;
+}
+
 static void free_request(struct request *r)
 {
+	unlink_pending(r);
 	free(r->method);
 	free(r->path);
 	free(r->query);
@@ -161,6 +181,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *hreq)
 				      s->max_body);
 		return 0;
 	}
+	r->server = s;
+	r->next = s->pending;
+	if (s->pending != NULL)
+		s->pending->prev = r;
+	s->pending = r;
 	s->handler(s->data, &r->pub);
 	return 0;
 }
@@ -174,6 +199,7 @@ void bx_http_respond(struct bx_http_request *req, int status, const char *conten
 	if (r->answered)
 		return;
 	r->answered = true;
+	unlink_pending(r);
 	if (h == NULL) { /* the client is gone: nothing to send */
 		free_request(r);
 		return;
@@ -483,6 +509,17 @@ static void listener_closed(uv_handle_t *h)
 void bx_http_server_close(struct bx_http_server *s, void (*cb)(void *data), void *data)
 {
 	s->closing = true;
+	/* Requests still waiting for an answer get one now: h2o keeps their
+	 * connections open until they are answered. Their owners' later
+	 * answers are ignored (the request is marked answered). */
+	while (s->pending != NULL) {
+		struct request *r = s->pending;
+		unlink_pending(r);
+		if (r->abort_cb != NULL)
+			r->abort_cb(&r->pub, r->abort_data);
+		r->abort_cb = NULL;
+		bx_http_respond_error(&r->pub, 503, "the server is shutting down");
+	}
 	s->close_cb = cb;
 	s->close_data = data;
 	for (int i = 0; i < s->n_unix; i++)

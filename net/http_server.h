@@ -10,9 +10,11 @@
 /*
  * One server listens on any number of TCP addresses and Unix sockets and hands
  * every complete request to one handler. The handler answers at once or later
- * (after a Raft commit): the request stays valid until it is answered or the
- * client goes away. When the client goes away first, the abort callback (if
- * set) runs and the request must not be touched afterwards.
+ * (after a Raft commit): the request stays valid until it is answered or h2o
+ * lets go of it. If h2o lets go first (its connection failed, or the server
+ * is closing: then the request is answered 503), the abort callback (if set)
+ * runs and the request must not be touched afterwards. A client that simply
+ * goes away is noticed by h2o only when the answer is written.
  *
  * Bodies larger than max_body get 413 without reaching the handler.
  */
