@@ -957,6 +957,8 @@ static int parse_number(struct parser *p, struct node *n)
 				return FAIL(p, "expected digits after the decimal point");
 			if (scan_digits(p, 10, buf, sizeof buf, &len, "a fraction") != 0)
 				return -1;
+			if (tl + len + 2 >= sizeof text)
+				return fail_at(p, at, "number has too many digits");
 			text[tl++] = '.';
 			memcpy(text + tl, buf, len);
 			tl += len;
@@ -969,6 +971,8 @@ static int parse_number(struct parser *p, struct node *n)
 				text[tl++] = (char)p->src[p->pos++];
 			if (scan_digits(p, 10, buf, sizeof buf, &len, "an exponent") != 0)
 				return -1;
+			if (tl + len + 1 >= sizeof text)
+				return fail_at(p, at, "number has too many digits");
 			memcpy(text + tl, buf, len);
 			tl += len;
 			is_float = true;

@@ -63,7 +63,7 @@ TEST(servicesOnUnusableNodeAreSpreadEvenly)
 	size_t n;
 
 	for (int i = 0; i < 6; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof name, "s%d", i);
 		cJSON_AddItemToArray(all, svc(name, 1, 5, "running"));
 	}
@@ -103,7 +103,7 @@ TEST(maxMovesBoundsOnePass)
 	size_t n;
 
 	for (int i = 0; i < 10; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof name, "s%d", i);
 		cJSON_AddItemToArray(all, svc(name, 0, 1, "running"));
 	}
