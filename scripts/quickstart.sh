@@ -3,8 +3,7 @@
 # Blixard cluster with the example service. Run as root on Debian bookworm.
 #
 #   sudo scripts/quickstart.sh          start (or reuse) the cluster, start the example
-#   sudo scripts/quickstart.sh --stop   stop the daemon it started (services keep running
-#                                       until removed: 'blixard remove ticker' first)
+#   sudo scripts/quickstart.sh --stop   remove the example service and stop the daemon
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,7 +15,12 @@ export BLIXARD_SOCKET=$SOCK
 
 if [ "${1:-}" = "--stop" ]; then
 	if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+		# services outlive the daemon by design: remove the example first
+		"$ROOT/build/blixard" remove ticker 2>/dev/null || true
+		deadline=$((SECONDS + 15))
+		while [ -f "$DATA/node/vms/ticker/pid" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
 		kill -TERM "$(cat "$PIDFILE")"
+		rm -f "$PIDFILE"
 		echo "stopped the quickstart daemon (data in $DATA)"
 	else
 		echo "no quickstart daemon is running"
@@ -43,7 +47,7 @@ else
 fi
 
 deadline=$((SECONDS + 30))
-until "$BIN" status >/dev/null 2>&1 && "$BIN" --json status | grep -q '"leader": *{'; do
+until "$BIN" --json status 2>/dev/null | jq -e '.cluster.leader.id' >/dev/null 2>&1; do
 	if [ $SECONDS -ge $deadline ] || ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
 		echo "the daemon did not come up; its log says:" >&2
 		tail -n 20 "$LOG" >&2
