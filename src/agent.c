@@ -28,7 +28,8 @@
  */
 
 #define PASS_MS 100       /* dirty services are looked at this often */
-#define FULL_PASS_MS 2000 /* every record is looked at this often */
+#define FULL_PASS_MS 5000 /* every record is looked at this often */
+#define MAX_DIRTY 512     /* more changed names than this: a full pass instead */
 
 enum phase { PH_STARTING, PH_RUNNING, PH_STOPPING, PH_WAITING, PH_ENDED, PH_CLOSING };
 
@@ -57,7 +58,11 @@ struct bx_agent {
 	uv_timer_t timer;
 	uint64_t last_full_pass;
 	bool scanned_orphans;
-	bool dirty; /* some service changed since the last pass */
+	bool dirty; /* a full pass is due (too many changes, a restore, an own exit) */
+	/* Services changed since the last pass, looked at one by one: a write
+	 * costs the agent one record read, not a pass over every service. */
+	char (*dirty_names)[BX_NAME_MAX + 1];
+	unsigned n_dirty;
 	unsigned closing_left;
 	void (*close_cb)(void *data);
 	void *close_data;
@@ -281,6 +286,7 @@ static void vm_closed(struct bx_vm *vm)
 	if (a->closing_left > 0 && --a->closing_left == 0) {
 		void (*cb)(void *) = a->close_cb;
 		void *data = a->close_data;
+		free(a->dirty_names);
 		free(a);
 		cb(data);
 	}
@@ -431,8 +437,30 @@ static void on_timer(uv_timer_t *t)
 	}
 	if (a->dirty || now - a->last_full_pass >= FULL_PASS_MS) {
 		a->dirty = false;
+		a->n_dirty = 0;
 		a->last_full_pass = now;
 		reconcile_all(a);
+		return;
+	}
+	for (unsigned i = 0; i < a->n_dirty; i++) {
+		cJSON *record = NULL;
+		if (bx_store_get_service(a->d->store, a->dirty_names[i], &record) != 0)
+			record = NULL;
+		reconcile(a, a->dirty_names[i], record);
+		cJSON_Delete(record);
+	}
+	a->n_dirty = 0;
+	/* this node's own instances: restarts that are due, reports to send */
+	for (struct instance *inst = a->instances, *next; inst != NULL; inst = next) {
+		next = inst->next;
+		if ((inst->phase == PH_WAITING && now >= inst->restart_at) ||
+		    inst->phase == PH_ENDED || inst->report_dirty) {
+			cJSON *record = NULL;
+			if (bx_store_get_service(a->d->store, inst->name, &record) != 0)
+				record = NULL;
+			reconcile(a, inst->name, record);
+			cJSON_Delete(record);
+		}
 	}
 }
 
@@ -443,6 +471,7 @@ int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg)
 	if (a == NULL)
 		return bx_err(errmsg, BX_ENOMEM, "allocate the agent");
 	a->d = d;
+	a->dirty_names = calloc(MAX_DIRTY, sizeof *a->dirty_names);
 	uv_timer_init(d->loop, &a->timer);
 	a->timer.data = a;
 	uv_timer_start(&a->timer, on_timer, PASS_MS, PASS_MS);
@@ -452,9 +481,20 @@ int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg)
 
 void bx_agent_notify(struct bx_agent *a, const char *op, const char *name)
 {
-	(void)op;
-	(void)name;
-	a->dirty = true;
+	if (strncmp(op, "service.", 8) != 0 || a->dirty) {
+		/* node changes and snapshot restores can touch any service */
+		if (strncmp(op, "node.", 5) == 0 || strcmp(op, "snapshot.restore") == 0)
+			a->dirty = true;
+		return;
+	}
+	for (unsigned i = 0; i < a->n_dirty; i++)
+		if (strcmp(a->dirty_names[i], name) == 0)
+			return;
+	if (a->n_dirty == MAX_DIRTY || a->dirty_names == NULL) {
+		a->dirty = true;
+		return;
+	}
+	snprintf(a->dirty_names[a->n_dirty++], BX_NAME_MAX + 1, "%s", name);
 }
 
 const char *bx_agent_console_path(struct bx_agent *a, const char *name)
@@ -483,6 +523,7 @@ static void timer_closed(uv_handle_t *h)
 	if (--a->closing_left == 0) {
 		void (*cb)(void *) = a->close_cb;
 		void *data = a->close_data;
+		free(a->dirty_names);
 		free(a);
 		cb(data);
 	}

@@ -375,12 +375,15 @@ void bx_cluster_schedule(struct bx_daemon *d)
 	size_t n_nodes = 0, n_moves = 0;
 	uint64_t applied = bx_store_applied_index(d->store);
 
-	/* The same state gives the same answer, so a pass runs only when an
-	 * entry was applied since the last one, or every 2 s: Raft
-	 * configuration changes (a node joining or leaving) are not FSM entries
-	 * and do not move the applied index. */
-	if (applied == d->scheduled_index && uv_now(d->loop) - d->scheduled_at < 2000)
+	/* A pass reads every service: it runs only after an entry that can
+	 * leave a service without a node (put, start, node changes, restore),
+	 * and every 5 s in any case: Raft configuration changes (a node
+	 * joining or leaving) are not FSM entries. */
+	if (!d->schedule_due && uv_now(d->loop) - d->scheduled_at < 5000)
 		return;
+	if (uv_now(d->loop) - d->scheduled_at < 300)
+		return; /* at most ~3 passes a second during a burst of writes */
+	d->schedule_due = false;
 	if (bx_store_list_services(d->store, &services) != 0)
 		return;
 	nodes = usable_nodes(d, &n_nodes);

@@ -236,6 +236,11 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 	if (strcmp(op, "snapshot.restore") == 0)
 		BX_INFO("raft", "restored snapshot: state at index %llu",
 			(unsigned long long)bx_store_applied_index(d->store));
+	/* Only these can leave a service that should run without a node. */
+	if (strcmp(op, "service.put") == 0 || strcmp(op, "service.start") == 0 ||
+	    strncmp(op, "node.", 5) == 0 || strcmp(op, "snapshot.restore") == 0 ||
+	    strcmp(op, "cluster.init") == 0)
+		d->schedule_due = true;
 	if (d->agent != NULL)
 		bx_agent_notify(d->agent, op, name);
 }
