@@ -55,7 +55,7 @@ for i in 1 2 3 4 5; do
 	"$BIN" --socket "$TMP/sock" --json list >/dev/null
 	echo $(($(now_ms) - a))
 done | median | xargs -I{} echo "blixard --json list ($N services): median {} ms"
-echo "RSS with $N services: $(awk '/VmRSS/{printf "%.1f MiB", $2/1024}' /proc/$PID/status)"
+echo "RSS with $N services: $(awk '/VmRSS|RssAnon|RssFile/{printf "%s %.1f MiB  ", $1, $2/1024}' /proc/$PID/status)"
 
 : >"$TMP/restarts"
 for i in 1 2 3; do
@@ -67,4 +67,4 @@ for i in 1 2 3; do
 	echo $(($(now_ms) - a)) >>"$TMP/restarts"
 done
 echo "restart to serving all $N: median $(median <"$TMP/restarts") ms (runs: $(tr '\n' ' ' <"$TMP/restarts"))"
-echo "RSS after restart: $(awk '/VmRSS/{printf "%.1f MiB", $2/1024}' /proc/$PID/status)"
+echo "RSS after restart: $(awk '/VmRSS|RssAnon|RssFile/{printf "%s %.1f MiB  ", $1, $2/1024}' /proc/$PID/status)"

@@ -8,6 +8,7 @@
 #include "vm/driver.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,6 +441,8 @@ static void on_timer(uv_timer_t *t)
 		a->n_dirty = 0;
 		a->last_full_pass = now;
 		reconcile_all(a);
+		/* a full pass parses every record: give the transient heap back */
+		malloc_trim(0);
 		return;
 	}
 	for (unsigned i = 0; i < a->n_dirty; i++) {

@@ -7,6 +7,7 @@
 #include "raft/node.h"
 #include "scheduler.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,6 +406,7 @@ void bx_cluster_schedule(struct bx_daemon *d)
 	free(moves);
 	free(nodes);
 	cJSON_Delete(services);
+	malloc_trim(0); /* the pass parsed every record: give the heap back */
 }
 
 void bx_cluster_tick(struct bx_daemon *d)
