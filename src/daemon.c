@@ -232,15 +232,23 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 {
 	struct bx_daemon *d = fsm->data;
 
-	(void)res;
 	if (strcmp(op, "snapshot.restore") == 0)
 		BX_INFO("raft", "restored snapshot: state at index %llu",
 			(unsigned long long)bx_store_applied_index(d->store));
 	/* Only these can leave a service that should run without a node. */
-	if (strcmp(op, "service.put") == 0 || strcmp(op, "service.start") == 0 ||
-	    strncmp(op, "node.", 5) == 0 || strcmp(op, "snapshot.restore") == 0 ||
-	    strcmp(op, "cluster.init") == 0)
+	if (strcmp(op, "service.put") == 0 || strcmp(op, "service.start") == 0) {
+		const cJSON *rec = res != NULL ? res->record : NULL;
+		const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
+		const cJSON *node = cJSON_GetObjectItemCaseSensitive(rec, "node");
+		/* a stopped or already placed service needs no pass */
+		if (rec == NULL || (cJSON_IsString(desired) &&
+				    strcmp(desired->valuestring, "running") == 0 &&
+				    cJSON_GetNumberValue(node) == 0))
+			d->schedule_due = true;
+	} else if (strncmp(op, "node.", 5) == 0 || strcmp(op, "snapshot.restore") == 0 ||
+		   strcmp(op, "cluster.init") == 0) {
 		d->schedule_due = true;
+	}
 	if (d->agent != NULL)
 		bx_agent_notify(d->agent, op, name);
 }
