@@ -107,7 +107,8 @@ static void report_done(void *data, int code, const char *msg, const cJSON *reco
 	 * next pass will act on that. Other failures: try again next pass. */
 	if (code != BX_OK && code != BX_ECONFLICT && code != BX_ENOENT) {
 		inst->report_dirty = true;
-		BX_DEBUG("agent", "report for '%s' not accepted yet: %s", inst->name, msg);
+		BX_DEBUG("agent", "report for '%s' not accepted yet: %s", inst->name,
+			 msg);
 	}
 	if (inst->phase == PH_CLOSING) {
 		free_instance(inst);
@@ -140,7 +141,8 @@ static void send_report(struct instance *inst)
 
 static void set_state(struct instance *inst, const char *state, const char *reason)
 {
-	if (strcmp(inst->state, state) == 0 && strcmp(inst->reason, reason ? reason : "") == 0)
+	if (strcmp(inst->state, state) == 0 &&
+	    strcmp(inst->reason, reason ? reason : "") == 0)
 		return;
 	snprintf(inst->state, sizeof inst->state, "%s", state);
 	snprintf(inst->reason, sizeof inst->reason, "%s", reason ? reason : "");
@@ -181,7 +183,8 @@ static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 		set_state(inst, "exited", dec.reason);
 	} else {
 		inst->phase = PH_ENDED;
-		set_state(inst, exit_status == 0 && term_signal == 0 ? "exited" : "failed",
+		set_state(inst,
+			  exit_status == 0 && term_signal == 0 ? "exited" : "failed",
 			  dec.reason);
 	}
 }
@@ -207,7 +210,8 @@ static void start_instance(struct instance *inst)
 	set_state(inst, "running", "");
 }
 
-static struct instance *new_instance(struct bx_agent *a, const cJSON *record, bool adopt_only)
+static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
+				     bool adopt_only)
 {
 	struct bx_daemon *d = a->d;
 	char errmsg[BX_ERRMSG_SIZE] = "";
@@ -245,8 +249,8 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record, bo
 	a->instances = inst;
 	rv = inst->vm.driver->adopt(&inst->vm, errmsg);
 	if (rv == 0) {
-		BX_INFO("agent", "service '%s': adopted running instance (pid %d)", inst->name,
-			inst->vm.pid);
+		BX_INFO("agent", "service '%s': adopted running instance (pid %d)",
+			inst->name, inst->vm.pid);
 		inst->phase = PH_RUNNING;
 		set_state(inst, "running", "");
 	} else if (adopt_only) {
@@ -294,7 +298,8 @@ static void vm_closed(struct bx_vm *vm)
 }
 
 /* Release an ended instance; report the final state if the record still says so. */
-static void drop_instance(struct bx_agent *a, struct instance *inst, const char *final_state)
+static void drop_instance(struct bx_agent *a, struct instance *inst,
+			  const char *final_state)
 {
 	unlink_instance(a, inst);
 	if (final_state != NULL)
@@ -323,10 +328,10 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 	struct instance *inst = find(a, name);
 	bool wanted = assigned_here(a, record);
 	uint64_t gen = (uint64_t)cJSON_GetNumberValue(
-		cJSON_GetObjectItemCaseSensitive(record, "generation"));
+	    cJSON_GetObjectItemCaseSensitive(record, "generation"));
 	bool still_ours = record != NULL &&
 			  (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
-				  record, "node")) == a->d->id;
+			      record, "node")) == a->d->id;
 
 	if (inst != NULL && wanted && inst->generation != gen) {
 		/* a new generation: the old instance goes first */
@@ -344,7 +349,8 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 		stop_instance(inst);
 		if (inst->phase == PH_ENDED)
 			drop_instance(a, inst,
-				      still_ours && inst->generation == gen ? "stopped" : NULL);
+				      still_ours && inst->generation == gen ? "stopped"
+									    : NULL);
 		return;
 	}
 	if (inst->phase == PH_WAITING && uv_now(a->d->loop) >= inst->restart_at)
@@ -371,8 +377,10 @@ static void reconcile_all(struct bx_agent *a)
 		bool present = false;
 		cJSON_ArrayForEach(record, services)
 		{
-			const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
-			if (cJSON_IsString(name) && strcmp(name->valuestring, inst->name) == 0) {
+			const cJSON *name =
+			    cJSON_GetObjectItemCaseSensitive(record, "name");
+			if (cJSON_IsString(name) &&
+			    strcmp(name->valuestring, inst->name) == 0) {
 				present = true;
 				break;
 			}
@@ -411,8 +419,9 @@ static void stop_orphans(struct bx_agent *a)
 		if (record != NULL && find(a, e->d_name) == NULL) {
 			struct instance *inst = new_instance(a, record, true);
 			if (inst != NULL && inst->phase == PH_RUNNING) {
-				BX_WARN("agent", "service '%s' is no longer placed here: stopping "
-						 "the instance an earlier daemon left",
+				BX_WARN("agent",
+					"service '%s' is no longer placed here: stopping "
+					"the instance an earlier daemon left",
 					e->d_name);
 				stop_instance(inst);
 			}
@@ -506,7 +515,8 @@ const char *bx_agent_console_path(struct bx_agent *a, const char *name)
 
 	if (inst == NULL || !inst->vm_live || inst->vm.driver->console_path == NULL)
 		return NULL;
-	snprintf(a->console, sizeof a->console, "%s", inst->vm.driver->console_path(&inst->vm));
+	snprintf(a->console, sizeof a->console, "%s",
+		 inst->vm.driver->console_path(&inst->vm));
 	return a->console;
 }
 

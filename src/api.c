@@ -87,7 +87,8 @@ void bx_api_respond_code(struct bx_http_request *req, int code, const char *msg)
 {
 	cJSON *body = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(body, "error", msg != NULL && msg[0] ? msg : bx_strerror(code));
+	cJSON_AddStringToObject(body, "error",
+				msg != NULL && msg[0] ? msg : bx_strerror(code));
 	cJSON_AddNumberToObject(body, "code", code);
 	bx_http_respond_json(req, bx_api_status(code), body);
 	cJSON_Delete(body);
@@ -101,9 +102,11 @@ cJSON *bx_api_parse_object(struct bx_http_request *req)
 	if (body == NULL) {
 		size_t at = 0;
 		const char *where = cJSON_GetErrorPtr();
-		if (where != NULL && where >= req->body && where <= req->body + req->body_len)
+		if (where != NULL && where >= req->body &&
+		    where <= req->body + req->body_len)
 			at = (size_t)(where - req->body);
-		bx_http_respond_error(req, 400, "request body is not valid JSON (at byte %zu)", at);
+		bx_http_respond_error(req, 400,
+				      "request body is not valid JSON (at byte %zu)", at);
 		return NULL;
 	}
 	if (!cJSON_IsObject(body)) {
@@ -115,7 +118,8 @@ cJSON *bx_api_parse_object(struct bx_http_request *req)
 }
 
 /* Answer 400 if `body` has a key not in `allowed` (NULL-terminated). */
-bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body, const char *const *allowed)
+bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body,
+		      const char *const *allowed)
 {
 	const cJSON *item;
 
@@ -125,7 +129,8 @@ bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body, const char
 		for (const char *const *k = allowed; *k != NULL && !ok; k++)
 			ok = strcmp(item->string, *k) == 0;
 		if (!ok) {
-			bx_http_respond_error(req, 400, "unknown field '%s'", item->string);
+			bx_http_respond_error(req, 400, "unknown field '%s'",
+					      item->string);
 			return false;
 		}
 	}
@@ -139,16 +144,17 @@ static bool was_forwarded(const struct bx_http_request *req)
 	return strstr(req->query, "forwarded=1") != NULL;
 }
 
-static void forwarded_done(void *data, const struct bx_http_response *resp)
+void bx_api_relay_leader(void *data, const struct bx_http_response *resp)
 {
 	struct pending *p = data;
 
 	if (p->req != NULL) {
 		if (resp->code != BX_OK)
-			bx_api_respond_code(p->req, BX_EUNAVAIL, "the leader did not answer");
+			bx_api_respond_code(p->req, BX_EUNAVAIL,
+					    "the leader did not answer");
 		else
-			bx_http_respond(p->req, (int)resp->status, "application/json", resp->body,
-					resp->body_len);
+			bx_http_respond(p->req, (int)resp->status, "application/json",
+					resp->body, resp->body_len);
 	}
 	bx_api_pending_free(p);
 }
@@ -169,13 +175,13 @@ void bx_api_forward(struct bx_daemon *d, struct bx_http_request *req)
 		bx_api_respond_code(req, BX_ENOLEADER, "no leader");
 		return;
 	}
-	snprintf(url, sizeof url, "http://%s%s?%s%sforwarded=1", api, req->path, req->query,
-		 req->query[0] ? "&" : "");
+	snprintf(url, sizeof url, "http://%s%s?%s%sforwarded=1", api, req->path,
+		 req->query, req->query[0] ? "&" : "");
 	p = bx_api_pending_new(d, req);
 	if (p == NULL)
 		return;
-	if (bx_http_client_request(d->client, req->method, url, req->body, req->body_len, &opts,
-				   forwarded_done, p) != 0) {
+	if (bx_http_client_request(d->client, req->method, url, req->body, req->body_len,
+				   &opts, bx_api_relay_leader, p) != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, BX_EUNAVAIL, "cannot reach the leader");
 	}
@@ -198,7 +204,8 @@ static void write_done(void *data, int code, const char *msg, const cJSON *recor
 	bx_api_pending_free(p);
 }
 
-static void propose_or_forward(struct bx_daemon *d, struct bx_http_request *req, cJSON *cmd)
+static void propose_or_forward(struct bx_daemon *d, struct bx_http_request *req,
+			       cJSON *cmd)
 {
 	struct pending *p;
 	int rv;
@@ -229,7 +236,8 @@ static cJSON *service_cmd(const char *op, const char *name)
 	return cmd;
 }
 
-static void put_service(struct bx_daemon *d, struct bx_http_request *req, const char *name)
+static void put_service(struct bx_daemon *d, struct bx_http_request *req,
+			const char *name)
 {
 	static const char *const keys[] = {"spec", "start", NULL};
 	struct bx_diags diags = {0};
@@ -265,11 +273,11 @@ static void put_service(struct bx_daemon *d, struct bx_http_request *req, const 
 		cJSON *jname = cJSON_GetObjectItemCaseSensitive(svc, "name");
 		if (jname == NULL)
 			cJSON_AddStringToObject(svc, "name", name);
-		else if (!cJSON_IsString(jname) || strcmp(jname->valuestring, name) != 0) {
-			bx_http_respond_error(req, 400,
-					      "spec names service '%s' but the URL names '%s'",
-					      cJSON_IsString(jname) ? jname->valuestring : "?",
-					      name);
+		else if (!cJSON_IsString(jname) ||
+			 strcmp(jname->valuestring, name) != 0) {
+			bx_http_respond_error(
+			    req, 400, "spec names service '%s' but the URL names '%s'",
+			    cJSON_IsString(jname) ? jname->valuestring : "?", name);
 			goto out;
 		}
 	}
@@ -343,9 +351,11 @@ cJSON *bx_api_members_json(struct bx_daemon *d)
 			name = cJSON_GetObjectItemCaseSensitive(node, "name");
 		}
 		cJSON_AddNumberToObject(m, "id", (double)s->id);
-		cJSON_AddStringToObject(m, "name", cJSON_IsString(name) ? name->valuestring : "");
+		cJSON_AddStringToObject(m, "name",
+					cJSON_IsString(name) ? name->valuestring : "");
 		cJSON_AddStringToObject(m, "raft", s->address);
-		cJSON_AddStringToObject(m, "api", cJSON_IsString(api) ? api->valuestring : "");
+		cJSON_AddStringToObject(m, "api",
+					cJSON_IsString(api) ? api->valuestring : "");
 		cJSON_AddStringToObject(m, "role", bx_raft_role_name(s->role));
 		cJSON_AddItemToArray(arr, m);
 		cJSON_Delete(node);
@@ -364,8 +374,8 @@ static void get_cluster(struct bx_daemon *d, struct bx_http_request *req)
 	if (leader != 0) {
 		cJSON *l = cJSON_AddObjectToObject(body, "leader");
 		cJSON_AddNumberToObject(l, "id", (double)leader);
-		cJSON_AddStringToObject(l, "api",
-					bx_daemon_leader_api(d, api, sizeof api) ? api : "");
+		cJSON_AddStringToObject(
+		    l, "api", bx_daemon_leader_api(d, api, sizeof api) ? api : "");
 	} else {
 		cJSON_AddNullToObject(body, "leader");
 	}
@@ -392,17 +402,20 @@ static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
 	}
 	cJSON_ArrayForEach(node, nodes)
 	{
-		uint64_t id = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(node, "id"));
+		uint64_t id =
+		    (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(node, "id"));
 		const char *role = NULL;
 		int count = 0;
 		const cJSON *svc;
 
 		for (unsigned i = 0; i < r->configuration.n; i++)
 			if (r->configuration.servers[i].id == id)
-				role = bx_raft_role_name(r->configuration.servers[i].role);
+				role =
+				    bx_raft_role_name(r->configuration.servers[i].role);
 		cJSON_ArrayForEach(svc, services)
 		{
-			if ((uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(svc, "node")) == id)
+			if ((uint64_t)cJSON_GetNumberValue(
+				cJSON_GetObjectItem(svc, "node")) == id)
 				count++;
 		}
 		cJSON_AddStringToObject(node, "role", role ? role : "none");
@@ -430,7 +443,8 @@ static void get_services(struct bx_daemon *d, struct bx_http_request *req)
 	free(body);
 }
 
-static void get_service(struct bx_daemon *d, struct bx_http_request *req, const char *name)
+static void get_service(struct bx_daemon *d, struct bx_http_request *req,
+			const char *name)
 {
 	cJSON *record = NULL;
 	int rv = bx_store_get_service(d->store, name, &record);
@@ -461,7 +475,8 @@ static void get_logs(struct bx_daemon *d, struct bx_http_request *req, const cha
 	if (n <= 0 || n > 100000)
 		n = 100;
 	if (path == NULL) {
-		bx_http_respond_error(req, 404, "service '%s' has no instance on node %llu", name,
+		bx_http_respond_error(req, 404,
+				      "service '%s' has no instance on node %llu", name,
 				      (unsigned long long)d->id);
 		return;
 	}
@@ -520,22 +535,24 @@ static bool is(const struct bx_http_request *req, const char *method)
 
 static void method_not_allowed(struct bx_http_request *req, const char *allowed)
 {
-	bx_http_respond_error(req, 405, "method %s not allowed on %s (allowed: %s)", req->method,
-			      req->path, allowed);
+	bx_http_respond_error(req, 405, "method %s not allowed on %s (allowed: %s)",
+			      req->method, req->path, allowed);
 }
 
 static bool valid_name_or_400(struct bx_http_request *req, const char *name)
 {
 	if (bx_name_valid(name))
 		return true;
-	bx_http_respond_error(req, 400,
-			      "invalid service name '%.80s': use 1 to 63 of a-z, 0-9 and '-', "
-			      "not starting with '-'",
-			      name);
+	bx_http_respond_error(
+	    req, 400,
+	    "invalid service name '%.80s': use 1 to 63 of a-z, 0-9 and '-', "
+	    "not starting with '-'",
+	    name);
 	return false;
 }
 
-static void route_service(struct bx_daemon *d, struct bx_http_request *req, const char *rest)
+static void route_service(struct bx_daemon *d, struct bx_http_request *req,
+			  const char *rest)
 {
 	char name[128];
 	const char *slash = strchr(rest, '/');
@@ -543,7 +560,8 @@ static void route_service(struct bx_daemon *d, struct bx_http_request *req, cons
 	const char *action = slash ? slash + 1 : NULL;
 
 	if (len >= sizeof name) {
-		bx_http_respond_error(req, 400, "invalid service name: longer than 63 characters");
+		bx_http_respond_error(req, 400,
+				      "invalid service name: longer than 63 characters");
 		return;
 	}
 	memcpy(name, rest, len);
@@ -610,7 +628,8 @@ void bx_api_handle(void *data, struct bx_http_request *req)
 	} else if (strcmp(path, "/v1/cluster/join") == 0) {
 		is(req, "POST") ? bx_api_join(d, req) : method_not_allowed(req, "POST");
 	} else if (strcmp(path, "/v1/cluster/leave") == 0) {
-		is(req, "POST") ? bx_api_leave(d, req, 0) : method_not_allowed(req, "POST");
+		is(req, "POST") ? bx_api_leave(d, req, 0)
+				: method_not_allowed(req, "POST");
 	} else if (strcmp(path, "/v1/nodes") == 0) {
 		is(req, "GET") ? get_nodes(d, req) : method_not_allowed(req, "GET");
 	} else if (strncmp(path, "/v1/nodes/", 10) == 0) {
@@ -620,11 +639,14 @@ void bx_api_handle(void *data, struct bx_http_request *req)
 	} else if (strncmp(path, "/v1/services/", 13) == 0) {
 		route_service(d, req, path + 13);
 	} else if (strcmp(path, "/v1/internal/command") == 0) {
-		is(req, "POST") ? internal_command(d, req) : method_not_allowed(req, "POST");
+		is(req, "POST") ? internal_command(d, req)
+				: method_not_allowed(req, "POST");
 	} else if (strcmp(path, "/v1/local/join") == 0) {
-		is(req, "POST") ? bx_api_local_join(d, req) : method_not_allowed(req, "POST");
+		is(req, "POST") ? bx_api_local_join(d, req)
+				: method_not_allowed(req, "POST");
 	} else if (strcmp(path, "/v1/local/leave") == 0) {
-		is(req, "POST") ? bx_api_local_leave(d, req) : method_not_allowed(req, "POST");
+		is(req, "POST") ? bx_api_local_leave(d, req)
+				: method_not_allowed(req, "POST");
 	} else {
 		bx_http_respond_error(req, 404, "no route %s %s", req->method, path);
 	}

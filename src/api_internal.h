@@ -8,6 +8,7 @@
 
 struct bx_daemon;
 struct bx_http_request;
+struct bx_http_response;
 
 /* A request waiting for Raft (or for the leader, when forwarded). If the
  * client goes away first, `req` becomes NULL and the answer is dropped; the
@@ -33,6 +34,9 @@ cJSON *bx_api_parse_object(struct bx_http_request *req);
 
 /* False (after answering 400) if body has a key not in `allowed`. */
 bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body, const char *const *allowed);
+
+/* Client callback (data = struct pending): relay the leader's answer as is. */
+void bx_api_relay_leader(void *data, const struct bx_http_response *resp);
 
 /* Send a write to the leader and relay its answer (or 503 without a leader). */
 void bx_api_forward(struct bx_daemon *d, struct bx_http_request *req);

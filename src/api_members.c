@@ -1,4 +1,5 @@
-/* api_members.c - joining and leaving: cluster join/leave, node removal, the local node's own membership. */
+/* api_members.c - joining and leaving: cluster join/leave, node removal, the local node's
+ * own membership. */
 #include "api.h"
 #include "api_internal.h"
 
@@ -44,7 +45,8 @@ static const struct raft_server *server_by_id(struct bx_daemon *d, uint64_t id)
 	return NULL;
 }
 
-static const struct raft_server *server_by_address(struct bx_daemon *d, const char *address)
+static const struct raft_server *server_by_address(struct bx_daemon *d,
+						   const char *address)
 {
 	struct raft *r = bx_raft_node_raft(d->raft);
 
@@ -95,7 +97,8 @@ static void join_added(void *data, int code, const char *errmsg)
 
 void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 {
-	static const char *const keys[] = {"id", "name", "raft", "api", "cluster_id", NULL};
+	static const char *const keys[] = {"id",  "name",       "raft",
+					   "api", "cluster_id", NULL};
 	const cJSON *id, *name, *raft, *api, *cluster;
 	const struct raft_server *s;
 	struct pending *p;
@@ -116,7 +119,8 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 	raft = cJSON_GetObjectItemCaseSensitive(body, "raft");
 	api = cJSON_GetObjectItemCaseSensitive(body, "api");
 	cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
-	if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 9007199254740991.0 ||
+	if (!cJSON_IsNumber(id) || id->valuedouble < 1 ||
+	    id->valuedouble > 9007199254740991.0 ||
 	    id->valuedouble != (double)(uint64_t)id->valuedouble) {
 		bx_http_respond_error(req, 400, "field 'id' must be a whole number >= 1");
 		goto out;
@@ -126,22 +130,23 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 		goto out;
 	}
 	if (api != NULL && (!cJSON_IsString(api) || (api->valuestring[0] != '\0' &&
-						      !valid_address(api->valuestring)))) {
+						     !valid_address(api->valuestring)))) {
 		bx_http_respond_error(req, 400, "field 'api' must be \"HOST:PORT\"");
 		goto out;
 	}
-	if (name != NULL && (!cJSON_IsString(name) || (name->valuestring[0] != '\0' &&
-							!bx_name_valid(name->valuestring)))) {
+	if (name != NULL &&
+	    (!cJSON_IsString(name) ||
+	     (name->valuestring[0] != '\0' && !bx_name_valid(name->valuestring)))) {
 		bx_http_respond_error(req, 400, "field 'name' must be a valid node name");
 		goto out;
 	}
 	if (cluster != NULL && (!cJSON_IsString(cluster) ||
 				(cluster->valuestring[0] != '\0' &&
 				 strcmp(cluster->valuestring, d->cluster_id) != 0))) {
-		bx_http_respond_error(req, 409,
-				      "the joining node belongs to cluster %s, this is cluster %s",
-				      cJSON_IsString(cluster) ? cluster->valuestring : "?",
-				      d->cluster_id);
+		bx_http_respond_error(
+		    req, 409,
+		    "the joining node belongs to cluster %s, this is cluster %s",
+		    cJSON_IsString(cluster) ? cluster->valuestring : "?", d->cluster_id);
 		goto out;
 	}
 	s = server_by_id(d, (uint64_t)id->valuedouble);
@@ -152,7 +157,8 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 	}
 	s = server_by_address(d, raft->valuestring);
 	if (s != NULL && s->id != (uint64_t)id->valuedouble) {
-		bx_http_respond_error(req, 409, "raft address %s is already used by node %llu",
+		bx_http_respond_error(req, 409,
+				      "raft address %s is already used by node %llu",
 				      raft->valuestring, (unsigned long long)s->id);
 		goto out;
 	}
@@ -238,7 +244,8 @@ void bx_api_leave(struct bx_daemon *d, struct bx_http_request *req, uint64_t id)
 		jid = cJSON_GetObjectItemCaseSensitive(body, "id");
 		if (!cJSON_IsNumber(jid) || jid->valuedouble < 1) {
 			cJSON_Delete(body);
-			bx_http_respond_error(req, 400, "field 'id' must be a whole number >= 1");
+			bx_http_respond_error(req, 400,
+					      "field 'id' must be a whole number >= 1");
 			return;
 		}
 		id = (uint64_t)jid->valuedouble;
@@ -257,7 +264,8 @@ void bx_api_leave(struct bx_daemon *d, struct bx_http_request *req, uint64_t id)
 	rv = bx_raft_node_remove(d->raft, id, leave_removed, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
-		bx_api_respond_code(req, rv, "remove the node from the Raft configuration");
+		bx_api_respond_code(req, rv,
+				    "remove the node from the Raft configuration");
 	}
 }
 
@@ -280,7 +288,8 @@ void bx_api_local_join(struct bx_daemon *d, struct bx_http_request *req)
 		goto out;
 	}
 	if (d->cluster_id[0] != '\0') {
-		bx_http_respond_error(req, 409, "node %llu is already a member of cluster %s",
+		bx_http_respond_error(req, 409,
+				      "node %llu is already a member of cluster %s",
 				      (unsigned long long)d->id, d->cluster_id);
 		goto out;
 	}
@@ -295,20 +304,6 @@ void bx_api_local_join(struct bx_daemon *d, struct bx_http_request *req)
 	cJSON_Delete(ans);
 out:
 	cJSON_Delete(body);
-}
-
-static void local_leave_done(void *data, const struct bx_http_response *resp)
-{
-	struct pending *p = data;
-
-	if (p->req != NULL) {
-		if (resp->code != BX_OK)
-			bx_api_respond_code(p->req, BX_EUNAVAIL, "the leader did not answer");
-		else
-			bx_http_respond(p->req, (int)resp->status, "application/json", resp->body,
-					resp->body_len);
-	}
-	bx_api_pending_free(p);
 }
 
 void bx_api_local_leave(struct bx_daemon *d, struct bx_http_request *req)
@@ -327,7 +322,7 @@ void bx_api_local_leave(struct bx_daemon *d, struct bx_http_request *req)
 	snprintf(url, sizeof url, "http://%s/v1/cluster/leave", api);
 	snprintf(body, sizeof body, "{\"id\":%llu}", (unsigned long long)d->id);
 	if (bx_http_client_request(d->client, "POST", url, body, strlen(body), &opts,
-				   local_leave_done, p) != 0) {
+				   bx_api_relay_leader, p) != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, BX_EUNAVAIL, "cannot reach the leader");
 	}

@@ -41,7 +41,8 @@ uint64_t bx_now_ms(void)
 	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
 }
 
-static int path_join(char *out, size_t size, const char *dir, const char *name, char *errmsg)
+static int path_join(char *out, size_t size, const char *dir, const char *name,
+		     char *errmsg)
 {
 	int n = snprintf(out, size, "%s/%s", dir, name);
 
@@ -72,7 +73,8 @@ static int mkdir_p(const char *path, mode_t mode, char *errmsg)
 }
 
 /* Read node.json. BX_ENOENT if absent; a clear error naming the file if bad. */
-static int identity_load(struct bx_daemon *d, uint64_t *id, char *cluster_id, char *errmsg)
+static int identity_load(struct bx_daemon *d, uint64_t *id, char *cluster_id,
+			 char *errmsg)
 {
 	char buf[4096];
 	ssize_t n;
@@ -82,12 +84,14 @@ static int identity_load(struct bx_daemon *d, uint64_t *id, char *cluster_id, ch
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return BX_ENOENT;
-		return bx_err(errmsg, BX_EIO, "read '%s': %s", d->identity_path, strerror(errno));
+		return bx_err(errmsg, BX_EIO, "read '%s': %s", d->identity_path,
+			      strerror(errno));
 	}
 	n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n < 0)
-		return bx_err(errmsg, BX_EIO, "read '%s': %s", d->identity_path, strerror(errno));
+		return bx_err(errmsg, BX_EIO, "read '%s': %s", d->identity_path,
+			      strerror(errno));
 	buf[n] = '\0';
 	json = cJSON_Parse(buf);
 	jid = cJSON_GetObjectItemCaseSensitive(json, "id");
@@ -95,9 +99,10 @@ static int identity_load(struct bx_daemon *d, uint64_t *id, char *cluster_id, ch
 	if (!cJSON_IsNumber(jid) || jid->valuedouble < 1 || !cJSON_IsString(jcluster) ||
 	    strlen(jcluster->valuestring) > 64) {
 		cJSON_Delete(json);
-		return bx_err(errmsg, BX_ECORRUPT,
-			      "'%s' is corrupt (want {\"id\": N, \"cluster_id\": \"...\"})",
-			      d->identity_path);
+		return bx_err(
+		    errmsg, BX_ECORRUPT,
+		    "'%s' is corrupt (want {\"id\": N, \"cluster_id\": \"...\"})",
+		    d->identity_path);
 	}
 	*id = (uint64_t)jid->valuedouble;
 	snprintf(cluster_id, 65, "%s", jcluster->valuestring);
@@ -141,7 +146,8 @@ static void random_hex(char *out, size_t bytes)
 		 * pool is initialised; fall back to time and pid just in case. */
 		uint64_t seed = bx_now_ms() ^ ((uint64_t)getpid() << 32);
 		for (size_t i = 0; i < bytes; i++)
-			raw[i] = (unsigned char)(seed >> ((i % 8) * 8)) ^ (unsigned char)i;
+			raw[i] =
+			    (unsigned char)(seed >> ((i % 8) * 8)) ^ (unsigned char)i;
 	}
 	for (size_t i = 0; i < bytes; i++)
 		sprintf(out + 2 * i, "%02x", raw[i]);
@@ -221,9 +227,10 @@ static int open_store(struct bx_daemon *d, char *errmsg)
 	stored = bx_store_cluster_id(d->store);
 	if (stored != NULL && stored[0] != '\0' && d->cluster_id[0] != '\0' &&
 	    strcmp(stored, d->cluster_id) != 0)
-		return bx_err(errmsg, BX_EMISMATCH,
-			      "'%s' holds the state of cluster %s, but '%s' says cluster %s",
-			      dir, stored, d->identity_path, d->cluster_id);
+		return bx_err(
+		    errmsg, BX_EMISMATCH,
+		    "'%s' holds the state of cluster %s, but '%s' says cluster %s", dir,
+		    stored, d->identity_path, d->cluster_id);
 	return BX_OK;
 }
 
@@ -295,21 +302,24 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 		rv = identity_save(d, errmsg);
 		if (rv != 0)
 			return rv;
-		BX_INFO("daemon", "bootstrapped new cluster %s as node %llu", d->cluster_id,
-			(unsigned long long)d->id);
+		BX_INFO("daemon", "bootstrapped new cluster %s as node %llu",
+			d->cluster_id, (unsigned long long)d->id);
 	} else if (!fresh && d->cfg->bootstrap) {
-		BX_INFO("daemon", "'%s' already holds Raft state: --bootstrap ignored", dir);
+		BX_INFO("daemon", "'%s' already holds Raft state: --bootstrap ignored",
+			dir);
 	}
 	rv = bx_raft_node_start(d->raft, errmsg);
 	if (rv != 0)
 		return rv;
-	if (fresh && !d->cfg->bootstrap && d->cfg->join != NULL && d->cfg->join[0] != '\0')
+	if (fresh && !d->cfg->bootstrap && d->cfg->join != NULL &&
+	    d->cfg->join[0] != '\0')
 		return bx_daemon_join(d, d->cfg->join, errmsg);
 	if (fresh && !d->cfg->bootstrap)
-		BX_INFO("daemon",
-			"node %llu is not part of a cluster yet: start it with --bootstrap, "
-			"or run 'blixard join HOST:PORT'",
-			(unsigned long long)d->id);
+		BX_INFO(
+		    "daemon",
+		    "node %llu is not part of a cluster yet: start it with --bootstrap, "
+		    "or run 'blixard join HOST:PORT'",
+		    (unsigned long long)d->id);
 	return BX_OK;
 }
 
@@ -323,7 +333,8 @@ static int start_api(struct bx_daemon *d, char *errmsg)
 	if (d->cfg->api != NULL && d->cfg->api[0] != '\0') {
 		rv = bx_http_server_listen_tcp(d->http, d->cfg->api, errmsg);
 		if (rv != 0)
-			return bx_errwrap(errmsg, rv, "listen for the API on '%s'", d->cfg->api);
+			return bx_errwrap(errmsg, rv, "listen for the API on '%s'",
+					  d->cfg->api);
 	}
 	if (d->cfg->socket != NULL && d->cfg->socket[0] != '\0') {
 		char parent[PATH_MAX];
@@ -453,7 +464,8 @@ int bx_daemon_run(struct bx_config *cfg)
 	if (rv == 0)
 		rv = bx_agent_init(&d.agent, &d, errmsg);
 	if (rv != 0) {
-		fprintf(stderr, "blixard daemon: %s\n", errmsg[0] ? errmsg : bx_strerror(rv));
+		fprintf(stderr, "blixard daemon: %s\n",
+			errmsg[0] ? errmsg : bx_strerror(rv));
 		/* Start-up failed before the loop ran: no request was served and
 		 * nothing was proposed, so leaving at once loses nothing. The
 		 * kernel releases the lock, sockets and maps. */
