@@ -367,6 +367,10 @@ static void raft_closed(struct raft *r)
 
 static void close_now(struct bx_raft_node *n)
 {
+	/* reached from the transfer's callback, its deadline, or directly */
+	if (n->close_started)
+		return;
+	n->close_started = true;
 	n->handles_open = 2;
 	uv_timer_stop(&n->watch);
 	uv_close((uv_handle_t *)&n->watch, watch_closed);
@@ -376,6 +380,13 @@ static void close_now(struct bx_raft_node *n)
 static void transfer_done(struct raft_transfer *req)
 {
 	close_now(req->data);
+}
+
+/* libraft does not always end a transfer that cannot succeed (no other voter
+ * alive): close anyway after twice the election timeout. */
+static void transfer_deadline(uv_timer_t *timer)
+{
+	close_now(timer->data);
 }
 
 void bx_raft_node_close(struct bx_raft_node *n, void (*cb)(void *data), void *data)
@@ -393,8 +404,12 @@ void bx_raft_node_close(struct bx_raft_node *n, void (*cb)(void *data), void *da
 	 * libraft bounds the transfer by the election timeout. */
 	if (n->started && raft_state(&n->raft) == RAFT_LEADER) {
 		n->transfer.data = n;
-		if (raft_transfer(&n->raft, &n->transfer, 0, transfer_done) == 0)
+		if (raft_transfer(&n->raft, &n->transfer, 0, transfer_done) == 0) {
+			uv_timer_stop(&n->watch);
+			uv_timer_start(&n->watch, transfer_deadline,
+				       2 * (uint64_t)n->raft.election_timeout, 0);
 			return;
+		}
 	}
 	close_now(n);
 }

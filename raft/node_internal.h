@@ -36,6 +36,7 @@ struct bx_raft_node {
 	unsigned max_voters;
 	bool started;
 	bool closing;
+	bool close_started; /* close_now() ran: raft_close is under way */
 
 	uv_timer_t watch;     /* polls libraft's state (no callback for it) */
 	uint64_t last_leader; /* as last reported to state_cb */

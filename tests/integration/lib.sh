@@ -59,6 +59,14 @@ bx_kill_node() { # N [signal]
 	local pid=${BX_PIDS[$1]:-}
 	[ -n "$pid" ] || return 0
 	kill "-${2:-9}" "$pid" 2>/dev/null
+	# a clean stop has a deadline: a daemon that hangs is a failure, not a hung test
+	local deadline=$((SECONDS + 15))
+	while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "FAIL node $1 did not stop within 15 s of SIG${2:-KILL}"
+		BX_FAILED=$((BX_FAILED + 1))
+		kill -9 "$pid" 2>/dev/null
+	fi
 	wait "$pid" 2>/dev/null
 	unset "BX_PIDS[$1]"
 }
