@@ -58,7 +58,7 @@ FUZZ_SECONDS ?= 600
 fuzz-toml:
 	@mkdir -p $(BUILD)/fuzz/corpus-toml $(BUILD)/fuzz/corpus-spec
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
-	    -o $(BUILD)/fuzz/fuzz_toml tests/fuzz/fuzz_toml.c src/toml.c src/error.c
+	    -o $(BUILD)/fuzz/fuzz_toml tests/fuzz/fuzz_toml.c src/toml*.c src/error.c
 	$(BUILD)/fuzz/fuzz_toml -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    -dict=tests/fuzz/toml.dict $(BUILD)/fuzz/corpus-toml tests/fuzz/corpus-toml
 
@@ -66,7 +66,7 @@ fuzz-spec:
 	@mkdir -p $(BUILD)/fuzz/corpus-toml $(BUILD)/fuzz/corpus-spec
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
 	    $(shell pkg-config --cflags libcjson) -o $(BUILD)/fuzz/fuzz_spec_json \
-	    tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml.c src/error.c \
+	    tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c src/error.c \
 	    raft/command.c $(shell pkg-config --libs libcjson) -lm
 	$(BUILD)/fuzz/fuzz_spec_json -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    $(BUILD)/fuzz/corpus-spec tests/fuzz/corpus-spec

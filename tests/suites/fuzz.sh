@@ -32,8 +32,8 @@ run() { # name, sources...
 	fi
 }
 EXTRA=(-dict=tests/fuzz/toml.dict)
-run toml tests/fuzz/fuzz_toml.c src/toml.c src/error.c
+run toml tests/fuzz/fuzz_toml.c src/toml*.c src/error.c
 EXTRA=()
-run spec tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml.c src/error.c raft/command.c
+run spec tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c src/error.c raft/command.c
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
