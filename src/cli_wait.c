@@ -109,3 +109,38 @@ int bx_cli_wait_service(const struct bx_cli *cli, const char *verb, const char *
 		usleep(POLL_MS * 1000);
 	}
 }
+
+int bx_cli_wait_option(const char *verb, int argc, char **argv, int *i, bool *wait,
+		       long *timeout_ms)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "--no-wait") == 0) {
+		*wait = false;
+		return 1;
+	}
+	if (strcmp(a, "--timeout") != 0)
+		return 0;
+	if (*i + 1 >= argc || (*timeout_ms = bx_cli_parse_seconds(argv[*i + 1])) < 0) {
+		fprintf(stderr, "blixard %s: --timeout takes seconds > 0, got '%s'\n",
+			verb, *i + 1 < argc ? argv[*i + 1] : "");
+		return -1;
+	}
+	(*i)++;
+	return 1;
+}
+
+int bx_cli_after_change(const struct bx_cli *cli, const char *verb, const char *name,
+			struct bx_cli_reply *reply, bool wait, bool want_running,
+			long timeout_ms, const char *submitted)
+{
+	if (cli->json)
+		bx_cli_print_json(reply->json);
+	bx_cli_reply_free(reply);
+	if (!wait) {
+		if (!cli->json)
+			printf("service '%s' %s\n", name, submitted);
+		return BX_EXIT_OK;
+	}
+	return bx_cli_wait_service(cli, verb, name, want_running, timeout_ms);
+}

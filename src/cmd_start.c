@@ -84,8 +84,8 @@ int bx_cmd_start(struct bx_cli *cli, int argc, char **argv)
 	bool wait = true;
 	long timeout_ms = 120000;
 	struct bx_cli_reply r;
-	char path[128];
-	int rv;
+	char path[128], spec_name[BX_NAME_MAX + 1];
+	int rv, opt;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -96,17 +96,10 @@ int bx_cmd_start(struct bx_cli *cli, int argc, char **argv)
 			file = argv[++i];
 		} else if (strncmp(a, "--config=", 9) == 0) {
 			file = a + 9;
-		} else if (strcmp(a, "--no-wait") == 0) {
-			wait = false;
-		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
-			timeout_ms = bx_cli_parse_seconds(argv[++i]);
-			if (timeout_ms < 0) {
-				fprintf(stderr,
-					"blixard start: --timeout takes seconds > 0, got "
-					"'%s'\n",
-					argv[i]);
+		} else if ((opt = bx_cli_wait_option("start", argc, argv, &i, &wait,
+						     &timeout_ms)) != 0) {
+			if (opt < 0)
 				return BX_EXIT_USAGE;
-			}
 		} else if (a[0] == '-') {
 			fprintf(stderr, "blixard start: unknown option '%s'\n%s", a,
 				usage);
@@ -146,14 +139,10 @@ int bx_cmd_start(struct bx_cli *cli, int argc, char **argv)
 		cJSON_AddItemToObject(body, "spec", bx_spec_to_json(&spec));
 		cJSON_AddBoolToObject(body, "start", true);
 		snprintf(path, sizeof path, "/v1/services/%s", spec.name);
-		name = NULL;
 		rv = bx_cli_request(cli, "start", "PUT", path, body, &r);
 		cJSON_Delete(body);
-		if (rv == 0) {
-			static char saved[BX_NAME_MAX + 1];
-			snprintf(saved, sizeof saved, "%s", spec.name);
-			name = saved;
-		}
+		snprintf(spec_name, sizeof spec_name, "%s", spec.name);
+		name = spec_name;
 		bx_spec_free(&spec);
 		if (rv != 0)
 			return rv;
@@ -165,13 +154,6 @@ int bx_cmd_start(struct bx_cli *cli, int argc, char **argv)
 		if (rv != 0)
 			return rv;
 	}
-	if (cli->json)
-		bx_cli_print_json(r.json);
-	bx_cli_reply_free(&r);
-	if (!wait) {
-		if (!cli->json)
-			printf("service '%s' submitted\n", name);
-		return BX_EXIT_OK;
-	}
-	return bx_cli_wait_service(cli, "start", name, true, timeout_ms);
+	return bx_cli_after_change(cli, "start", name, &r, wait, true, timeout_ms,
+				   "submitted");
 }

@@ -15,24 +15,17 @@ int bx_cmd_stop(struct bx_cli *cli, int argc, char **argv)
 	long timeout_ms = 120000;
 	struct bx_cli_reply r;
 	char path[128];
-	int rv;
+	int rv, opt;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			fputs(usage, stdout);
 			return BX_EXIT_OK;
-		} else if (strcmp(a, "--no-wait") == 0) {
-			wait = false;
-		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
-			timeout_ms = bx_cli_parse_seconds(argv[++i]);
-			if (timeout_ms < 0) {
-				fprintf(stderr,
-					"blixard stop: --timeout takes seconds > 0, got "
-					"'%s'\n",
-					argv[i]);
+		} else if ((opt = bx_cli_wait_option("stop", argc, argv, &i, &wait,
+						     &timeout_ms)) != 0) {
+			if (opt < 0)
 				return BX_EXIT_USAGE;
-			}
 		} else if (a[0] == '-' || name != NULL) {
 			fprintf(stderr, "blixard stop: unexpected argument '%s'\n%s", a,
 				usage);
@@ -51,13 +44,6 @@ int bx_cmd_stop(struct bx_cli *cli, int argc, char **argv)
 	rv = bx_cli_request(cli, "stop", "POST", path, NULL, &r);
 	if (rv != 0)
 		return rv;
-	if (cli->json)
-		bx_cli_print_json(r.json);
-	bx_cli_reply_free(&r);
-	if (!wait) {
-		if (!cli->json)
-			printf("service '%s' told to stop\n", name);
-		return BX_EXIT_OK;
-	}
-	return bx_cli_wait_service(cli, "stop", name, false, timeout_ms);
+	return bx_cli_after_change(cli, "stop", name, &r, wait, false, timeout_ms,
+				   "told to stop");
 }
