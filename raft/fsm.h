@@ -45,7 +45,7 @@ struct bx_fsm {
 	bx_fsm_apply_fn on_apply;
 	void *data;
 	struct bx_fsm_result last; /* result of the last apply (see above) */
-	void *snapshot_buf;        /* held between snapshot and snapshot_finalize */
+	struct bx_store_snap *snap; /* held between snapshot and snapshot_finalize */
 };
 
 int bx_fsm_init(struct bx_fsm *fsm, struct bx_store *store, bx_fsm_validate_fn validate,

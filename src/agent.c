@@ -8,7 +8,6 @@
 #include "vm/driver.h"
 
 #include <dirent.h>
-#include <malloc.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +49,7 @@ struct instance {
 	char reason[200];
 	bool report_dirty;
 	bool report_in_flight;
+	bool seen; /* during a full pass: its record was among those placed here */
 	struct instance *next;
 };
 
@@ -69,6 +69,14 @@ struct bx_agent {
 	void *close_data;
 	char console[PATH_MAX];
 };
+
+/* The node a service record places it on; 0 for none (or no record). */
+static uint64_t node_of(const cJSON *record)
+{
+	const cJSON *node = cJSON_GetObjectItemCaseSensitive(record, "node");
+
+	return cJSON_IsNumber(node) && node->valuedouble > 0 ? (uint64_t)node->valuedouble : 0;
+}
 
 static struct instance *find(struct bx_agent *a, const char *name)
 {
@@ -315,11 +323,10 @@ static void drop_instance(struct bx_agent *a, struct instance *inst,
 
 static bool assigned_here(struct bx_agent *a, const cJSON *record)
 {
-	const cJSON *node = cJSON_GetObjectItemCaseSensitive(record, "node");
 	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(record, "desired");
 
-	return record != NULL && (uint64_t)cJSON_GetNumberValue(node) == a->d->id &&
-	       cJSON_IsString(desired) && strcmp(desired->valuestring, "running") == 0;
+	return node_of(record) == a->d->id && cJSON_IsString(desired) &&
+	       strcmp(desired->valuestring, "running") == 0;
 }
 
 /* Bring one service in line with its record (NULL: no record any more). */
@@ -329,9 +336,7 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 	bool wanted = assigned_here(a, record);
 	uint64_t gen = (uint64_t)cJSON_GetNumberValue(
 	    cJSON_GetObjectItemCaseSensitive(record, "generation"));
-	bool still_ours = record != NULL &&
-			  (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
-			      record, "node")) == a->d->id;
+	bool still_ours = node_of(record) == a->d->id;
 
 	if (inst != NULL && wanted && inst->generation != gen) {
 		/* a new generation: the old instance goes first */
@@ -359,36 +364,41 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 		send_report(inst);
 }
 
+/*
+ * A full pass: the services placed here to run (through the placement index,
+ * not every record), then this node's instances that are not among them
+ * (stopped, moved, deleted), each with its record read by name.
+ */
 static void reconcile_all(struct bx_agent *a)
 {
-	cJSON *services = NULL, *record;
+	cJSON *placed = NULL, *record;
 
-	if (bx_store_list_services(a->d->store, &services) != 0)
+	if (bx_store_list_placed(a->d->store, a->d->id, true, &placed) != 0)
 		return;
-	cJSON_ArrayForEach(record, services)
+	for (struct instance *inst = a->instances; inst != NULL; inst = inst->next)
+		inst->seen = false;
+	cJSON_ArrayForEach(record, placed)
 	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
-		if (cJSON_IsString(name))
-			reconcile(a, name->valuestring, record);
+		struct instance *inst;
+		if (!cJSON_IsString(name))
+			continue;
+		reconcile(a, name->valuestring, record);
+		inst = find(a, name->valuestring);
+		if (inst != NULL)
+			inst->seen = true;
 	}
-	/* instances whose record is gone */
+	cJSON_Delete(placed);
 	for (struct instance *inst = a->instances, *next; inst != NULL; inst = next) {
 		next = inst->next;
-		bool present = false;
-		cJSON_ArrayForEach(record, services)
-		{
-			const cJSON *name =
-			    cJSON_GetObjectItemCaseSensitive(record, "name");
-			if (cJSON_IsString(name) &&
-			    strcmp(name->valuestring, inst->name) == 0) {
-				present = true;
-				break;
-			}
-		}
-		if (!present)
-			reconcile(a, inst->name, NULL);
+		if (inst->seen)
+			continue;
+		record = NULL;
+		if (bx_store_get_service(a->d->store, inst->name, &record) != 0)
+			record = NULL;
+		reconcile(a, inst->name, record);
+		cJSON_Delete(record);
 	}
-	cJSON_Delete(services);
 }
 
 /*
@@ -450,8 +460,6 @@ static void on_timer(uv_timer_t *t)
 		a->n_dirty = 0;
 		a->last_full_pass = now;
 		reconcile_all(a);
-		/* a full pass parses every record: give the transient heap back */
-		malloc_trim(0);
 		return;
 	}
 	for (unsigned i = 0; i < a->n_dirty; i++) {
@@ -491,7 +499,8 @@ int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg)
 	return BX_OK;
 }
 
-void bx_agent_notify(struct bx_agent *a, const char *op, const char *name)
+void bx_agent_notify(struct bx_agent *a, const char *op, const char *name,
+		     const cJSON *record)
 {
 	if (strncmp(op, "service.", 8) != 0 || a->dirty) {
 		/* node changes and snapshot restores can touch any service */
@@ -499,6 +508,9 @@ void bx_agent_notify(struct bx_agent *a, const char *op, const char *name)
 			a->dirty = true;
 		return;
 	}
+	/* A service neither placed here nor running here is none of ours. */
+	if (node_of(record) != a->d->id && find(a, name) == NULL)
+		return;
 	for (unsigned i = 0; i < a->n_dirty; i++)
 		if (strcmp(a->dirty_names[i], name) == 0)
 			return;

@@ -20,8 +20,10 @@ struct bx_agent;
  */
 int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg);
 
-/* A command was applied; `name` (may be NULL) is the service it touched. */
-void bx_agent_notify(struct bx_agent *agent, const char *op, const char *name);
+/* A command was applied; `name` (may be NULL) is the service it touched and
+ * `record` (may be NULL) the record written. */
+void bx_agent_notify(struct bx_agent *agent, const char *op, const char *name,
+		     const cJSON *record);
 
 /* The console log of the local instance of `name`, or NULL if none is here. */
 const char *bx_agent_console_path(struct bx_agent *agent, const char *name);

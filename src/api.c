@@ -204,18 +204,13 @@ static void write_done(void *data, int code, const char *msg, const cJSON *recor
 	bx_api_pending_free(p);
 }
 
-static void propose_or_forward(struct bx_daemon *d, struct bx_http_request *req,
-			       cJSON *cmd)
+/* Propose cmd (owned) on this node, the leader; req is answered when the
+ * entry is applied or the proposal fails. */
+static void propose(struct bx_daemon *d, struct bx_http_request *req, cJSON *cmd)
 {
-	struct pending *p;
+	struct pending *p = bx_api_pending_new(d, req);
 	int rv;
 
-	if (!bx_raft_node_is_leader(d->raft)) {
-		cJSON_Delete(cmd);
-		bx_api_forward(d, req);
-		return;
-	}
-	p = bx_api_pending_new(d, req);
 	if (p == NULL) {
 		cJSON_Delete(cmd);
 		return;
@@ -225,6 +220,17 @@ static void propose_or_forward(struct bx_daemon *d, struct bx_http_request *req,
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv, NULL);
 	}
+}
+
+static void propose_or_forward(struct bx_daemon *d, struct bx_http_request *req,
+			       cJSON *cmd)
+{
+	if (!bx_raft_node_is_leader(d->raft)) {
+		cJSON_Delete(cmd);
+		bx_api_forward(d, req);
+		return;
+	}
+	propose(d, req, cmd);
 }
 
 static cJSON *service_cmd(const char *op, const char *name)
@@ -306,8 +312,6 @@ out:
 static void internal_command(struct bx_daemon *d, struct bx_http_request *req)
 {
 	cJSON *cmd;
-	struct pending *p;
-	int rv;
 
 	if (!bx_raft_node_is_leader(d->raft)) {
 		bx_api_respond_code(req, BX_ENOTLEADER, "not the leader");
@@ -321,16 +325,7 @@ static void internal_command(struct bx_daemon *d, struct bx_http_request *req)
 		bx_http_respond_error(req, 400, "field 'op' (a string) is required");
 		return;
 	}
-	p = bx_api_pending_new(d, req);
-	if (p == NULL) {
-		cJSON_Delete(cmd);
-		return;
-	}
-	rv = bx_daemon_propose(d, cmd, write_done, p);
-	if (rv != 0) {
-		bx_api_pending_free(p);
-		bx_api_respond_code(req, rv, NULL);
-	}
+	propose(d, req, cmd);
 }
 
 /* --- reads --------------------------------------------------------------- */

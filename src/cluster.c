@@ -7,7 +7,6 @@
 #include "raft/node.h"
 #include "scheduler.h"
 
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,28 +367,62 @@ static struct bx_sched_node *usable_nodes(struct bx_daemon *d, size_t *n)
 	return nodes;
 }
 
+/*
+ * The services a pass must decide on, read through the placement index: those
+ * that should run and have no node, or a node that is not usable. The load of
+ * each usable node comes from the index too: no other record is read.
+ */
+static cJSON *candidates(struct bx_daemon *d, struct bx_sched_node *nodes, size_t n_nodes)
+{
+	struct bx_store_load *loads = NULL;
+	size_t n_loads = 0;
+	cJSON *cands;
+
+	if (bx_store_loads(d->store, &loads, &n_loads) != 0)
+		return NULL;
+	cands = cJSON_CreateArray();
+	for (size_t i = 0; i < n_loads && cands != NULL; i++) {
+		struct bx_sched_node *at = NULL;
+		cJSON *more = NULL;
+		for (size_t j = 0; j < n_nodes && loads[i].node != 0; j++)
+			if (nodes[j].id == loads[i].node)
+				at = &nodes[j];
+		if (at != NULL) {
+			at->load = (unsigned)loads[i].services;
+			continue;
+		}
+		if (loads[i].running == 0 ||
+		    bx_store_list_placed(d->store, loads[i].node, true, &more) != 0)
+			continue;
+		while (more->child != NULL)
+			cJSON_AddItemToArray(cands, cJSON_DetachItemViaPointer(more, more->child));
+		cJSON_Delete(more);
+	}
+	free(loads);
+	return cands;
+}
+
 void bx_cluster_schedule(struct bx_daemon *d)
 {
-	cJSON *services = NULL;
+	cJSON *cands = NULL;
 	struct bx_sched_node *nodes;
 	struct bx_sched_move *moves = NULL;
 	size_t n_nodes = 0, n_moves = 0;
 	uint64_t applied = bx_store_applied_index(d->store);
 
-	/* A pass reads every service: it runs only after an entry that can
-	 * leave a service without a node (put, start, node changes, restore),
-	 * and every 5 s in any case: Raft configuration changes (a node
-	 * joining or leaving) are not FSM entries. */
+	/* A pass runs after an entry that can leave a service without a node
+	 * (put, start, node changes, restore), and every 5 s in any case: Raft
+	 * configuration changes (a node joining or leaving) are not FSM entries. */
 	if (!d->schedule_due && uv_now(d->loop) - d->scheduled_at < 5000)
 		return;
 	if (uv_now(d->loop) - d->scheduled_at < 300)
 		return; /* at most ~3 passes a second during a burst of writes */
 	d->schedule_due = false;
-	if (bx_store_list_services(d->store, &services) != 0)
-		return;
 	nodes = usable_nodes(d, &n_nodes);
-	if (nodes != NULL && bx_schedule(services, nodes, n_nodes, MAX_MOVES_PER_PASS,
-					 &moves, &n_moves) == 0) {
+	if (nodes != NULL)
+		cands = candidates(d, nodes, n_nodes);
+	if (cands != NULL && bx_schedule(cands, nodes, n_nodes, MAX_MOVES_PER_PASS, &moves,
+					 &n_moves) == 0) {
 		for (size_t i = 0; i < n_moves; i++) {
 			cJSON *cmd = cJSON_CreateObject();
 			cJSON_AddStringToObject(cmd, "op", "service.assign");
@@ -405,8 +438,7 @@ void bx_cluster_schedule(struct bx_daemon *d)
 	}
 	free(moves);
 	free(nodes);
-	cJSON_Delete(services);
-	malloc_trim(0); /* the pass parsed every record: give the heap back */
+	cJSON_Delete(cands);
 }
 
 void bx_cluster_tick(struct bx_daemon *d)

@@ -80,9 +80,9 @@ static const struct option options[] = {
     U32("election_ms", election_ms, 50, 60000, "--election-ms", "BLIXARD_ELECTION_MS",
 	"1000", "Raft election timeout"),
     U32("snapshot_threshold", snapshot_threshold, 4, 10000000, "--snapshot-threshold",
-	"BLIXARD_SNAPSHOT_THRESHOLD", "1024", "log entries between snapshots"),
+	"BLIXARD_SNAPSHOT_THRESHOLD", "8192", "log entries between snapshots"),
     U32("snapshot_trailing", snapshot_trailing, 0, 10000000, "--snapshot-trailing",
-	"BLIXARD_SNAPSHOT_TRAILING", "128", "log entries kept after a snapshot"),
+	"BLIXARD_SNAPSHOT_TRAILING", "1024", "log entries kept after a snapshot"),
     {{"log_level", BX_F_STR, OFF(log_level), 0, 0, 0, 16, NULL},
      "--log-level",
      "BLIXARD_LOG_LEVEL",
@@ -130,8 +130,8 @@ void bx_config_init(struct bx_config *cfg)
 	cfg->max_voters = 5;
 	cfg->heartbeat_ms = 100;
 	cfg->election_ms = 1000;
-	cfg->snapshot_threshold = 1024;
-	cfg->snapshot_trailing = 128;
+	cfg->snapshot_threshold = 8192;
+	cfg->snapshot_trailing = 1024;
 	cfg->log_level = sdup("info");
 }
 

@@ -257,7 +257,7 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 		d->schedule_due = true;
 	}
 	if (d->agent != NULL)
-		bx_agent_notify(d->agent, op, name);
+		bx_agent_notify(d->agent, op, name, res != NULL ? res->record : NULL);
 }
 
 static int start_raft(struct bx_daemon *d, char *errmsg)

@@ -41,6 +41,20 @@ static bool wants_to_run(const cJSON *svc)
 	return cJSON_IsString(desired) && strcmp(desired->valuestring, "running") == 0;
 }
 
+void bx_sched_count(const cJSON *services, struct bx_sched_node *nodes, size_t n)
+{
+	const cJSON *svc;
+
+	for (size_t i = 0; i < n; i++)
+		nodes[i].load = 0;
+	cJSON_ArrayForEach(svc, services)
+	{
+		struct bx_sched_node *at = find(nodes, n, field_u64(svc, "node"));
+		if (at != NULL)
+			at->load++;
+	}
+}
+
 int bx_schedule(const cJSON *services, struct bx_sched_node *nodes, size_t n,
 		size_t max_moves, struct bx_sched_move **moves, size_t *n_moves)
 {
@@ -50,16 +64,6 @@ int bx_schedule(const cJSON *services, struct bx_sched_node *nodes, size_t n,
 
 	*moves = NULL;
 	*n_moves = 0;
-	for (size_t i = 0; i < n; i++)
-		nodes[i].load = 0;
-	/* First the load as it stands: every service counts where it is placed,
-	 * stopped ones too (they come back where they were). */
-	cJSON_ArrayForEach(svc, services)
-	{
-		struct bx_sched_node *at = find(nodes, n, field_u64(svc, "node"));
-		if (at != NULL && at->usable)
-			at->load++;
-	}
 	cJSON_ArrayForEach(svc, services)
 	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(svc, "name");

@@ -22,7 +22,8 @@
 struct bx_sched_node {
 	uint64_t id;
 	bool usable;   /* alive and allowed to take work */
-	unsigned load; /* filled by bx_schedule: services placed on it */
+	unsigned load; /* services placed on it (stopped ones too: they come
+			  back where they were); bx_schedule adds its moves */
 };
 
 struct bx_sched_move {
@@ -31,9 +32,14 @@ struct bx_sched_move {
 	uint64_t expect_generation;
 };
 
+/* Set each node's load from a list of service records (all of them). */
+void bx_sched_count(const cJSON *services, struct bx_sched_node *nodes, size_t n);
+
 /*
- * Compute the moves. `nodes` (n entries) is updated with the load after the
- * moves. *moves is malloc'd (caller frees), *n_moves its length; at most
+ * Compute the moves for `services` (the candidates: any records, typically
+ * those without a usable node; the others are left alone) given the nodes
+ * and their current load. `nodes` (n entries) is updated with the load after
+ * the moves. *moves is malloc'd (caller frees), *n_moves its length; at most
  * `max_moves` moves are produced (0 = no limit). Returns 0 or BX_ENOMEM.
  */
 int bx_schedule(const cJSON *services, struct bx_sched_node *nodes, size_t n,

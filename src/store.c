@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <lmdb.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,24 +32,46 @@
  *
  * Everything runs on one thread (the libuv loop); MDB_NOTLS only keeps LMDB
  * from tying read slots to threads.
+ *
+ * Placement index. Two derived databases let the agent and the scheduler read
+ * only the services that concern them, not every record:
+ *   placed    node (u64 BE) + 'r'|'s' (desired running or not) + name -> ""
+ *   place_of  name -> the 9-byte prefix of its "placed" key
+ * They are kept in the same transaction as the record (write_ops), are not
+ * part of snapshots, and are rebuilt from the records after a restore and
+ * when a store written before they existed is opened.
  */
 
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define MAX_MAP_SIZE ((size_t)1 << 40) /* 1 TiB: stop doubling there */
 #define MAX_KEY 511                    /* LMDB's default mdb_env_get_maxkeysize() */
 
-enum { DB_META = 1, DB_SERVICES = 2, DB_NODES = 3 };
+enum { DB_META = 1, DB_SERVICES = 2, DB_NODES = 3, DB_PLACED = 4, DB_PLACE_OF = 5 };
+#define N_DBS 6
+#define PLACE_PREFIX 9 /* node u64 BE + state byte */
 
 #define KEY_APPLIED "applied_index"
 #define KEY_CLUSTER "cluster_id"
 
 struct bx_store {
 	MDB_env *env;
-	MDB_dbi dbi[4];   /* indexed by DB_*; [0] unused */
+	MDB_dbi dbi[N_DBS]; /* indexed by DB_*; [0] unused */
 	size_t map_size;  /* current map size, doubled on MDB_MAP_FULL */
 	uint64_t applied; /* cache of meta/applied_index, updated at each commit */
 	char *cluster_id; /* cache of meta/cluster_id, never NULL ("" if unset) */
 	bool txn_open;    /* at most one write transaction at a time */
+	/* Snapshot copies in progress (bx_store_snapshot_begin .. _write): their
+	 * read transaction may be on another thread, and the map must not be
+	 * resized while any is open. The only lock in the store. */
+	pthread_mutex_t snap_lock;
+	pthread_cond_t snap_done;
+	unsigned snap_readers;
+};
+
+struct bx_store_snap {
+	struct bx_store *s;
+	MDB_txn *txn; /* NULL once written */
+	uint64_t applied;
 };
 
 struct op {
@@ -57,6 +80,7 @@ struct op {
 	size_t key_len;
 	char *val; /* NULL: delete */
 	size_t val_len;
+	unsigned char place[PLACE_PREFIX]; /* services: the placement to index */
 };
 
 struct bx_store_txn {
@@ -93,6 +117,20 @@ static void put_le64(unsigned char *p, uint64_t v)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
+static void put_be64(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 static uint64_t get_le64(const unsigned char *p)
 {
 	uint64_t v = 0;
@@ -122,6 +160,83 @@ static int txn_begin(struct bx_store *s, unsigned flags, MDB_txn **txn)
 		rc = mdb_txn_begin(s->env, NULL, flags, txn);
 	}
 	return rc;
+}
+
+/* --- placement index ------------------------------------------------------ */
+
+/* The placement of a service record: its node (0: none) and whether it should run. */
+static void placement_of(const cJSON *rec, unsigned char place[PLACE_PREFIX])
+{
+	const cJSON *node = cJSON_GetObjectItemCaseSensitive(rec, "node");
+	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
+	bool running = cJSON_IsString(desired) && strcmp(desired->valuestring, "running") == 0;
+
+	put_be64(place, cJSON_IsNumber(node) && node->valuedouble > 0
+			    ? (uint64_t)node->valuedouble
+			    : 0);
+	place[8] = running ? 'r' : 's';
+}
+
+/* Index service `name` at `place`, or drop it from the index (place NULL). */
+static int index_service(struct bx_store *s, MDB_txn *txn, const void *name, size_t len,
+			 const unsigned char *place)
+{
+	unsigned char k[PLACE_PREFIX + MAX_KEY];
+	MDB_val nkey = {len, (void *)name}, old, key = {PLACE_PREFIX + len, k}, empty = {0, ""};
+	int rc;
+
+	if (len > MAX_KEY - PLACE_PREFIX)
+		return EINVAL;
+	memcpy(k + PLACE_PREFIX, name, len);
+	rc = mdb_get(txn, s->dbi[DB_PLACE_OF], &nkey, &old);
+	if (rc == 0 && old.mv_size == PLACE_PREFIX) {
+		if (place != NULL && memcmp(old.mv_data, place, PLACE_PREFIX) == 0)
+			return 0;
+		memcpy(k, old.mv_data, PLACE_PREFIX);
+		rc = mdb_del(txn, s->dbi[DB_PLACED], &key, NULL);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (place == NULL) {
+		rc = mdb_del(txn, s->dbi[DB_PLACE_OF], &nkey, NULL);
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	}
+	memcpy(k, place, PLACE_PREFIX);
+	rc = mdb_put(txn, s->dbi[DB_PLACED], &key, &empty, 0);
+	if (rc == 0) {
+		MDB_val val = {PLACE_PREFIX, (void *)place};
+		rc = mdb_put(txn, s->dbi[DB_PLACE_OF], &nkey, &val, 0);
+	}
+	return rc;
+}
+
+/* Rebuild the index from the records (after a restore; on an older store). */
+static int index_all(struct bx_store *s, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc = mdb_drop(txn, s->dbi[DB_PLACED], 0);
+
+	rc = rc ?: mdb_drop(txn, s->dbi[DB_PLACE_OF], 0);
+	rc = rc ?: mdb_cursor_open(txn, s->dbi[DB_SERVICES], &cur);
+	if (rc != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		unsigned char place[PLACE_PREFIX];
+		cJSON *rec = cJSON_ParseWithLength(val.mv_data, val.mv_size);
+		if (rec == NULL) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		placement_of(rec, place);
+		cJSON_Delete(rec);
+		rc = index_service(s, txn, key.mv_data, key.mv_size, place);
+		if (rc != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* Reload the cached meta values from committed state. */
@@ -172,7 +287,9 @@ fail:
 int bx_store_open(const char *dir, const struct bx_store_options *opts,
 		  struct bx_store **out, char *errmsg)
 {
-	static const char *const names[4] = {NULL, "meta", "services", "nodes"};
+	static const char *const names[N_DBS] = {NULL,	   "meta",   "services",
+						 "nodes", "placed", "place_of"};
+	bool reindex = false;
 	struct bx_store *s;
 	MDB_txn *txn;
 	MDB_envinfo info;
@@ -186,6 +303,8 @@ int bx_store_open(const char *dir, const struct bx_store_options *opts,
 		return bx_err(errmsg, BX_ENOMEM, "open store: out of memory");
 	s->map_size =
 	    opts != NULL && opts->map_size > 0 ? opts->map_size : DEFAULT_MAP_SIZE;
+	pthread_mutex_init(&s->snap_lock, NULL);
+	pthread_cond_init(&s->snap_done, NULL);
 
 	rc = mdb_env_create(&s->env);
 	if (rc != 0)
@@ -202,12 +321,23 @@ int bx_store_open(const char *dir, const struct bx_store_options *opts,
 	rc = txn_begin(s, 0, &txn);
 	if (rc != 0)
 		goto err_after_env;
-	for (int i = DB_META; i <= DB_NODES; i++) {
-		rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &s->dbi[i]);
+	for (int i = DB_META; i < N_DBS; i++) {
+		rc = mdb_dbi_open(txn, names[i], 0, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND) {
+			/* a new store, or one from before the index */
+			reindex = reindex || i >= DB_PLACED;
+			rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &s->dbi[i]);
+		}
 		if (rc != 0) {
 			mdb_txn_abort(txn);
 			goto err_after_env;
 		}
+	}
+	if (reindex)
+		rc = index_all(s, txn);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		goto err_after_env;
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
@@ -231,11 +361,23 @@ err_after_alloc:
 		      mdb_strerror(rc));
 }
 
+/* Wait until no snapshot copy holds a read transaction (before a resize or close). */
+static void wait_snapshots(struct bx_store *s)
+{
+	pthread_mutex_lock(&s->snap_lock);
+	while (s->snap_readers > 0)
+		pthread_cond_wait(&s->snap_done, &s->snap_lock);
+	pthread_mutex_unlock(&s->snap_lock);
+}
+
 void bx_store_close(struct bx_store *s)
 {
 	if (s == NULL)
 		return;
+	wait_snapshots(s);
 	mdb_env_close(s->env);
+	pthread_mutex_destroy(&s->snap_lock);
+	pthread_cond_destroy(&s->snap_done);
 	free(s->cluster_id);
 	free(s);
 }
@@ -381,6 +523,111 @@ int bx_store_list_services_raw(struct bx_store *s, char **out, size_t *len)
 	return BX_OK;
 }
 
+int bx_store_list_placed(struct bx_store *s, uint64_t node, bool running_only, cJSON **out)
+{
+	unsigned char prefix[PLACE_PREFIX];
+	size_t plen = running_only ? PLACE_PREFIX : 8;
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val key = {plen, prefix}, val;
+	cJSON *arr = cJSON_CreateArray();
+	int rc;
+
+	*out = NULL;
+	if (arr == NULL)
+		return BX_ENOMEM;
+	put_be64(prefix, node);
+	prefix[8] = 'r';
+	rc = txn_begin(s, MDB_RDONLY, &txn);
+	if (rc != 0) {
+		cJSON_Delete(arr);
+		return lmdb_code(rc);
+	}
+	rc = mdb_cursor_open(txn, s->dbi[DB_PLACED], &cur);
+	for (rc = rc ?: mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		MDB_val name, rec;
+		cJSON *item;
+		if (key.mv_size < plen || memcmp(key.mv_data, prefix, plen) != 0)
+			break;
+		name.mv_data = (char *)key.mv_data + PLACE_PREFIX;
+		name.mv_size = key.mv_size - PLACE_PREFIX;
+		rc = mdb_get(txn, s->dbi[DB_SERVICES], &name, &rec);
+		if (rc == MDB_NOTFOUND)
+			rc = MDB_CORRUPTED; /* the index names a record that is not there */
+		if (rc != 0)
+			break;
+		item = cJSON_ParseWithLength(rec.mv_data, rec.mv_size);
+		if (item == NULL) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		cJSON_AddItemToArray(arr, item);
+	}
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != MDB_NOTFOUND && rc != 0) {
+		cJSON_Delete(arr);
+		return lmdb_code(rc);
+	}
+	*out = arr;
+	return BX_OK;
+}
+
+int bx_store_loads(struct bx_store *s, struct bx_store_load **out, size_t *n)
+{
+	struct bx_store_load *loads = NULL;
+	size_t len = 0, cap = 0;
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val key, val;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = txn_begin(s, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return lmdb_code(rc);
+	rc = mdb_cursor_open(txn, s->dbi[DB_PLACED], &cur);
+	for (rc = rc ?: mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		const unsigned char *k = key.mv_data;
+		uint64_t node;
+		if (key.mv_size < PLACE_PREFIX) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		node = get_be64(k);
+		if (len == 0 || loads[len - 1].node != node) {
+			if (len == cap) {
+				size_t ncap = cap ? 2 * cap : 8;
+				struct bx_store_load *grown = realloc(loads, ncap * sizeof *grown);
+				if (grown == NULL) {
+					rc = ENOMEM;
+					break;
+				}
+				loads = grown;
+				cap = ncap;
+			}
+			loads[len++] = (struct bx_store_load){.node = node};
+		}
+		loads[len - 1].services++;
+		if (k[8] == 'r')
+			loads[len - 1].running++;
+	}
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != MDB_NOTFOUND && rc != 0) {
+		free(loads);
+		return lmdb_code(rc);
+	}
+	*out = loads;
+	*n = len;
+	return BX_OK;
+}
+
 static uint64_t node_id_of(const cJSON *node)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(node, "id");
@@ -497,7 +744,14 @@ static int add_json(struct bx_store_txn *t, int db, const char *key, size_t key_
 
 int bx_store_put_service(struct bx_store_txn *t, const char *name, const cJSON *record)
 {
-	return add_json(t, DB_SERVICES, name, strlen(name), record);
+	int rc;
+
+	if (strlen(name) > MAX_KEY - PLACE_PREFIX)
+		return BX_EINVAL;
+	rc = add_json(t, DB_SERVICES, name, strlen(name), record);
+	if (rc == 0)
+		placement_of(record, t->ops[t->n_ops - 1].place);
+	return rc;
 }
 
 int bx_store_del_service(struct bx_store_txn *t, const char *name)
@@ -574,6 +828,7 @@ static int write_txn(struct bx_store *s, write_fn fn, void *arg, uint64_t applie
 			break;
 		if (s->map_size >= MAX_MAP_SIZE)
 			return BX_EFULL;
+		wait_snapshots(s); /* no transaction may be open in the process */
 		rc = mdb_env_set_mapsize(s->env, s->map_size * 2);
 		if (rc != 0)
 			return lmdb_code(rc);
@@ -599,6 +854,9 @@ static int write_ops(struct bx_store *s, MDB_txn *txn, void *arg)
 			if (rc == MDB_NOTFOUND)
 				rc = 0;
 		}
+		if (rc == 0 && op->db == DB_SERVICES)
+			rc = index_service(s, txn, op->key, op->key_len,
+					   op->val != NULL ? op->place : NULL);
 	}
 	return rc;
 }
@@ -659,24 +917,64 @@ static void buf_add(struct buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
-int bx_store_snapshot(struct bx_store *s, void **out, size_t *out_len)
+int bx_store_snapshot_begin(struct bx_store *s, struct bx_store_snap **out)
 {
-	struct buf b = {0};
-	unsigned char hdr[SNAP_HEADER], le[8], digest[SHA256_DIGEST_LENGTH] = {0};
-	uint64_t count = 0;
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val key, val;
+	struct bx_store_snap *snap = calloc(1, sizeof *snap);
 	int rc;
 
 	*out = NULL;
-	*out_len = 0;
-	rc = txn_begin(s, MDB_RDONLY, &txn);
-	if (rc != 0)
+	if (snap == NULL)
+		return BX_ENOMEM;
+	rc = txn_begin(s, MDB_RDONLY, &snap->txn);
+	if (rc != 0) {
+		free(snap);
 		return lmdb_code(rc);
+	}
+	snap->s = s;
+	snap->applied = s->applied; /* what this read transaction sees */
+	pthread_mutex_lock(&s->snap_lock);
+	s->snap_readers++;
+	pthread_mutex_unlock(&s->snap_lock);
+	*out = snap;
+	return BX_OK;
+}
+
+/* End the copy's read transaction (on whichever thread holds it). */
+static void snap_release(struct bx_store_snap *snap)
+{
+	struct bx_store *s = snap->s;
+
+	if (snap->txn == NULL)
+		return;
+	mdb_txn_abort(snap->txn);
+	snap->txn = NULL;
+	pthread_mutex_lock(&s->snap_lock);
+	s->snap_readers--;
+	pthread_cond_broadcast(&s->snap_done);
+	pthread_mutex_unlock(&s->snap_lock);
+}
+
+int bx_store_snapshot_write(struct bx_store_snap *snap, void **out, size_t *out_len)
+{
+	struct bx_store *s = snap->s;
+	struct buf b = {0};
+	unsigned char hdr[SNAP_HEADER], le[8], digest[SHA256_DIGEST_LENGTH] = {0};
+	uint64_t count = 0;
+	MDB_txn *txn = snap->txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc = 0;
+
+	*out = NULL;
+	*out_len = 0;
+	if (txn == NULL)
+		return BX_EINVAL;
+	/* Raft may drop log entries up to this snapshot once it is written:
+	 * put the store's own copy of them on disk first. */
+	rc = mdb_env_sync(s->env, 1);
 	memcpy(hdr, SNAP_MAGIC, 8);
 	put_le32(hdr + 8, SNAP_VERSION);
-	put_le64(hdr + 12, s->applied);
+	put_le64(hdr + 12, snap->applied);
 	buf_add(&b, hdr, sizeof hdr); /* count filled in at the end */
 	for (int db = DB_META; db <= DB_NODES && rc == 0; db++) {
 		rc = mdb_cursor_open(txn, s->dbi[db], &cur);
@@ -701,7 +999,7 @@ int bx_store_snapshot(struct bx_store *s, void **out, size_t *out_len)
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
 	}
-	mdb_txn_abort(txn);
+	snap_release(snap);
 	if (rc != 0 || b.oom) {
 		free(b.data);
 		return rc != 0 ? lmdb_code(rc) : BX_ENOMEM;
@@ -717,6 +1015,29 @@ int bx_store_snapshot(struct bx_store *s, void **out, size_t *out_len)
 	*out = b.data;
 	*out_len = b.len;
 	return BX_OK;
+}
+
+void bx_store_snapshot_end(struct bx_store_snap *snap)
+{
+	if (snap == NULL)
+		return;
+	snap_release(snap);
+	free(snap);
+}
+
+int bx_store_snapshot(struct bx_store *s, void **out, size_t *out_len)
+{
+	struct bx_store_snap *snap;
+	int rc = bx_store_snapshot_begin(s, &snap);
+
+	if (rc != 0) {
+		*out = NULL;
+		*out_len = 0;
+		return rc;
+	}
+	rc = bx_store_snapshot_write(snap, out, out_len);
+	bx_store_snapshot_end(snap);
+	return rc;
 }
 
 struct snap_entry {
@@ -817,7 +1138,7 @@ static int write_snap(struct bx_store *s, MDB_txn *txn, void *arg)
 			val = {e->val_len, (void *)e->val};
 		rc = mdb_put(txn, s->dbi[e->db], &key, &val, 0);
 	}
-	return rc;
+	return rc ?: index_all(s, txn);
 }
 
 int bx_store_restore(struct bx_store *s, const void *buf, size_t len, char *errmsg)

@@ -3,6 +3,7 @@
 #define BX_STORE_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,7 @@
  *   meta      "applied_index" (uint64 LE), "cluster_id" (string)
  *   services  name -> service record (JSON text)
  *   nodes     id (decimal string) -> node record (JSON text)
+ * and a derived placement index (services by node, see bx_store_list_placed).
  *
  * Records are JSON so that the API returns them unchanged. Only the FSM
  * writes (raft/fsm.c), one write transaction per applied entry, the entry's
@@ -48,6 +50,22 @@ int bx_store_list_nodes(struct bx_store *s, cJSON **out);    /* array, by id */
 int bx_store_list_services_raw(struct bx_store *s, char **out, size_t *len);
 
 /*
+ * The placement index: services by the node they are placed on, without
+ * reading the others. bx_store_list_placed: the records placed on `node`
+ * (0: on none), by name; with running_only, just those whose desired state is
+ * "running". bx_store_loads: for each node that has services placed on it
+ * (node 0 for the unplaced), ascending, how many and how many should run;
+ * *out is the caller's to free.
+ */
+struct bx_store_load {
+	uint64_t node;
+	size_t services;
+	size_t running;
+};
+int bx_store_list_placed(struct bx_store *s, uint64_t node, bool running_only, cJSON **out);
+int bx_store_loads(struct bx_store *s, struct bx_store_load **out, size_t *n);
+
+/*
  * One write transaction: begin, any number of puts/deletes, then commit with
  * the applied index (written in the same transaction), or abort.
  */
@@ -71,6 +89,19 @@ int bx_store_sync(struct bx_store *s);
  * BX_ECORRUPT.
  */
 int bx_store_snapshot(struct bx_store *s, void **buf, size_t *len);
+
+/*
+ * The same in steps, so that the copy can run off the loop thread:
+ * bx_store_snapshot_begin (loop thread) fixes the state to copy (a read
+ * transaction); bx_store_snapshot_write (any one thread, once) syncs the store
+ * to disk, builds the buffer as above and ends the read transaction;
+ * bx_store_snapshot_end (loop thread) frees the handle. Writes go on
+ * meanwhile; growing the map waits for the copy to finish.
+ */
+struct bx_store_snap;
+int bx_store_snapshot_begin(struct bx_store *s, struct bx_store_snap **out);
+int bx_store_snapshot_write(struct bx_store_snap *snap, void **buf, size_t *len);
+void bx_store_snapshot_end(struct bx_store_snap *snap); /* NULL allowed */
 int bx_store_restore(struct bx_store *s, const void *buf, size_t len, char *errmsg);
 
 /* The applied index a snapshot buffer carries (header only; not verified). */

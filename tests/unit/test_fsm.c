@@ -653,13 +653,23 @@ TEST(raftCallbacksApplySnapshotRestore)
 	ASSERT_INT(a.fsm.fsm.version, 3);
 	ASSERT_INT(a.fsm.fsm.snapshot(&a.fsm.fsm, &bufs, &n_bufs), 0);
 	ASSERT_INT(n_bufs, 1);
-	ASSERT(a.fsm.snapshot_buf != NULL);
+	ASSERT(a.fsm.snap != NULL);
+	/* a second snapshot while one is held is refused */
+	{
+		struct raft_buffer *other = NULL;
+		unsigned n_other = 0;
+		ASSERT_INT(a.fsm.fsm.snapshot(&a.fsm.fsm, &other, &n_other), RAFT_BUSY);
+	}
+	/* the copy itself is made by the async step (libuv's thread pool) */
+	ASSERT(a.fsm.fsm.snapshot_async != NULL);
+	ASSERT_INT(a.fsm.fsm.snapshot_async(&a.fsm.fsm, &bufs, &n_bufs), 0);
+	ASSERT(bufs[0].base != NULL && bufs[0].len > 0);
 	/* libraft hands restore its own copy, then owns it no more. */
 	copy.len = bufs[0].len;
 	copy.base = raft_malloc(copy.len);
 	memcpy(copy.base, bufs[0].base, copy.len);
 	ASSERT_INT(a.fsm.fsm.snapshot_finalize(&a.fsm.fsm, &bufs, &n_bufs), 0);
-	ASSERT(a.fsm.snapshot_buf == NULL);
+	ASSERT(a.fsm.snap == NULL);
 	ASSERT_INT(b.fsm.fsm.restore(&b.fsm.fsm, &copy), 0);
 	sa = state(&a);
 	sb = state(&b);

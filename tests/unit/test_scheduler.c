@@ -27,6 +27,7 @@ TEST(unplacedServiceGoesToLeastLoadedNode)
 	cJSON_AddItemToArray(all, svc("b", 1, 2, "running"));
 	cJSON_AddItemToArray(all, svc("c", 2, 2, "running"));
 	cJSON_AddItemToArray(all, svc("new", 0, 1, "running"));
+	bx_sched_count(all, nodes, 3);
 	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
 	ASSERT_INT(n, 1);
 	ASSERT_STR(moves[0].name, "new");
@@ -47,6 +48,7 @@ TEST(placedAndStoppedServicesDoNotMove)
 	cJSON_AddItemToArray(all, svc("a", 1, 2, "running"));
 	cJSON_AddItemToArray(all, svc("b", 1, 2, "running"));
 	cJSON_AddItemToArray(all, svc("idle", 0, 1, "stopped"));
+	bx_sched_count(all, nodes, 2);
 	ASSERT_INT(bx_schedule(all, nodes, 2, 0, &moves, &n), 0);
 	ASSERT_INT(n, 0);
 	ASSERT_INT(nodes[0].load, 2);
@@ -67,6 +69,7 @@ TEST(servicesOnUnusableNodeAreSpreadEvenly)
 		snprintf(name, sizeof name, "s%d", i);
 		cJSON_AddItemToArray(all, svc(name, 1, 5, "running"));
 	}
+	bx_sched_count(all, nodes, 3);
 	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
 	ASSERT_INT(n, 6);
 	ASSERT_INT(nodes[1].load, 3);
@@ -87,6 +90,7 @@ TEST(noUsableNodeMeansNoMoves)
 	size_t n;
 
 	cJSON_AddItemToArray(all, svc("a", 0, 1, "running"));
+	bx_sched_count(all, nodes, 1);
 	ASSERT_INT(bx_schedule(all, nodes, 1, 0, &moves, &n), 0);
 	ASSERT_INT(n, 0);
 	ASSERT_INT(bx_schedule(all, NULL, 0, 0, &moves, &n), 0);
@@ -107,9 +111,33 @@ TEST(maxMovesBoundsOnePass)
 		snprintf(name, sizeof name, "s%d", i);
 		cJSON_AddItemToArray(all, svc(name, 0, 1, "running"));
 	}
+	bx_sched_count(all, nodes, 1);
 	ASSERT_INT(bx_schedule(all, nodes, 1, 4, &moves, &n), 0);
 	ASSERT_INT(n, 4);
 	ASSERT_STR(moves[3].name, "s3");
 	free(moves);
 	cJSON_Delete(all);
+}
+
+TEST(givenLoadsDecideWithoutTheOtherRecords)
+{
+	/* only the candidates are passed; the loads come from elsewhere (the index) */
+	cJSON *cands = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{1, true, 5}, {2, true, 3}, {3, false, 0}};
+	struct bx_sched_move *moves;
+	size_t n;
+
+	cJSON_AddItemToArray(cands, svc("x", 0, 1, "running"));
+	cJSON_AddItemToArray(cands, svc("y", 3, 4, "running")); /* on an unusable node */
+	cJSON_AddItemToArray(cands, svc("z", 0, 1, "stopped"));  /* does not want to run */
+	ASSERT_INT(bx_schedule(cands, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(n, 2);
+	ASSERT_STR(moves[0].name, "x");
+	ASSERT_INT(moves[0].node, 2);
+	ASSERT_STR(moves[1].name, "y");
+	ASSERT_INT(moves[1].node, 2);
+	ASSERT_INT(moves[1].expect_generation, 4);
+	ASSERT_INT(nodes[1].load, 5);
+	free(moves);
+	cJSON_Delete(cands);
 }

@@ -3,6 +3,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "error.h"
@@ -401,4 +404,191 @@ TEST(rawListIsTheSameArrayAsTheParsedOne)
 	cJSON_Delete(parsed);
 	free(raw);
 	bx_store_close(s);
+}
+
+static void put_placed(struct bx_store *s, const char *name, uint64_t on, bool running,
+		       uint64_t index)
+{
+	struct bx_store_txn *t;
+	cJSON *r = service(name, 1);
+
+	cJSON_AddNumberToObject(r, "node", (double)on);
+	cJSON_AddStringToObject(r, "desired", running ? "running" : "stopped");
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	ASSERT_INT(bx_store_put_service(t, name, r), 0);
+	cJSON_Delete(r);
+	ASSERT_INT(bx_store_commit(t, index), 0);
+}
+
+/* The names placed on `node`, comma-separated, as the index answers. */
+static char *placed(struct bx_store *s, uint64_t on, bool running_only)
+{
+	static char buf[256];
+	cJSON *arr, *item;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	ASSERT_INT(bx_store_list_placed(s, on, running_only, &arr), 0);
+	cJSON_ArrayForEach(item, arr)
+	used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", used ? "," : "",
+				 cJSON_GetObjectItem(item, "name")->valuestring);
+	cJSON_Delete(arr);
+	return buf;
+}
+
+/* "node:services/running ..." for every node in the index. */
+static char *loads(struct bx_store *s)
+{
+	static char buf[256];
+	struct bx_store_load *l;
+	size_t n, used = 0;
+
+	buf[0] = '\0';
+	ASSERT_INT(bx_store_loads(s, &l, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%llu:%zu/%zu",
+					 i ? " " : "", (unsigned long long)l[i].node,
+					 l[i].services, l[i].running);
+	free(l);
+	return buf;
+}
+
+TEST(placementIndexFollowsEveryWrite)
+{
+	struct bx_store *s = open_at("placed", 0);
+	struct bx_store_txn *t;
+
+	ASSERT_STR(loads(s), "");
+	put_placed(s, "web", 0, true, 1);
+	put_placed(s, "db", 2, true, 2);
+	put_placed(s, "cache", 2, false, 3);
+	put_placed(s, "batch", 0, false, 4);
+	ASSERT_STR(placed(s, 0, true), "web");
+	ASSERT_STR(placed(s, 0, false), "web,batch"); /* running first, then by name */
+	ASSERT_STR(placed(s, 2, false), "db,cache");
+	ASSERT_STR(placed(s, 2, true), "db");
+	ASSERT_STR(placed(s, 3, false), "");
+	ASSERT_STR(loads(s), "0:2/1 2:2/1");
+
+	put_placed(s, "web", 3, true, 5);   /* placed */
+	put_placed(s, "db", 2, false, 6);   /* stopped where it is */
+	ASSERT_STR(placed(s, 0, false), "batch");
+	ASSERT_STR(placed(s, 3, true), "web");
+	ASSERT_STR(placed(s, 2, true), "");
+	ASSERT_STR(loads(s), "0:1/0 2:2/0 3:1/1");
+
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	ASSERT_INT(bx_store_del_service(t, "cache"), 0);
+	ASSERT_INT(bx_store_commit(t, 7), 0);
+	ASSERT_STR(placed(s, 2, false), "db");
+
+	/* an aborted transaction leaves the index as it was */
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	ASSERT_INT(bx_store_del_service(t, "db"), 0);
+	bx_store_abort(t);
+	ASSERT_STR(loads(s), "0:1/0 2:1/0 3:1/1");
+	bx_store_close(s);
+
+	/* and it is on disk */
+	s = open_at("placed", 0);
+	ASSERT_STR(loads(s), "0:1/0 2:1/0 3:1/1");
+	bx_store_close(s);
+}
+
+TEST(placementIndexIsRebuiltByRestore)
+{
+	struct bx_store *a = open_at("placed-a", 0), *b = open_at("placed-b", 0);
+	char msg[BX_ERRMSG_SIZE] = "";
+	void *snap;
+	size_t len;
+
+	put_placed(a, "one", 1, true, 1);
+	put_placed(a, "two", 2, true, 2);
+	put_placed(b, "old", 1, true, 1); /* replaced by the restore */
+	ASSERT_INT(bx_store_snapshot(a, &snap, &len), 0);
+	ASSERT_INT(bx_store_restore(b, snap, len, msg), 0);
+	free(snap);
+	ASSERT_STR(placed(b, 1, false), "one");
+	ASSERT_STR(loads(b), "1:1/1 2:1/1");
+	bx_store_close(a);
+	bx_store_close(b);
+}
+
+TEST(placementIndexIsBuiltForAStoreFromBeforeIt)
+{
+	char dir[512];
+	struct bx_store *s = open_at("placed-old", 0);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	put_placed(s, "svc", 4, true, 1);
+	bx_store_close(s);
+	/* remove the index databases, as a store written before them */
+	snprintf(dir, sizeof dir, "%s/placed-old", bx_test_tmpdir());
+	ASSERT_INT(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 8);
+	ASSERT_INT(mdb_env_open(env, dir, 0, 0600), 0);
+	ASSERT_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ASSERT_INT(mdb_dbi_open(txn, "placed", 0, &dbi), 0);
+	ASSERT_INT(mdb_drop(txn, dbi, 1), 0);
+	ASSERT_INT(mdb_dbi_open(txn, "place_of", 0, &dbi), 0);
+	ASSERT_INT(mdb_drop(txn, dbi, 1), 0);
+	ASSERT_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	s = open_at("placed-old", 0);
+	ASSERT_STR(placed(s, 4, true), "svc");
+	ASSERT_INT(bx_store_applied_index(s), 1);
+	bx_store_close(s);
+}
+
+static void *write_snapshot_thread(void *arg)
+{
+	void **args = arg;
+	size_t len;
+
+	*(int *)args[3] = bx_store_snapshot_write(args[0], (void **)args[1], &len);
+	*(size_t *)args[2] = len;
+	return NULL;
+}
+
+TEST(snapshotInStepsCopiesTheStateAtBeginOnAnotherThread)
+{
+	struct bx_store *a = open_at("steps-a", 4096 * 16), *b = open_at("steps-b", 0);
+	struct bx_store_snap *snap;
+	char msg[BX_ERRMSG_SIZE] = "";
+	void *buf = NULL;
+	size_t len = 0;
+	int rc = -1;
+	void *args[4];
+	pthread_t th;
+	char name[32];
+
+	put_service(a, "before", 1, 1);
+	ASSERT_INT(bx_store_snapshot_begin(a, &snap), 0);
+	/* writes go on while the copy is pending, enough to grow the map
+	 * (which waits for the copy: it is made on the other thread) */
+	args[0] = snap;
+	args[1] = &buf;
+	args[2] = &len;
+	args[3] = &rc;
+	put_service(a, "after", 1, 2);
+	ASSERT_INT(pthread_create(&th, NULL, write_snapshot_thread, args), 0);
+	for (int i = 0; i < 400; i++) {
+		snprintf(name, sizeof name, "grow-%d", i);
+		put_service(a, name, i, (uint64_t)(3 + i));
+	}
+	ASSERT_INT(pthread_join(th, NULL), 0);
+	ASSERT_INT(rc, 0);
+	bx_store_snapshot_end(snap);
+	ASSERT_INT(generation_of(a, "grow-399"), 399);
+
+	ASSERT_INT(bx_store_restore(b, buf, len, msg), 0);
+	free(buf);
+	ASSERT_INT(bx_store_applied_index(b), 1);
+	ASSERT_INT(generation_of(b, "before"), 1);
+	ASSERT_INT(generation_of(b, "after"), -1);
+	bx_store_close(a);
+	bx_store_close(b);
 }
