@@ -17,10 +17,13 @@
  * randomness, and a command it rejects still advances the applied index, so
  * that the stored index is the index of the last entry seen, on every server.
  *
- * Each entry's changes are computed from committed state and written, with
- * the entry's index, in one store transaction (the store buffers the writes
- * and replays them at commit). An entry at or below the stored index was
- * applied before a restart or is covered by a restored snapshot: skipped.
+ * An entry is one command or a batch of them (a JSON array: the leader puts
+ * the commands proposed in one loop turn into one entry). Its commands are
+ * applied in order in one store transaction, which also records the entry's
+ * index; each command sees the writes of those before it, and a rejected one
+ * has its writes dropped (a store savepoint) without touching the others.
+ * An entry at or below the stored index was applied before a restart or is
+ * covered by a restored snapshot: skipped.
  */
 
 /* What one apply works on. */
@@ -82,7 +85,7 @@ static const char *str_of(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* The result record becomes the FSM's (fsm->last), written to the store too. */
+/* The result record becomes the FSM's (its result), written to the store too. */
 static int keep_service(struct apply *a, cJSON *rec)
 {
 	int rc = bx_store_put_service(a->txn, str_of(rec, "name"), rec);
@@ -359,96 +362,206 @@ static const struct {
     {"service.report", op_service_report},
 };
 
-/* Commit nothing but the index, so that a rejected entry still counts. */
-static int commit_index_only(struct bx_fsm *fsm, uint64_t index)
-{
-	struct bx_store_txn *txn;
-	int rc = bx_store_begin(fsm->store, &txn);
+/* What on_apply is told of one applied command. */
+struct bx_fsm_note {
+	const char *op;
+	char key[72];
+	bool changed;
+};
 
-	return rc ?: bx_store_commit(txn, index);
+static void reset_results(struct bx_fsm *fsm)
+{
+	for (size_t i = 0; i < fsm->results.n; i++) {
+		cJSON_Delete(fsm->results.items[i].record);
+		fsm->results.items[i].record = NULL;
+	}
+	fsm->results.n = 0;
 }
 
-static void reset_last(struct bx_fsm *fsm)
+/* Room for n results, each reset to "ok, nothing said". */
+static int prepare_results(struct bx_fsm *fsm, size_t n)
 {
-	cJSON_Delete(fsm->last.record);
-	fsm->last.record = NULL;
-	fsm->last.code = BX_OK;
-	fsm->last.msg[0] = '\0';
+	reset_results(fsm);
+	if (n > fsm->cap) {
+		struct bx_fsm_result *items = realloc(fsm->results.items, n * sizeof *items);
+		struct bx_fsm_note *notes;
+		if (items == NULL)
+			return BX_ENOMEM;
+		fsm->results.items = items;
+		notes = realloc(fsm->notes, n * sizeof *notes);
+		if (notes == NULL)
+			return BX_ENOMEM;
+		fsm->notes = notes;
+		fsm->cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		fsm->results.items[i] = (struct bx_fsm_result){.code = BX_OK};
+		fsm->notes[i] = (struct bx_fsm_note){.op = NULL};
+	}
+	fsm->results.n = n;
+	return BX_OK;
 }
 
-/* Apply one entry. Returns 0, or a store failure (then fsm->last says so too). */
-static int apply_entry(struct bx_fsm *fsm, uint64_t index, const char *buf, size_t len)
+/*
+ * Apply one command inside the entry's transaction, under a savepoint: its
+ * writes are kept if it succeeds and dropped if it is rejected. Returns 0
+ * (applied or rejected: see res) or a store failure.
+ */
+static int apply_command(struct bx_fsm *fsm, struct bx_store_txn *txn, const cJSON *cmd,
+			 struct bx_fsm_result *res, struct bx_fsm_note *note)
 {
-	struct bx_fsm_result *res = &fsm->last;
-	struct apply a = {.fsm = fsm, .res = res, .changed = true};
+	struct apply a = {.fsm = fsm, .res = res, .txn = txn, .changed = true};
 	const struct bx_command_op *op = NULL;
-	cJSON *cmd;
 	int rc;
 
-	reset_last(fsm);
-	if (index <= bx_store_applied_index(fsm->store)) {
-		snprintf(res->msg, sizeof res->msg, "already applied");
+	if (cmd == NULL)
+		return reject(&a, BX_EINVAL, "malformed command: not a JSON object");
+	if (bx_command_validate(cmd, &op, res->msg, sizeof res->msg) != 0) {
+		res->code = BX_EINVAL;
 		return 0;
 	}
-	cmd = cJSON_ParseWithLength(buf, len);
-	if (cmd == NULL) {
-		reject(&a, BX_EINVAL, "malformed command: not JSON");
-	} else if (bx_command_validate(cmd, &op, res->msg, sizeof res->msg) != 0) {
-		res->code = BX_EINVAL;
-	}
-	if (res->code != BX_OK)
-		goto rejected;
-
 	a.cmd = cmd;
 	a.ts = cJSON_GetObjectItemCaseSensitive(cmd, "ts")->valuedouble;
-	rc = bx_store_begin(fsm->store, &a.txn);
+	rc = bx_store_savepoint(txn);
 	if (rc != 0)
-		goto failed;
+		return rc;
 	rc = BX_EINVAL;
 	for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
 		if (strcmp(handlers[i].op, op->name) == 0)
 			rc = handlers[i].fn(&a);
 	if (rc != 0 || res->code != BX_OK) {
-		/* Rejected (or failed) half-way: none of its writes happen. */
-		bx_store_abort(a.txn);
-		if (rc != 0)
-			goto failed;
-		goto rejected;
+		/* Rejected (or failed) half-way: none of its writes happen, and
+		 * its record is not the record written. */
+		bx_store_rollback(txn);
+		cJSON_Delete(res->record);
+		res->record = NULL;
+		return rc;
 	}
-	rc = bx_store_commit(a.txn, index);
-	if (rc != 0)
-		goto failed;
-	if (fsm->on_apply != NULL && a.changed)
-		fsm->on_apply(fsm, res, op->name, a.key);
-	cJSON_Delete(cmd);
-	return 0;
+	note->op = op->name;
+	note->changed = a.changed;
+	snprintf(note->key, sizeof note->key, "%s", a.key);
+	return bx_store_release(txn);
+}
 
-rejected:
-	/* A rejected command's record is not the record written. */
-	cJSON_Delete(res->record);
-	res->record = NULL;
-	cJSON_Delete(cmd);
-	rc = commit_index_only(fsm, index);
-	if (rc != 0) {
+/* Every command of the entry failed with the store (nothing was written). */
+static int fail_all(struct bx_fsm *fsm, int rc)
+{
+	for (size_t i = 0; i < fsm->results.n; i++) {
+		struct bx_fsm_result *res = &fsm->results.items[i];
+		cJSON_Delete(res->record);
+		res->record = NULL;
 		res->code = rc;
 		snprintf(res->msg, sizeof res->msg, "store: %s", bx_strerror(rc));
 	}
 	return rc;
-
-failed:
-	cJSON_Delete(res->record);
-	res->record = NULL;
-	cJSON_Delete(cmd);
-	res->code = rc;
-	snprintf(res->msg, sizeof res->msg, "store: %s", bx_strerror(rc));
-	return rc;
 }
 
-const struct bx_fsm_result *bx_fsm_apply_json(struct bx_fsm *fsm, uint64_t index,
-					      const char *buf, size_t len)
+/*
+ * Apply one entry: a command object, or an array of them (a batch). All its
+ * commands are applied in one store transaction with the entry's index, in
+ * order, each seeing the writes of those before it. Returns 0, or a store
+ * failure (then every result says so).
+ */
+static int apply_entry(struct bx_fsm *fsm, uint64_t index, const char *buf, size_t len)
+{
+	struct bx_store_txn *txn;
+	cJSON *parsed;
+	bool batch;
+	size_t n;
+	int rc;
+
+	if (index <= bx_store_applied_index(fsm->store)) {
+		rc = prepare_results(fsm, 1);
+		if (rc == 0)
+			snprintf(fsm->results.items[0].msg, sizeof fsm->results.items[0].msg,
+				 "already applied");
+		return rc;
+	}
+	parsed = cJSON_ParseWithLength(buf, len);
+	batch = cJSON_IsArray(parsed) && cJSON_GetArraySize(parsed) > 0;
+	n = batch ? (size_t)cJSON_GetArraySize(parsed) : 1;
+	rc = prepare_results(fsm, n);
+	if (rc != 0) {
+		cJSON_Delete(parsed);
+		return rc;
+	}
+	rc = bx_store_begin(fsm->store, &txn);
+	if (rc != 0) {
+		cJSON_Delete(parsed);
+		return fail_all(fsm, rc);
+	}
+	const cJSON *cmd = batch ? parsed->child : parsed;
+	for (size_t i = 0; i < n && rc == 0; i++, cmd = batch ? cmd->next : NULL)
+		rc = apply_command(fsm, txn, cJSON_IsObject(cmd) ? cmd : NULL,
+				   &fsm->results.items[i], &fsm->notes[i]);
+	cJSON_Delete(parsed);
+	if (rc != 0) {
+		bx_store_abort(txn);
+		return fail_all(fsm, rc);
+	}
+	/* Rejected commands write nothing but still count: the index advances. */
+	rc = bx_store_commit(txn, index);
+	if (rc != 0)
+		return fail_all(fsm, rc);
+	for (size_t i = 0; i < n && fsm->on_apply != NULL; i++)
+		if (fsm->notes[i].op != NULL && fsm->notes[i].changed)
+			fsm->on_apply(fsm, &fsm->results.items[i], fsm->notes[i].op,
+				      fsm->notes[i].key);
+	return 0;
+}
+
+const struct bx_fsm_results *bx_fsm_apply_json(struct bx_fsm *fsm, uint64_t index,
+					       const char *buf, size_t len)
 {
 	apply_entry(fsm, index, buf, len);
-	return &fsm->last;
+	return &fsm->results;
+}
+
+int bx_fsm_expect(struct bx_fsm *fsm, uint64_t index)
+{
+	if (fsm->n_expect == fsm->expect_cap) {
+		size_t cap = fsm->expect_cap ? 2 * fsm->expect_cap : 64;
+		uint64_t *grown = realloc(fsm->expect, cap * sizeof *grown);
+		if (grown == NULL)
+			return BX_ENOMEM;
+		fsm->expect = grown;
+		fsm->expect_cap = cap;
+	}
+	fsm->expect[fsm->n_expect++] = index;
+	return BX_OK;
+}
+
+void bx_fsm_unexpect(struct bx_fsm *fsm, uint64_t index)
+{
+	for (size_t i = 0; i < fsm->n_expect; i++)
+		if (fsm->expect[i] == index) {
+			memmove(&fsm->expect[i], &fsm->expect[i + 1],
+				(fsm->n_expect - i - 1) * sizeof *fsm->expect);
+			fsm->n_expect--;
+			return;
+		}
+}
+
+/* Whether a proposer waits for entry `index` (and it is then no longer expected). */
+static bool take_expected(struct bx_fsm *fsm, uint64_t index)
+{
+	/* Proposals are expected in index order: the first is the usual match. */
+	for (size_t i = 0; i < fsm->n_expect; i++)
+		if (fsm->expect[i] == index) {
+			bx_fsm_unexpect(fsm, index);
+			return true;
+		}
+	return false;
+}
+
+void bx_fsm_results_free(struct bx_fsm_results *res)
+{
+	if (res == NULL)
+		return;
+	for (size_t i = 0; i < res->n; i++)
+		cJSON_Delete(res->items[i].record);
+	free(res->items);
+	free(res);
 }
 
 static int raft_code_of(int rc)
@@ -464,7 +577,17 @@ static int fsm_apply(struct raft_fsm *rfsm, const struct raft_buffer *buf, void 
 					   : bx_store_applied_index(fsm->store) + 1;
 	int rc = apply_entry(fsm, index, buf->base, buf->len);
 
-	*result = &fsm->last;
+	*result = &fsm->results;
+	if (take_expected(fsm, index)) {
+		/* a proposer waits: these results become its own (see fsm.h) */
+		struct bx_fsm_results *own = malloc(sizeof *own);
+		if (own != NULL) {
+			*own = fsm->results;
+			fsm->results = (struct bx_fsm_results){0};
+			fsm->cap = 0;
+			*result = own;
+		}
+	}
 	return rc == 0 ? 0 : raft_code_of(rc);
 }
 
@@ -561,10 +684,9 @@ static int fsm_restore(struct raft_fsm *rfsm, struct raft_buffer *buf)
 	if (rc != 0)
 		return rc == BX_ECORRUPT ? RAFT_CORRUPT : raft_code_of(rc);
 	raft_free(buf->base);
-	reset_last(fsm);
 	/* the whole state changed: tell the daemon (op "snapshot.restore") */
-	if (fsm->on_apply != NULL)
-		fsm->on_apply(fsm, &fsm->last, "snapshot.restore", "");
+	if (fsm->on_apply != NULL && prepare_results(fsm, 1) == 0)
+		fsm->on_apply(fsm, &fsm->results.items[0], "snapshot.restore", "");
 	return 0;
 }
 
@@ -595,8 +717,15 @@ void bx_fsm_close(struct bx_fsm *fsm)
 {
 	if (fsm == NULL)
 		return;
-	cJSON_Delete(fsm->last.record);
-	fsm->last.record = NULL;
+	reset_results(fsm);
+	free(fsm->results.items);
+	free(fsm->notes);
+	free(fsm->expect);
+	fsm->expect = NULL;
+	fsm->n_expect = fsm->expect_cap = 0;
+	fsm->results.items = NULL;
+	fsm->notes = NULL;
+	fsm->cap = 0;
 	bx_store_snapshot_end(fsm->snap);
 	fsm->snap = NULL;
 }

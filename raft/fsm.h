@@ -10,23 +10,33 @@
 #include "store.h"
 
 /*
- * Every entry is one JSON object {"op": …, "ts": ms, …} (raft/command.h
- * lists the ops and their fields). Apply is a pure function of (state,
+ * Every entry is one JSON command object {"op": …, "ts": ms, …} (raft/command.h
+ * lists the ops and their fields) or a JSON array of them (a batch). Apply is a pure function of (state,
  * command): it validates the command again (a bad one is rejected with a
  * result code and changes nothing), writes the new records and the entry's
  * index in one transaction, and skips entries at or below the stored applied
  * index (restarts and restore are idempotent). Nothing else happens inside
  * apply: `on_apply` only tells the daemon that state changed.
  *
- * Results: apply hands libraft a struct bx_fsm_result which the FSM owns: it
- * is valid until the next apply (libraft calls the proposer's callback right
- * after apply), so proposers read it in their callback and never free it.
+ * Results: one result per command of the entry (one for a single command).
+ * libraft applies every newly committed entry first and only then calls the
+ * proposers' callbacks, so a result must outlive later applies: the proposer
+ * announces the index of its entry (bx_fsm_expect), and apply then hands
+ * libraft a struct bx_fsm_results of its own, which the proposer's callback
+ * frees with bx_fsm_results_free. Entries nobody waits for (a follower's, an
+ * earlier leader's) get the FSM's scratch results, overwritten by the next
+ * apply.
  */
 
 struct bx_fsm_result {
 	int code;      /* BX_OK, or why the command was rejected (BX_EINVAL, BX_ENOENT, BX_ECONFLICT…) */
 	char msg[256]; /* "" or the reason, for the API's error */
 	cJSON *record; /* the record written (service or node), or NULL */
+};
+
+struct bx_fsm_results {
+	size_t n;
+	struct bx_fsm_result *items;
 };
 
 struct bx_fsm;
@@ -44,7 +54,11 @@ struct bx_fsm {
 	bx_fsm_validate_fn validate;
 	bx_fsm_apply_fn on_apply;
 	void *data;
-	struct bx_fsm_result last; /* result of the last apply (see above) */
+	struct bx_fsm_results results; /* of the last apply (see above) */
+	struct bx_fsm_note *notes;     /* per command, for on_apply */
+	size_t cap;                    /* room in results.items and notes */
+	uint64_t *expect; /* indexes of entries a local proposer waits for, ascending */
+	size_t n_expect, expect_cap;
 	struct bx_store_snap *snap; /* held between snapshot and snapshot_finalize */
 };
 
@@ -54,11 +68,18 @@ void bx_fsm_set_raft(struct bx_fsm *fsm, struct raft *raft);
 void bx_fsm_close(struct bx_fsm *fsm);
 
 /*
- * Apply one command directly (what fsm.apply does with raft->last_applied + 1);
- * exposed for unit tests. Returns the result (owned by the FSM, as above).
+ * Apply one entry (a command or a batch) directly, as fsm.apply does with
+ * raft->last_applied + 1; exposed for unit tests. Returns the results (owned
+ * by the FSM, as above).
  */
-const struct bx_fsm_result *bx_fsm_apply_json(struct bx_fsm *fsm, uint64_t index,
-					      const char *buf, size_t len);
+const struct bx_fsm_results *bx_fsm_apply_json(struct bx_fsm *fsm, uint64_t index,
+					       const char *buf, size_t len);
+
+/* A local proposer waits for the results of entry `index` (see above);
+ * bx_fsm_unexpect when its proposal failed instead. */
+int bx_fsm_expect(struct bx_fsm *fsm, uint64_t index);
+void bx_fsm_unexpect(struct bx_fsm *fsm, uint64_t index);
+void bx_fsm_results_free(struct bx_fsm_results *res); /* NULL allowed */
 
 /* The validator the daemon uses: bx_spec_from_json (src/spec_check.c). */
 int bx_fsm_validate_spec(const cJSON *spec, char *msg, size_t size);

@@ -249,7 +249,7 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
 }
 
 int bx_raft_node_propose(struct bx_raft_node *n, void *buf, size_t len, bx_raft_propose_cb cb,
-			 void *data)
+			 void *data, uint64_t *index)
 {
 	struct proposal *p;
 	int rv;
@@ -290,6 +290,7 @@ int bx_raft_node_propose(struct bx_raft_node *n, void *buf, size_t len, bx_raft_
 		free(p);
 		return bx_raft_code(rv);
 	}
+	*index = p->req.index; /* set by raft_apply: the entry's place in the log */
 	return BX_OK;
 }
 

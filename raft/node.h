@@ -75,7 +75,7 @@ void bx_raft_node_on_state(struct bx_raft_node *node, bx_raft_state_cb cb, void 
  * is not the leader (nothing is proposed, cb is not called).
  */
 int bx_raft_node_propose(struct bx_raft_node *node, void *buf, size_t len,
-			 bx_raft_propose_cb cb, void *data);
+			 bx_raft_propose_cb cb, void *data, uint64_t *index);
 
 /* Leader only: queue adding server `id` at `address` (spare, then a role). */
 int bx_raft_node_add(struct bx_raft_node *node, uint64_t id, const char *address,

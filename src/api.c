@@ -379,6 +379,10 @@ static void get_cluster(struct bx_daemon *d, struct bx_http_request *req)
 				(double)bx_raft_node_commit_index(d->raft));
 	cJSON_AddNumberToObject(body, "applied_index",
 				(double)bx_raft_node_last_applied(d->raft));
+	/* proposals made while this node led: commands per Raft entry */
+	cJSON *prop = cJSON_AddObjectToObject(body, "proposals");
+	cJSON_AddNumberToObject(prop, "entries", (double)d->proposer.entries);
+	cJSON_AddNumberToObject(prop, "commands", (double)d->proposer.commands);
 	cJSON_AddItemToObject(body, "members", bx_api_members_json(d));
 	bx_http_respond_json(req, 200, body);
 	cJSON_Delete(body);

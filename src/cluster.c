@@ -22,53 +22,11 @@
 #define JOIN_TIMEOUT_MS 60000
 #define FORWARD_TIMEOUT_MS 10000
 
-struct submit {
-	struct bx_daemon *d;
-	bx_submit_cb cb;
-	void *data;
-};
-
-static void propose_done(void *data, int code, void *result)
-{
-	struct submit *s = data;
-	struct bx_fsm_result *res = result;
-
-	if (code != BX_OK)
-		s->cb(s->data, code,
-		      code == BX_ENOLEADER ? "leadership lost before the write committed"
-					   : bx_strerror(code),
-		      NULL);
-	else if (res == NULL)
-		s->cb(s->data, BX_EIO, "no result from the state machine", NULL);
-	else
-		s->cb(s->data, res->code, res->msg, res->record);
-	/* the result belongs to the FSM (raft/fsm.h): valid during this callback only */
-	free(s);
-}
-
 int bx_daemon_propose(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data)
 {
-	struct submit *s;
-	char *buf;
-	int rv;
-
 	if (!cJSON_HasObjectItem(cmd, "ts"))
 		cJSON_AddNumberToObject(cmd, "ts", (double)bx_now_ms());
-	buf = cJSON_PrintUnformatted(cmd);
-	cJSON_Delete(cmd);
-	s = malloc(sizeof *s);
-	if (buf == NULL || s == NULL) {
-		free(buf);
-		free(s);
-		return BX_ENOMEM;
-	}
-	s->d = d;
-	s->cb = cb;
-	s->data = data;
-	rv = bx_raft_node_propose(d->raft, buf, strlen(buf), propose_done, s);
-	if (rv != 0)
-		free(s);
-	return rv;
+	return bx_proposer_submit(&d->proposer, cmd, cb, data);
 }
 
 const char *bx_daemon_leader_api(struct bx_daemon *d, char *buf, size_t size)

@@ -292,6 +292,7 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 	rv = bx_raft_node_init(&d->raft, d->loop, &rc, &d->fsm.fsm, errmsg);
 	if (rv != 0)
 		return rv;
+	bx_proposer_init(&d->proposer, d->loop, d->raft, &d->fsm);
 	bx_fsm_set_raft(&d->fsm, bx_raft_node_raft(d->raft));
 
 	if (fresh && d->cfg->bootstrap) {
@@ -382,6 +383,7 @@ static void client_closed(void *data)
 	struct bx_daemon *d = data;
 
 	d->client = NULL;
+	bx_proposer_flush(&d->proposer); /* Raft answers them, if only "shut down" */
 	bx_raft_node_close(d->raft, raft_closed, d);
 }
 

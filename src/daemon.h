@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "proposer.h"
 #include "raft/fsm.h"
 #include "store.h"
 
@@ -34,6 +35,7 @@ struct bx_daemon {
 	struct bx_http_server *http;
 	struct bx_http_client *client;
 	struct bx_agent *agent;
+	struct bx_proposer proposer; /* the leader's commands, batched per loop turn */
 
 	uv_timer_t tick;     /* leader duties and join retries */
 	uv_signal_t sigterm;
@@ -68,7 +70,8 @@ int bx_daemon_run(struct bx_config *cfg);
 typedef void (*bx_submit_cb)(void *data, int code, const char *msg, const cJSON *record);
 void bx_daemon_submit(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data);
 
-/* Propose `cmd` (consumed) on this node, which must be the leader. */
+/* Propose `cmd` (consumed) on this node, which must be the leader: queued for
+ * the entry of this loop turn (src/proposer.h). BX_OK: cb runs once, later. */
 int bx_daemon_propose(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data);
 
 /* "HOST:PORT" of the leader's API, or NULL if unknown. Borrowed until the next apply. */

@@ -17,18 +17,17 @@
 /*
  * Design notes.
  *
- * Writes are buffered: bx_store_put_* only record the operation (key and
- * serialized value) in memory, and bx_store_commit() replays all of them in
- * one LMDB write transaction together with the applied index. If LMDB runs
- * out of map space (MDB_MAP_FULL, from a put or from the commit itself) the
- * transaction is aborted, the map is doubled with mdb_env_set_mapsize() -
- * legal then, because no transaction of ours is open: reads open and close
- * their own read-only transaction - and the whole batch is replayed. The
- * caller never sees MAP_FULL unless the map cannot grow any further.
+ * A write transaction is a real LMDB write transaction, and every read made
+ * while one is open (the FSM's, during apply) goes through it: a command sees
+ * the writes of the commands before it in the same batch. Each put/delete is
+ * also recorded in memory. If LMDB runs out of map space (MDB_MAP_FULL, from a
+ * put or from the commit) the transaction is aborted, the map is doubled with
+ * mdb_env_set_mapsize() - legal then, because no transaction of ours is open -
+ * and the recorded writes are replayed into a new one. The caller never sees
+ * MAP_FULL unless the map cannot grow any further.
  *
- * Because writes only reach LMDB at commit, reads during a transaction see
- * the committed state, not the pending writes. The FSM computes each entry's
- * changes from committed state and then writes them, so that is what it needs.
+ * A savepoint (one level: an LMDB nested transaction) lets the FSM drop the
+ * writes of one rejected command and keep those of the others.
  *
  * Everything runs on one thread (the libuv loop); MDB_NOTLS only keeps LMDB
  * from tying read slots to threads.
@@ -60,6 +59,7 @@ struct bx_store {
 	uint64_t applied; /* cache of meta/applied_index, updated at each commit */
 	char *cluster_id; /* cache of meta/cluster_id, never NULL ("" if unset) */
 	bool txn_open;    /* at most one write transaction at a time */
+	MDB_txn *wtxn;    /* while one is open: the innermost; reads go through it */
 	/* Snapshot copies in progress (bx_store_snapshot_begin .. _write): their
 	 * read transaction may be on another thread, and the map must not be
 	 * resized while any is open. The only lock in the store. */
@@ -85,9 +85,12 @@ struct op {
 
 struct bx_store_txn {
 	struct bx_store *s;
-	struct op *ops;
+	MDB_txn *txn;   /* the LMDB write transaction */
+	MDB_txn *child; /* the savepoint's nested transaction, or NULL */
+	struct op *ops; /* every write so far, to replay after growing the map */
 	size_t n_ops, cap;
-	int err; /* first failure of a put/del (ENOMEM…): commit returns it */
+	size_t sp;      /* n_ops when the savepoint was taken */
+	int err;        /* first failure (ENOMEM, EFULL…): commit returns it */
 };
 
 static int lmdb_code(int rc)
@@ -160,6 +163,23 @@ static int txn_begin(struct bx_store *s, unsigned flags, MDB_txn **txn)
 		rc = mdb_txn_begin(s->env, NULL, flags, txn);
 	}
 	return rc;
+}
+
+/* A transaction to read in: the open write transaction if any (reads then
+ * see its writes), else a new read-only one. */
+static int read_begin(struct bx_store *s, MDB_txn **txn)
+{
+	if (s->wtxn != NULL) {
+		*txn = s->wtxn;
+		return 0;
+	}
+	return txn_begin(s, MDB_RDONLY, txn);
+}
+
+static void read_end(struct bx_store *s, MDB_txn *txn)
+{
+	if (txn != s->wtxn)
+		mdb_txn_abort(txn);
 }
 
 /* --- placement index ------------------------------------------------------ */
@@ -240,16 +260,12 @@ static int index_all(struct bx_store *s, MDB_txn *txn)
 }
 
 /* Reload the cached meta values from committed state. */
-static int load_meta(struct bx_store *s)
+static int read_meta(struct bx_store *s, MDB_txn *txn)
 {
-	MDB_txn *txn;
 	MDB_val key, val;
 	char *id;
 	int rc;
 
-	rc = txn_begin(s, MDB_RDONLY, &txn);
-	if (rc != 0)
-		return lmdb_code(rc);
 	s->applied = 0;
 	key.mv_data = KEY_APPLIED;
 	key.mv_size = strlen(KEY_APPLIED);
@@ -269,19 +285,27 @@ static int load_meta(struct bx_store *s)
 		goto fail;
 	}
 	id = malloc(val.mv_size + 1);
-	if (id == NULL) {
-		mdb_txn_abort(txn);
+	if (id == NULL)
 		return BX_ENOMEM;
-	}
 	memcpy(id, val.mv_data, val.mv_size);
 	id[val.mv_size] = '\0';
 	free(s->cluster_id);
 	s->cluster_id = id;
-	mdb_txn_abort(txn);
 	return BX_OK;
 fail:
-	mdb_txn_abort(txn);
 	return lmdb_code(rc);
+}
+
+static int load_meta(struct bx_store *s)
+{
+	MDB_txn *txn;
+	int rc = txn_begin(s, MDB_RDONLY, &txn);
+
+	if (rc != 0)
+		return lmdb_code(rc);
+	rc = read_meta(s, txn);
+	mdb_txn_abort(txn);
+	return rc;
 }
 
 int bx_store_open(const char *dir, const struct bx_store_options *opts,
@@ -389,6 +413,9 @@ uint64_t bx_store_applied_index(struct bx_store *s)
 
 const char *bx_store_cluster_id(struct bx_store *s)
 {
+	/* during a write transaction: as that transaction sees it */
+	if (s->wtxn != NULL && read_meta(s, s->wtxn) != 0)
+		return "";
 	return s->cluster_id;
 }
 
@@ -400,7 +427,7 @@ static int get_json(struct bx_store *s, int db, const char *k, size_t klen, cJSO
 	int rc;
 
 	*out = NULL;
-	rc = txn_begin(s, MDB_RDONLY, &txn);
+	rc = read_begin(s, &txn);
 	if (rc != 0)
 		return lmdb_code(rc);
 	rc = mdb_get(txn, s->dbi[db], &key, &val);
@@ -409,7 +436,7 @@ static int get_json(struct bx_store *s, int db, const char *k, size_t klen, cJSO
 		if (*out == NULL)
 			rc = MDB_CORRUPTED;
 	}
-	mdb_txn_abort(txn);
+	read_end(s, txn);
 	return lmdb_code(rc);
 }
 
@@ -443,7 +470,7 @@ static int list_json(struct bx_store *s, int db, cJSON **out)
 	arr = cJSON_CreateArray();
 	if (arr == NULL)
 		return BX_ENOMEM;
-	rc = txn_begin(s, MDB_RDONLY, &txn);
+	rc = read_begin(s, &txn);
 	if (rc != 0)
 		goto err_after_arr;
 	rc = mdb_cursor_open(txn, s->dbi[db], &cur);
@@ -461,12 +488,12 @@ static int list_json(struct bx_store *s, int db, cJSON **out)
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		goto err_after_txn;
-	mdb_txn_abort(txn);
+	read_end(s, txn);
 	*out = arr;
 	return BX_OK;
 
 err_after_txn:
-	mdb_txn_abort(txn);
+	read_end(s, txn);
 err_after_arr:
 	cJSON_Delete(arr);
 	return lmdb_code(rc);
@@ -493,7 +520,7 @@ int bx_store_list_services_raw(struct bx_store *s, char **out, size_t *len)
 	f = open_memstream(&buf, &used);
 	if (f == NULL)
 		return BX_ENOMEM;
-	rc = txn_begin(s, MDB_RDONLY, &txn);
+	rc = read_begin(s, &txn);
 	if (rc != 0) {
 		fclose(f);
 		free(buf);
@@ -513,7 +540,7 @@ int bx_store_list_services_raw(struct bx_store *s, char **out, size_t *len)
 		fputc(']', f);
 		mdb_cursor_close(cur);
 	}
-	mdb_txn_abort(txn);
+	read_end(s, txn);
 	if (fclose(f) != 0 || rc != MDB_NOTFOUND) {
 		free(buf);
 		return rc == MDB_NOTFOUND ? BX_ENOMEM : lmdb_code(rc);
@@ -538,7 +565,7 @@ int bx_store_list_placed(struct bx_store *s, uint64_t node, bool running_only, c
 		return BX_ENOMEM;
 	put_be64(prefix, node);
 	prefix[8] = 'r';
-	rc = txn_begin(s, MDB_RDONLY, &txn);
+	rc = read_begin(s, &txn);
 	if (rc != 0) {
 		cJSON_Delete(arr);
 		return lmdb_code(rc);
@@ -566,7 +593,7 @@ int bx_store_list_placed(struct bx_store *s, uint64_t node, bool running_only, c
 	}
 	if (cur != NULL)
 		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	read_end(s, txn);
 	if (rc != MDB_NOTFOUND && rc != 0) {
 		cJSON_Delete(arr);
 		return lmdb_code(rc);
@@ -586,7 +613,7 @@ int bx_store_loads(struct bx_store *s, struct bx_store_load **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	rc = txn_begin(s, MDB_RDONLY, &txn);
+	rc = read_begin(s, &txn);
 	if (rc != 0)
 		return lmdb_code(rc);
 	rc = mdb_cursor_open(txn, s->dbi[DB_PLACED], &cur);
@@ -618,7 +645,7 @@ int bx_store_loads(struct bx_store *s, struct bx_store_load **out, size_t *n)
 	}
 	if (cur != NULL)
 		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	read_end(s, txn);
 	if (rc != MDB_NOTFOUND && rc != 0) {
 		free(loads);
 		return lmdb_code(rc);
@@ -669,11 +696,89 @@ int bx_store_list_nodes(struct bx_store *s, cJSON **out)
 	return BX_OK;
 }
 
-/* Write transactions: buffered operations, replayed at commit. */
+/* --- write transactions -------------------------------------------------- */
+
+/* Double the map. No transaction of this process may be open. */
+static int grow(struct bx_store *s)
+{
+	int rc;
+
+	if (s->map_size >= MAX_MAP_SIZE)
+		return BX_EFULL;
+	wait_snapshots(s);
+	rc = mdb_env_set_mapsize(s->env, s->map_size * 2);
+	if (rc != 0)
+		return lmdb_code(rc);
+	s->map_size *= 2;
+	return BX_OK;
+}
+
+/* Write one recorded operation (and the index with it) into txn. */
+static int apply_op(struct bx_store *s, MDB_txn *txn, const struct op *op)
+{
+	MDB_val key = {op->key_len, op->key}, val = {op->val_len, op->val};
+	int rc;
+
+	if (op->val != NULL) {
+		rc = mdb_put(txn, s->dbi[op->db], &key, &val, 0);
+	} else {
+		rc = mdb_del(txn, s->dbi[op->db], &key, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	if (rc == 0 && op->db == DB_SERVICES)
+		rc = index_service(s, txn, op->key, op->key_len,
+				   op->val != NULL ? op->place : NULL);
+	return rc;
+}
+
+static void drop_txns(struct bx_store_txn *t)
+{
+	if (t->child != NULL)
+		mdb_txn_abort(t->child);
+	if (t->txn != NULL)
+		mdb_txn_abort(t->txn);
+	t->child = t->txn = NULL;
+	t->s->wtxn = NULL;
+}
+
+/*
+ * MDB_MAP_FULL: abort, double the map, begin again and replay every recorded
+ * write (those since the savepoint into a new savepoint), as often as needed.
+ */
+static int regrow(struct bx_store_txn *t)
+{
+	struct bx_store *s = t->s;
+	bool in_child = t->child != NULL;
+	int rc;
+
+	for (;;) {
+		drop_txns(t);
+		rc = grow(s);
+		if (rc != 0)
+			return rc;
+		rc = txn_begin(s, 0, &t->txn);
+		if (rc != 0)
+			return lmdb_code(rc);
+		s->wtxn = t->txn;
+		for (size_t i = 0; i < (in_child ? t->sp : t->n_ops) && rc == 0; i++)
+			rc = apply_op(s, t->txn, &t->ops[i]);
+		if (rc == 0 && in_child) {
+			rc = mdb_txn_begin(s->env, t->txn, 0, &t->child);
+			if (rc == 0)
+				s->wtxn = t->child;
+			for (size_t i = t->sp; i < t->n_ops && rc == 0; i++)
+				rc = apply_op(s, t->child, &t->ops[i]);
+		}
+		if (rc != MDB_MAP_FULL)
+			return lmdb_code(rc);
+	}
+}
 
 int bx_store_begin(struct bx_store *s, struct bx_store_txn **out)
 {
 	struct bx_store_txn *t;
+	int rc;
 
 	*out = NULL;
 	if (s->txn_open)
@@ -682,16 +787,23 @@ int bx_store_begin(struct bx_store *s, struct bx_store_txn **out)
 	if (t == NULL)
 		return BX_ENOMEM;
 	t->s = s;
+	rc = txn_begin(s, 0, &t->txn);
+	if (rc != 0) {
+		free(t);
+		return lmdb_code(rc);
+	}
 	s->txn_open = true;
+	s->wtxn = t->txn;
 	*out = t;
 	return BX_OK;
 }
 
-/* Record one operation; the key and value are copied. */
+/* Record one operation (key and value copied) and write it. */
 static int add_op(struct bx_store_txn *t, int db, const char *key, size_t key_len,
-		  const char *val, size_t val_len)
+		  const char *val, size_t val_len, const unsigned char *place)
 {
 	struct op *op;
+	int rc;
 
 	if (t->err != 0)
 		return t->err;
@@ -722,12 +834,17 @@ static int add_op(struct bx_store_txn *t, int db, const char *key, size_t key_le
 		}
 		memcpy(op->val, val, val_len);
 	}
+	if (place != NULL)
+		memcpy(op->place, place, PLACE_PREFIX);
 	t->n_ops++;
-	return BX_OK;
+	rc = apply_op(t->s, t->s->wtxn, op);
+	if (rc == MDB_MAP_FULL)
+		rc = regrow(t);
+	return rc == 0 ? BX_OK : (t->err = lmdb_code(rc));
 }
 
 static int add_json(struct bx_store_txn *t, int db, const char *key, size_t key_len,
-		    const cJSON *record)
+		    const cJSON *record, const unsigned char *place)
 {
 	char *text;
 	int rc;
@@ -737,54 +854,106 @@ static int add_json(struct bx_store_txn *t, int db, const char *key, size_t key_
 	text = cJSON_PrintUnformatted(record);
 	if (text == NULL)
 		return t->err = BX_ENOMEM;
-	rc = add_op(t, db, key, key_len, text, strlen(text));
+	rc = add_op(t, db, key, key_len, text, strlen(text), place);
 	cJSON_free(text);
 	return rc;
 }
 
 int bx_store_put_service(struct bx_store_txn *t, const char *name, const cJSON *record)
 {
-	int rc;
+	unsigned char place[PLACE_PREFIX];
 
 	if (strlen(name) > MAX_KEY - PLACE_PREFIX)
 		return BX_EINVAL;
-	rc = add_json(t, DB_SERVICES, name, strlen(name), record);
-	if (rc == 0)
-		placement_of(record, t->ops[t->n_ops - 1].place);
-	return rc;
+	placement_of(record, place);
+	return add_json(t, DB_SERVICES, name, strlen(name), record, place);
 }
 
 int bx_store_del_service(struct bx_store_txn *t, const char *name)
 {
-	return add_op(t, DB_SERVICES, name, strlen(name), NULL, 0);
+	return add_op(t, DB_SERVICES, name, strlen(name), NULL, 0, NULL);
 }
 
 int bx_store_put_node(struct bx_store_txn *t, uint64_t id, const cJSON *record)
 {
 	char key[24];
 	int n = snprintf(key, sizeof key, "%" PRIu64, id);
-	return add_json(t, DB_NODES, key, (size_t)n, record);
+	return add_json(t, DB_NODES, key, (size_t)n, record, NULL);
 }
 
 int bx_store_del_node(struct bx_store_txn *t, uint64_t id)
 {
 	char key[24];
 	int n = snprintf(key, sizeof key, "%" PRIu64, id);
-	return add_op(t, DB_NODES, key, (size_t)n, NULL, 0);
+	return add_op(t, DB_NODES, key, (size_t)n, NULL, 0, NULL);
 }
 
 int bx_store_set_cluster_id(struct bx_store_txn *t, const char *cluster_id)
 {
 	return add_op(t, DB_META, KEY_CLUSTER, strlen(KEY_CLUSTER), cluster_id,
-		      strlen(cluster_id));
+		      strlen(cluster_id), NULL);
+}
+
+static void free_ops(struct bx_store_txn *t, size_t from)
+{
+	for (size_t i = from; i < t->n_ops; i++) {
+		free(t->ops[i].key);
+		free(t->ops[i].val);
+	}
+	t->n_ops = from;
+}
+
+int bx_store_savepoint(struct bx_store_txn *t)
+{
+	int rc;
+
+	if (t->err != 0)
+		return t->err;
+	if (t->child != NULL)
+		return BX_EBUSY;
+	rc = mdb_txn_begin(t->s->env, t->txn, 0, &t->child);
+	if (rc != 0)
+		return t->err = lmdb_code(rc);
+	t->sp = t->n_ops;
+	t->s->wtxn = t->child;
+	return BX_OK;
+}
+
+void bx_store_rollback(struct bx_store_txn *t)
+{
+	if (t->child == NULL)
+		return;
+	mdb_txn_abort(t->child);
+	t->child = NULL;
+	t->s->wtxn = t->txn;
+	free_ops(t, t->sp);
+	if (t->err == BX_EFULL || t->err == BX_ENOMEM)
+		return; /* the whole transaction failed: commit reports it */
+	t->err = 0;
+}
+
+int bx_store_release(struct bx_store_txn *t)
+{
+	int rc;
+
+	if (t->child == NULL)
+		return t->err;
+	if (t->err != 0) {
+		bx_store_rollback(t);
+		return t->err;
+	}
+	rc = mdb_txn_commit(t->child);
+	t->child = NULL;
+	t->s->wtxn = t->txn;
+	if (rc != 0)
+		t->err = lmdb_code(rc);
+	return t->err;
 }
 
 static void txn_free(struct bx_store_txn *t)
 {
-	for (size_t i = 0; i < t->n_ops; i++) {
-		free(t->ops[i].key);
-		free(t->ops[i].val);
-	}
+	drop_txns(t);
+	free_ops(t, 0);
 	free(t->ops);
 	t->s->txn_open = false;
 	free(t);
@@ -796,13 +965,38 @@ void bx_store_abort(struct bx_store_txn *t)
 		txn_free(t);
 }
 
-/* Writes into an open LMDB transaction; `drop` empties the databases first. */
+int bx_store_commit(struct bx_store_txn *t, uint64_t applied_index)
+{
+	struct bx_store *s = t->s;
+	unsigned char le[8];
+	MDB_val key = {strlen(KEY_APPLIED), KEY_APPLIED}, val = {8, le};
+	int rc = bx_store_release(t);
+
+	put_le64(le, applied_index);
+	while (rc == 0) {
+		rc = mdb_put(t->txn, s->dbi[DB_META], &key, &val, 0);
+		if (rc == 0) {
+			rc = mdb_txn_commit(t->txn); /* frees it, also on failure */
+			t->txn = NULL;
+			s->wtxn = NULL;
+		}
+		if (rc != MDB_MAP_FULL)
+			break;
+		rc = regrow(t);
+	}
+	rc = lmdb_code(rc);
+	txn_free(t);
+	if (rc == 0)
+		rc = load_meta(s);
+	return rc;
+}
+
+/* Writes into an open LMDB transaction (a restore). */
 typedef int (*write_fn)(struct bx_store *s, MDB_txn *txn, void *arg);
 
 /*
  * Run `fn` in one write transaction with the applied index, doubling the map
- * and starting over on MDB_MAP_FULL. No transaction is open between attempts,
- * which is what mdb_env_set_mapsize() requires.
+ * and starting over on MDB_MAP_FULL.
  */
 static int write_txn(struct bx_store *s, write_fn fn, void *arg, uint64_t applied)
 {
@@ -826,49 +1020,13 @@ static int write_txn(struct bx_store *s, write_fn fn, void *arg, uint64_t applie
 		}
 		if (rc != MDB_MAP_FULL)
 			break;
-		if (s->map_size >= MAX_MAP_SIZE)
-			return BX_EFULL;
-		wait_snapshots(s); /* no transaction may be open in the process */
-		rc = mdb_env_set_mapsize(s->env, s->map_size * 2);
+		rc = grow(s);
 		if (rc != 0)
-			return lmdb_code(rc);
-		s->map_size *= 2;
+			return rc;
 	}
 	if (rc != 0)
 		return lmdb_code(rc);
 	return load_meta(s);
-}
-
-static int write_ops(struct bx_store *s, MDB_txn *txn, void *arg)
-{
-	struct bx_store_txn *t = arg;
-	int rc = 0;
-
-	for (size_t i = 0; i < t->n_ops && rc == 0; i++) {
-		struct op *op = &t->ops[i];
-		MDB_val key = {op->key_len, op->key}, val = {op->val_len, op->val};
-		if (op->val != NULL) {
-			rc = mdb_put(txn, s->dbi[op->db], &key, &val, 0);
-		} else {
-			rc = mdb_del(txn, s->dbi[op->db], &key, NULL);
-			if (rc == MDB_NOTFOUND)
-				rc = 0;
-		}
-		if (rc == 0 && op->db == DB_SERVICES)
-			rc = index_service(s, txn, op->key, op->key_len,
-					   op->val != NULL ? op->place : NULL);
-	}
-	return rc;
-}
-
-int bx_store_commit(struct bx_store_txn *t, uint64_t applied_index)
-{
-	int rc = t->err;
-
-	if (rc == 0)
-		rc = write_txn(t->s, write_ops, t, applied_index);
-	txn_free(t);
-	return rc;
 }
 
 int bx_store_sync(struct bx_store *s)

@@ -67,7 +67,13 @@ int bx_store_loads(struct bx_store *s, struct bx_store_load **out, size_t *n);
 
 /*
  * One write transaction: begin, any number of puts/deletes, then commit with
- * the applied index (written in the same transaction), or abort.
+ * the applied index (written in the same transaction), or abort. While it is
+ * open, every read of the store goes through it and sees its writes.
+ *
+ * A savepoint (one level) marks the writes of one step: rollback drops them
+ * and keeps the earlier ones, release keeps them. Commit releases an open
+ * savepoint. A failed write (out of memory, no map left to grow) makes
+ * commit fail with its code; the caller then aborts.
  */
 struct bx_store_txn;
 int bx_store_begin(struct bx_store *s, struct bx_store_txn **out);
@@ -76,6 +82,9 @@ int bx_store_del_service(struct bx_store_txn *t, const char *name);
 int bx_store_put_node(struct bx_store_txn *t, uint64_t id, const cJSON *record);
 int bx_store_del_node(struct bx_store_txn *t, uint64_t id);
 int bx_store_set_cluster_id(struct bx_store_txn *t, const char *cluster_id);
+int bx_store_savepoint(struct bx_store_txn *t);
+void bx_store_rollback(struct bx_store_txn *t);
+int bx_store_release(struct bx_store_txn *t);
 int bx_store_commit(struct bx_store_txn *t, uint64_t applied_index);
 void bx_store_abort(struct bx_store_txn *t);
 

@@ -73,7 +73,7 @@ static const struct bx_fsm_result *apply(struct fx *f, const char *fmt, ...)
 	for (char *p = buf; *p; p++)
 		if (*p == '\'')
 			*p = '"';
-	res = bx_fsm_apply_json(&f->fsm, index, buf, strlen(buf));
+	res = &bx_fsm_apply_json(&f->fsm, index, buf, strlen(buf))->items[0];
 	ASSERT_INT(bx_store_applied_index(f->store), index);
 	return res;
 }
@@ -313,7 +313,7 @@ TEST(malformedAndUnknownCommandsAreRejectedButCounted)
 
 	fx_open(&f, "db");
 	res = reject(&f, BX_EINVAL, "this is not json");
-	ASSERT_CONTAINS(res->msg, "not JSON");
+	ASSERT_CONTAINS(res->msg, "not a JSON object");
 	reject(&f, BX_EINVAL, "[1,2]");
 	res = reject(&f, BX_EINVAL, "{'op':'service.explode','ts':1}");
 	ASSERT_CONTAINS(res->msg, "unknown op 'service.explode'");
@@ -343,7 +343,7 @@ TEST(malformedAndUnknownCommandsAreRejectedButCounted)
 	{
 		const char junk[] = {'\0', '\xff', '{', '\x01'};
 		uint64_t index = bx_store_applied_index(f.store) + 1;
-		res = bx_fsm_apply_json(&f.fsm, index, junk, sizeof junk);
+		res = &bx_fsm_apply_json(&f.fsm, index, junk, sizeof junk)->items[0];
 		ASSERT_INT(res->code, BX_EINVAL);
 		ASSERT_INT(bx_store_applied_index(f.store), index);
 	}
@@ -552,15 +552,15 @@ TEST(entriesAtOrBelowAppliedIndexAreSkipped)
 	cJSON *r;
 
 	fx_open(&f, "db");
-	res = bx_fsm_apply_json(&f.fsm, 10, put, strlen(put));
+	res = &bx_fsm_apply_json(&f.fsm, 10, put, strlen(put))->items[0];
 	ok(res);
 	ASSERT_INT(bx_store_applied_index(f.store), 10);
 	ASSERT_INT(seen.calls, 1);
-	res = bx_fsm_apply_json(&f.fsm, 10, del, strlen(del));
+	res = &bx_fsm_apply_json(&f.fsm, 10, del, strlen(del))->items[0];
 	ASSERT_INT(res->code, BX_OK);
 	ASSERT_STR(res->msg, "already applied");
 	ASSERT(res->record == NULL);
-	res = bx_fsm_apply_json(&f.fsm, 3, del, strlen(del));
+	res = &bx_fsm_apply_json(&f.fsm, 3, del, strlen(del))->items[0];
 	ASSERT_STR(res->msg, "already applied");
 	ASSERT_INT(seen.calls, 1);
 	ASSERT_INT(bx_store_applied_index(f.store), 10);
@@ -642,12 +642,13 @@ TEST(raftCallbacksApplySnapshotRestore)
 	entry.len = strlen(cmd);
 	/* No raft attached: the index is the store's + 1. */
 	ASSERT_INT(a.fsm.fsm.apply(&a.fsm.fsm, &entry, &result), 0);
-	ASSERT(result == &a.fsm.last);
+	ASSERT(result == &a.fsm.results);
+	ASSERT_INT(a.fsm.results.n, 1);
 	ASSERT_INT(bx_store_applied_index(a.store), 1);
 	entry.base = "garbage";
 	entry.len = 7;
 	ASSERT_INT(a.fsm.fsm.apply(&a.fsm.fsm, &entry, &result), 0);
-	ASSERT_INT(((struct bx_fsm_result *)result)->code, BX_EINVAL);
+	ASSERT_INT(((struct bx_fsm_results *)result)->items[0].code, BX_EINVAL);
 	ASSERT_INT(bx_store_applied_index(a.store), 2);
 
 	ASSERT_INT(a.fsm.fsm.version, 3);
@@ -682,6 +683,109 @@ TEST(raftCallbacksApplySnapshotRestore)
 	memset(copy.base, 'x', copy.len);
 	ASSERT(b.fsm.fsm.restore(&b.fsm.fsm, &copy) != 0);
 	raft_free(copy.base);
+	free(sa);
+	free(sb);
+	fx_close(&a);
+	fx_close(&b);
+}
+
+static const struct bx_fsm_results *apply_batch(struct fx *f, const char *text)
+{
+	char buf[4096];
+	uint64_t index = bx_store_applied_index(f->store) + 1;
+	const struct bx_fsm_results *res;
+
+	snprintf(buf, sizeof buf, "%s", text);
+	for (char *p = buf; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	res = bx_fsm_apply_json(&f->fsm, index, buf, strlen(buf));
+	ASSERT_INT(bx_store_applied_index(f->store), index); /* one entry, one index */
+	return res;
+}
+
+static int generation(struct fx *f, const char *name)
+{
+	cJSON *rec = NULL;
+	int g;
+
+	if (bx_store_get_service(f->store, name, &rec) != 0)
+		return -1;
+	g = cJSON_GetObjectItem(rec, "generation")->valueint;
+	cJSON_Delete(rec);
+	return g;
+}
+
+TEST(batchAppliesInOrderEachSeeingTheOnesBefore)
+{
+	struct fx f;
+	const struct bx_fsm_results *res;
+
+	fx_open(&f, "batch");
+	res = apply_batch(&f, "["
+			      "{'op':'service.put','ts':1,'name':'a','start':false,"
+			      "'spec':{'service':{'name':'a'}}},"
+			      "{'op':'service.start','ts':2,'name':'a'},"     /* sees the put */
+			      "{'op':'service.start','ts':3,'name':'nope'},"  /* rejected */
+			      "{'op':'service.put','ts':4,'name':'b','start':true,"
+			      "'spec':{'service':{'name':'b'},'bad':true}}," /* rejected */
+			      "42,"                                            /* not a command */
+			      "{'op':'service.put','ts':5,'name':'c','start':true,"
+			      "'spec':{'service':{'name':'c'}}}"
+			      "]");
+	ASSERT_INT(res->n, 6);
+	ok(&res->items[0]);
+	ok(&res->items[1]);
+	ASSERT_INT(res->items[2].code, BX_ENOENT);
+	ASSERT_INT(res->items[3].code, BX_EINVAL);
+	ASSERT_INT(res->items[4].code, BX_EINVAL);
+	ASSERT_CONTAINS(res->items[4].msg, "not a JSON object");
+	ok(&res->items[5]);
+	/* the start saw the put of the same entry: the record says running */
+	ASSERT_STR(cJSON_GetObjectItem(res->items[1].record, "desired")->valuestring,
+		   "running");
+	ASSERT(res->items[2].record == NULL && res->items[3].record == NULL);
+	ASSERT_INT(generation(&f, "a"), 1);
+	ASSERT_INT(generation(&f, "b"), -1);
+	ASSERT_INT(generation(&f, "c"), 1);
+	ASSERT_INT(seen.calls, 3); /* put a, start a, put c */
+	ASSERT_STR(seen.name, "c");
+
+	/* an empty batch is one malformed command, and still counts */
+	res = apply_batch(&f, "[]");
+	ASSERT_INT(res->n, 1);
+	ASSERT_INT(res->items[0].code, BX_EINVAL);
+	fx_close(&f);
+}
+
+TEST(batchAndOneByOneGiveTheSameState)
+{
+	struct fx a, b;
+	const char *cmds[] = {
+	    "{'op':'node.upsert','ts':1,'id':2,'name':'n2','api':'x:1','raft':'x:2'}",
+	    "{'op':'service.put','ts':2,'name':'web','start':true,'spec':{'service':{'name':'web'}}}",
+	    "{'op':'service.assign','ts':3,'name':'web','node':2,'expect_generation':1}",
+	    "{'op':'service.put','ts':4,'name':'web','start':true,'spec':{'service':{'name':'web'}}}",
+	    "{'op':'service.stop','ts':5,'name':'web'}",
+	    "{'op':'service.delete','ts':6,'name':'ghost'}",
+	};
+	char batch[4096] = "[";
+	char *sa, *sb;
+	size_t n = sizeof cmds / sizeof cmds[0];
+
+	fx_open(&a, "one-by-one");
+	fx_open(&b, "batched");
+	for (size_t i = 0; i < n; i++) {
+		apply(&a, "%s", cmds[i]);
+		strcat(batch, cmds[i]);
+		strcat(batch, i + 1 < n ? "," : "]");
+	}
+	apply_batch(&b, batch);
+	sa = state(&a);
+	sb = state(&b);
+	/* the same records; only the applied index differs (6 entries vs 1) */
+	ASSERT(strstr(sa, "\"web\"") != NULL);
+	ASSERT_STR(strstr(sb, "\"services\""), strstr(sa, "\"services\""));
 	free(sa);
 	free(sb);
 	fx_close(&a);

@@ -85,10 +85,10 @@ static void cluster_stop(struct cluster *c)
 static void apply_cb(struct raft_apply *req, int status, void *result)
 {
 	struct cluster *c = req->data;
-	const struct bx_fsm_result *res = result;
+	const struct bx_fsm_results *res = result;
 
 	c->done++;
-	if (status != 0 || res == NULL || res->code != BX_OK)
+	if (status != 0 || res == NULL || res->n != 1 || res->items[0].code != BX_OK)
 		c->failed++;
 }
 

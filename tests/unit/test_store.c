@@ -592,3 +592,66 @@ TEST(snapshotInStepsCopiesTheStateAtBeginOnAnotherThread)
 	bx_store_close(a);
 	bx_store_close(b);
 }
+
+TEST(readsInATransactionSeeItsWritesAndSavepointsDropOneStep)
+{
+	/* a small map, so that the map grows inside a savepoint too */
+	struct bx_store *s = open_at("savepoints", 64 << 10);
+	struct bx_store_txn *t;
+	size_t blob_len = 32 << 10;
+	char *blob = malloc(blob_len + 1);
+	char name[32];
+
+	memset(blob, 'x', blob_len);
+	blob[blob_len] = '\0';
+	put_service(s, "old", 1, 1);
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	{
+		cJSON *r = service("kept", 7);
+		ASSERT_INT(bx_store_put_service(t, "kept", r), 0);
+		cJSON_Delete(r);
+	}
+	ASSERT_INT(generation_of(s, "kept"), 7); /* read through the transaction */
+
+	/* a step that writes a lot (the map grows under it), then is dropped */
+	ASSERT_INT(bx_store_savepoint(t), 0);
+	ASSERT_INT(bx_store_savepoint(t), BX_EBUSY); /* one level */
+	for (int i = 0; i < 16; i++) {
+		cJSON *r = service("dropped", i);
+		cJSON_AddStringToObject(r, "blob", blob);
+		snprintf(name, sizeof name, "dropped-%d", i);
+		ASSERT_INT(bx_store_put_service(t, name, r), 0);
+		cJSON_Delete(r);
+	}
+	{
+		struct bx_store_txn *dummy;
+		ASSERT_INT(bx_store_begin(s, &dummy), BX_EBUSY);
+	}
+	ASSERT_INT(bx_store_del_service(t, "old"), 0);
+	ASSERT_INT(generation_of(s, "dropped-15"), 15);
+	ASSERT_INT(generation_of(s, "old"), -1);
+	bx_store_rollback(t);
+	ASSERT_INT(generation_of(s, "dropped-0"), -1);
+	ASSERT_INT(generation_of(s, "old"), 1);
+	ASSERT_INT(generation_of(s, "kept"), 7);
+
+	/* a step that is kept */
+	ASSERT_INT(bx_store_savepoint(t), 0);
+	{
+		cJSON *r = service("second", 2);
+		ASSERT_INT(bx_store_put_service(t, "second", r), 0);
+		cJSON_Delete(r);
+	}
+	ASSERT_INT(bx_store_release(t), 0);
+	ASSERT_INT(bx_store_commit(t, 2), 0);
+	free(blob);
+
+	/* committed: reads outside any transaction */
+	ASSERT_INT(bx_store_applied_index(s), 2);
+	ASSERT_INT(generation_of(s, "kept"), 7);
+	ASSERT_INT(generation_of(s, "second"), 2);
+	ASSERT_INT(generation_of(s, "dropped-3"), -1);
+	ASSERT_INT(generation_of(s, "old"), 1);
+	ASSERT_STR(placed(s, 0, false), "kept,old,second");
+	bx_store_close(s);
+}
