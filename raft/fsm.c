@@ -165,14 +165,13 @@ static int op_node_remove(struct apply *a)
 	rc = bx_store_del_node(a->txn, id);
 	if (rc != 0)
 		return rc;
-	/* Its services go back to the scheduler, which places them again. */
-	rc = bx_store_list_services(a->fsm->store, &services);
+	/* Its services go back to the scheduler, which places them again
+	 * (read through the placement index, not every record). */
+	rc = bx_store_list_placed(a->fsm->store, id, false, &services);
 	if (rc != 0)
 		return rc;
 	cJSON_ArrayForEach(svc, services)
 	{
-		if (num_of(svc, "node") != (double)id)
-			continue;
 		rc = set_num(svc, "node", 0);
 		rc = rc ?: set_str(svc, "state", "pending");
 		rc = rc ?: set_num(svc, "pid", 0);

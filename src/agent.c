@@ -364,6 +364,19 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 		send_report(inst);
 }
 
+/* Reconcile one service with its record read from the store (none: NULL). */
+static void reconcile_named(struct bx_agent *a, const char *name)
+{
+	char copy[BX_NAME_MAX + 1]; /* `name` may belong to an instance reconcile frees */
+	cJSON *record = NULL;
+
+	snprintf(copy, sizeof copy, "%s", name);
+	if (bx_store_get_service(a->d->store, copy, &record) != 0)
+		record = NULL;
+	reconcile(a, copy, record);
+	cJSON_Delete(record);
+}
+
 /*
  * A full pass: the services placed here to run (through the placement index,
  * not every record), then this node's instances that are not among them
@@ -391,13 +404,8 @@ static void reconcile_all(struct bx_agent *a)
 	cJSON_Delete(placed);
 	for (struct instance *inst = a->instances, *next; inst != NULL; inst = next) {
 		next = inst->next;
-		if (inst->seen)
-			continue;
-		record = NULL;
-		if (bx_store_get_service(a->d->store, inst->name, &record) != 0)
-			record = NULL;
-		reconcile(a, inst->name, record);
-		cJSON_Delete(record);
+		if (!inst->seen)
+			reconcile_named(a, inst->name);
 	}
 }
 
@@ -462,25 +470,15 @@ static void on_timer(uv_timer_t *t)
 		reconcile_all(a);
 		return;
 	}
-	for (unsigned i = 0; i < a->n_dirty; i++) {
-		cJSON *record = NULL;
-		if (bx_store_get_service(a->d->store, a->dirty_names[i], &record) != 0)
-			record = NULL;
-		reconcile(a, a->dirty_names[i], record);
-		cJSON_Delete(record);
-	}
+	for (unsigned i = 0; i < a->n_dirty; i++)
+		reconcile_named(a, a->dirty_names[i]);
 	a->n_dirty = 0;
 	/* this node's own instances: restarts that are due, reports to send */
 	for (struct instance *inst = a->instances, *next; inst != NULL; inst = next) {
 		next = inst->next;
 		if ((inst->phase == PH_WAITING && now >= inst->restart_at) ||
-		    inst->phase == PH_ENDED || inst->report_dirty) {
-			cJSON *record = NULL;
-			if (bx_store_get_service(a->d->store, inst->name, &record) != 0)
-				record = NULL;
-			reconcile(a, inst->name, record);
-			cJSON_Delete(record);
-		}
+		    inst->phase == PH_ENDED || inst->report_dirty)
+			reconcile_named(a, inst->name);
 	}
 }
 

@@ -56,24 +56,28 @@ static void batch_done(void *data, int code, void *result)
 
 void bx_proposer_flush(struct bx_proposer *p)
 {
-	struct batch *b;
+	struct bx_proposer_item *items = p->items;
+	size_t n = p->n, len = p->len;
 	char *buf = p->buf;
-	size_t len = p->len;
+	struct batch *b;
 	int rv;
 
-	if (p->n == 0)
+	if (n == 0)
 		return;
 	uv_prepare_stop(&p->prepare);
+	/* The batch leaves the proposer before any callback can submit again. */
+	p->buf = NULL;
+	p->items = NULL;
+	p->len = p->cap = p->n = p->items_cap = 0;
 	b = malloc(sizeof *b);
 	if (b == NULL) {
-		fail_items(p->items, p->n, BX_ENOMEM);
-		free(p->items);
-		free(p->buf);
-		goto reset;
+		free(buf);
+		fail_items(items, n, BX_ENOMEM);
+		free(items);
+		return;
 	}
-	b->items = p->items;
-	b->n = p->n;
-	if (b->n == 1) {
+	*b = (struct batch){.p = p, .items = items, .n = n};
+	if (n == 1) {
 		/* one command: the object itself, not a batch of one */
 		memmove(buf, buf + 1, len - 1);
 		len--;
@@ -81,26 +85,16 @@ void bx_proposer_flush(struct bx_proposer *p)
 		buf[len++] = ']'; /* room was kept for it */
 	}
 	p->entries++;
-	p->commands += b->n;
-	/* The batch leaves the proposer before any callback can submit again. */
-	p->buf = NULL;
-	p->items = NULL;
-	p->len = p->cap = p->n = p->items_cap = 0;
-	b->p = p;
+	p->commands += n;
 	rv = bx_raft_node_propose(p->raft, buf, len, batch_done, b, &b->index); /* takes buf */
 	if (rv == BX_OK && bx_fsm_expect(p->fsm, b->index) != BX_OK)
 		BX_WARN("raft", "out of memory: results of entry %llu will be lost",
 			(unsigned long long)b->index);
 	if (rv != BX_OK) {
-		fail_items(b->items, b->n, rv);
-		free(b->items);
+		fail_items(items, n, rv);
+		free(items);
 		free(b);
 	}
-	return;
-reset:
-	p->buf = NULL;
-	p->items = NULL;
-	p->len = p->cap = p->n = p->items_cap = 0;
 }
 
 static void on_prepare(uv_prepare_t *h)

@@ -539,6 +539,18 @@ static int spawn_error(int uv_err)
 	}
 }
 
+/* Start and adopt both need a live driver and no instance yet. */
+static int can_take_instance(const struct bx_vm *vm, const struct impl *impl, char *errmsg)
+{
+	if (impl == NULL)
+		return bx_err(errmsg, BX_ENOMEM, "out of memory");
+	if (impl->closing)
+		return bx_err(errmsg, BX_ESHUTDOWN, "closing");
+	if (vm->state == BX_VM_RUNNING || vm->state == BX_VM_STOPPING)
+		return bx_err(errmsg, BX_EBUSY, "already running (pid %d)", (int)vm->pid);
+	return BX_OK;
+}
+
 static int process_start(struct bx_vm *vm, char *errmsg)
 {
 	const struct bx_spec *spec = vm->spec;
@@ -551,12 +563,9 @@ static int process_start(struct bx_vm *vm, char *errmsg)
 	unsigned long long old_start;
 	int fd, rc;
 
-	if (impl == NULL)
-		return bx_err(errmsg, BX_ENOMEM, "out of memory");
-	if (impl->closing)
-		return bx_err(errmsg, BX_ESHUTDOWN, "closing");
-	if (vm->state == BX_VM_RUNNING || vm->state == BX_VM_STOPPING)
-		return bx_err(errmsg, BX_EBUSY, "already running (pid %d)", (int)vm->pid);
+	rc = can_take_instance(vm, impl, errmsg);
+	if (rc != 0)
+		return rc;
 	rc = process_check(vm, errmsg);
 	if (rc != 0)
 		return rc;
@@ -659,12 +668,9 @@ static int process_adopt(struct bx_vm *vm, char *errmsg)
 	pid_t pid;
 	int pidfd, rc;
 
-	if (impl == NULL)
-		return bx_err(errmsg, BX_ENOMEM, "out of memory");
-	if (impl->closing)
-		return bx_err(errmsg, BX_ESHUTDOWN, "closing");
-	if (vm->state == BX_VM_RUNNING || vm->state == BX_VM_STOPPING)
-		return bx_err(errmsg, BX_EBUSY, "already running (pid %d)", (int)vm->pid);
+	rc = can_take_instance(vm, impl, errmsg);
+	if (rc != 0)
+		return rc;
 
 	rc = read_pidfile(vm, &pid, &starttime);
 	if (rc == BX_ENOENT)

@@ -583,6 +583,14 @@ TEST(snapshotInStepsCopiesTheStateAtBeginOnAnotherThread)
 	ASSERT_INT(rc, 0);
 	bx_store_snapshot_end(snap);
 	ASSERT_INT(generation_of(a, "grow-399"), 399);
+	{
+		char path[512];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/steps-a/data.mdb", bx_test_tmpdir());
+		ASSERT_INT(stat(path, &st), 0);
+		ASSERT_MSG(st.st_size > 4096 * 16, "the map did not grow: %lld bytes",
+			   (long long)st.st_size);
+	}
 
 	ASSERT_INT(bx_store_restore(b, buf, len, msg), 0);
 	free(buf);
