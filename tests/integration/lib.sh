@@ -14,10 +14,27 @@ declare -A BX_PIDS=()
 
 bx_setup() {
 	BX_TMP=$(mktemp -d /tmp/bx-it-XXXXXX)
-	# a port block of our own: 20 ports per node, 10 nodes
-	BX_BASE=${BX_BASE:-$((20000 + (RANDOM % 400) * 100))}
+	[ -n "${BX_BASE:-}" ] || BX_BASE=$(bx_pick_base)
 	trap bx_cleanup EXIT
 	trap 'exit 130' INT TERM
+}
+
+# bx_pick_base: the first port of a block of 100 for this test (2 ports a
+# node). The block lies below the kernel's ephemeral range, so no outgoing
+# connection can take one of its ports between now and the daemon's bind,
+# and no port in it has a listener now.
+bx_pick_base() {
+	local lo _hi base try
+	read -r lo _hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	[ "$lo" -gt 11000 ] || lo=60000 # an odd range: use the top instead
+	for try in $(seq 1 50); do
+		base=$((10000 + (RANDOM % ((lo - 10100) / 100)) * 100))
+		if ! ss -Htln "( sport >= :$base and sport < :$((base + 100)) )" 2>/dev/null | grep -q .; then
+			echo "$base"
+			return
+		fi
+	done
+	echo "$base"
 }
 
 bx_cleanup() {
