@@ -153,6 +153,23 @@ static int check_service_put(const cJSON *cmd, char *msg, size_t size)
 	return BX_OK;
 }
 
+/* "health" is optional (reports from before health checks have none). */
+static int check_service_report(const cJSON *cmd, char *msg, size_t size)
+{
+	static const char *const values[] = {"", "starting", "healthy", "unhealthy"};
+	const cJSON *health = cJSON_GetObjectItemCaseSensitive(cmd, "health");
+
+	if (health == NULL)
+		return BX_OK;
+	for (size_t i = 0; cJSON_IsString(health) && i < sizeof values / sizeof values[0]; i++)
+		if (strcmp(health->valuestring, values[i]) == 0)
+			return BX_OK;
+	snprintf(msg, size,
+		 "service.report: field 'health' must be one of \"\", \"starting\", "
+		 "\"healthy\", \"unhealthy\"");
+	return BX_EINVAL;
+}
+
 static const struct bx_command_op ops[] = {
     {"cluster.init", cluster_init_fields, NULL},
     {"node.upsert", node_upsert_fields, NULL},
@@ -162,7 +179,7 @@ static const struct bx_command_op ops[] = {
     {"service.stop", service_name_fields, NULL},
     {"service.delete", service_name_fields, NULL},
     {"service.assign", service_assign_fields, NULL},
-    {"service.report", service_report_fields, NULL},
+    {"service.report", service_report_fields, check_service_report},
 };
 
 const struct bx_command_op *bx_command_find(const char *name)

@@ -101,6 +101,7 @@ static int new_instance(cJSON *rec, double ts)
 	rc = rc ?: set_num(rec, "pid", 0);
 	rc = rc ?: set_num(rec, "restarts", 0);
 	rc = rc ?: set_str(rec, "reason", "");
+	rc = rc ?: set_str(rec, "health", "");
 	rc = rc ?: set_num(rec, "state_at", ts);
 	return rc;
 }
@@ -213,6 +214,8 @@ static int op_service_put(struct apply *a)
 		rc = rc ?: set_num(rec, "pid", 0);
 		rc = rc ?: set_num(rec, "restarts", 0);
 		rc = rc ?: set_str(rec, "reason", "");
+		rc = rc ?: set_str(rec, "health", "");
+	rc = rc ?: set_str(rec, "health", "");
 		rc = rc ?: set_num(rec, "created_at", a->ts);
 		rc = rc ?: set_num(rec, "updated_at", a->ts);
 		rc = rc ?: set_num(rec, "state_at", a->ts);
@@ -319,6 +322,7 @@ static int op_service_assign(struct apply *a)
 	rc = rc ?: set_str(rec, "state", "pending");
 	rc = rc ?: set_num(rec, "pid", 0);
 	rc = rc ?: set_str(rec, "reason", "");
+	rc = rc ?: set_str(rec, "health", "");
 	rc = rc ?: set_num(rec, "state_at", a->ts);
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
 	return rc ?: keep_service(a, rec);
@@ -346,6 +350,7 @@ static int op_service_report(struct apply *a)
 	rc = rc ?: set_num(rec, "pid", (double)bx_command_u64(a->cmd, "pid"));
 	rc = rc ?: set_num(rec, "restarts", (double)bx_command_u64(a->cmd, "restarts"));
 	rc = rc ?: set_str(rec, "reason", bx_command_str(a->cmd, "reason"));
+	rc = rc ?: set_str(rec, "health", bx_command_str(a->cmd, "health"));
 	rc = rc ?: set_num(rec, "state_at", a->ts);
 	return rc ?: keep_service(a, rec);
 }

@@ -2,6 +2,7 @@
 #include "agent.h"
 
 #include "daemon.h"
+#include "health.h"
 #include "log.h"
 #include "restart.h"
 #include "spec.h"
@@ -43,6 +44,12 @@ struct instance {
 	enum phase phase;
 	uint64_t restart_at;
 	struct bx_restart_state restarts;
+
+	/* Health checks while RUNNING ([health] type set), else NULL. */
+	struct bx_health *health;
+	enum bx_health_state health_state;
+	bool ending_unhealthy; /* we are stopping it because it is unhealthy */
+	char health_detail[160];
 
 	/* What the cluster was last told, and what it should be told next. */
 	char state[16];
@@ -97,6 +104,7 @@ static void unlink_instance(struct bx_agent *a, struct instance *inst)
 
 static void free_instance(struct instance *inst)
 {
+	bx_health_stop(inst->health);
 	bx_spec_free(&inst->spec);
 	free(inst);
 }
@@ -142,6 +150,9 @@ static void send_report(struct instance *inst)
 	cJSON_AddNumberToObject(cmd, "pid", inst->vm.pid);
 	cJSON_AddNumberToObject(cmd, "restarts", inst->restarts.total);
 	cJSON_AddStringToObject(cmd, "reason", inst->reason);
+	cJSON_AddStringToObject(cmd, "health",
+				inst->health != NULL ? bx_health_state_name(inst->health_state)
+						     : "");
 	inst->report_dirty = false;
 	inst->report_in_flight = true;
 	bx_daemon_submit(d, cmd, report_done, inst);
@@ -172,19 +183,70 @@ static double jitter(void)
 	return (double)r / 4294967296.0;
 }
 
+static void stop_health(struct instance *inst)
+{
+	bx_health_stop(inst->health);
+	inst->health = NULL;
+}
+
+static void on_health(void *data, enum bx_health_state state, const char *detail)
+{
+	struct instance *inst = data;
+
+	inst->health_state = state;
+	snprintf(inst->health_detail, sizeof inst->health_detail, "%s", detail);
+	if (state == BX_HEALTH_UNHEALTHY && inst->phase == PH_RUNNING) {
+		BX_WARN("agent", "service '%s' is unhealthy (%s): stopping it", inst->name,
+			detail);
+		stop_health(inst);
+		inst->ending_unhealthy = true;
+		set_state(inst, "unhealthy", detail);
+		if (inst->vm.driver->stop(&inst->vm, inst->spec.stop_timeout_ms) != 0)
+			inst->vm.driver->kill(&inst->vm);
+		return;
+	}
+	BX_INFO("agent", "service '%s' is %s (%s)", inst->name, bx_health_state_name(state),
+		detail);
+	inst->report_dirty = true;
+	send_report(inst);
+}
+
+/* The instance runs: check its health if the spec asks for it. */
+static void start_health(struct instance *inst)
+{
+	stop_health(inst);
+	inst->health_state = BX_HEALTH_STARTING;
+	inst->health_detail[0] = '\0';
+	if (inst->spec.health.type == BX_HEALTH_NONE || inst->agent->d->client == NULL)
+		return;
+	if (bx_health_start(&inst->health, inst->agent->d->loop, inst->agent->d->client,
+			    &inst->spec, on_health, inst) != 0)
+		inst->health = NULL;
+}
+
 static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 {
 	struct instance *inst = vm->data;
 	struct bx_restart_decision dec;
 
+	stop_health(inst);
 	if (inst->phase == PH_STOPPING || inst->phase == PH_CLOSING) {
 		/* we asked for it: the pass that follows frees it */
 		inst->phase = PH_ENDED;
 		inst->agent->dirty = true;
 		return;
 	}
-	bx_restart_decide(&inst->spec, &inst->restarts, exit_status, term_signal,
-			  uv_now(vm->loop), jitter(), &dec);
+	if (inst->ending_unhealthy) {
+		char what[200];
+		snprintf(what, sizeof what, "unhealthy (%s)", inst->health_detail);
+		inst->ending_unhealthy = false;
+		bx_restart_decide_failed(&inst->spec, &inst->restarts, what,
+					 uv_now(vm->loop), jitter(), &dec);
+		exit_status = -1;
+	} else {
+		bx_restart_decide(&inst->spec, &inst->restarts, exit_status, term_signal,
+				  uv_now(vm->loop), jitter(), &dec);
+	}
 	if (dec.restart) {
 		inst->phase = PH_WAITING;
 		inst->restart_at = uv_now(vm->loop) + dec.delay_ms;
@@ -215,6 +277,7 @@ static void start_instance(struct instance *inst)
 		return;
 	}
 	inst->phase = PH_RUNNING;
+	start_health(inst);
 	set_state(inst, "running", "");
 }
 
@@ -260,6 +323,7 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 		BX_INFO("agent", "service '%s': adopted running instance (pid %d)",
 			inst->name, inst->vm.pid);
 		inst->phase = PH_RUNNING;
+		start_health(inst);
 		set_state(inst, "running", "");
 	} else if (adopt_only) {
 		inst->phase = PH_ENDED;
@@ -276,6 +340,7 @@ fail:
 
 static void stop_instance(struct instance *inst)
 {
+	stop_health(inst);
 	if (inst->phase == PH_RUNNING || inst->phase == PH_STARTING) {
 		inst->phase = PH_STOPPING;
 		BX_INFO("agent", "stopping service '%s' generation %llu", inst->name,
@@ -310,6 +375,7 @@ static void drop_instance(struct bx_agent *a, struct instance *inst,
 			  const char *final_state)
 {
 	unlink_instance(a, inst);
+	stop_health(inst);
 	if (final_state != NULL)
 		set_state(inst, final_state, "");
 	inst->phase = PH_CLOSING;
@@ -339,11 +405,14 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 	bool still_ours = node_of(record) == a->d->id;
 
 	if (inst != NULL && wanted && inst->generation != gen) {
-		/* a new generation: the old instance goes first */
+		/* a new generation: the old instance goes first; the new one
+		 * starts once it is gone (this pass, or the one its exit makes) */
 		stop_instance(inst);
-		if (inst->phase == PH_ENDED)
-			drop_instance(a, inst, NULL);
-		return; /* started on a later pass, once the old one is gone */
+		if (inst->phase != PH_ENDED)
+			return;
+		drop_instance(a, inst, NULL);
+		new_instance(a, record, false);
+		return;
 	}
 	if (inst == NULL) {
 		if (wanted)
@@ -561,6 +630,7 @@ void bx_agent_close(struct bx_agent *a, void (*cb)(void *data), void *data)
 	while (a->instances != NULL) {
 		struct instance *inst = a->instances;
 		a->instances = inst->next;
+		stop_health(inst);
 		inst->phase = PH_CLOSING;
 		if (inst->vm_live) {
 			a->closing_left++;

@@ -11,13 +11,13 @@ static const char usage[] = "usage: blixard [--json] list\n";
 
 void bx_cli_print_services(const cJSON *services, FILE *out)
 {
-	static const char *const header[] = {"NAME",  "DRIVER", "DESIRED", "STATE",
-					     "NODE",  "PID",    "GEN",     "RESTARTS",
-					     "SINCE", "REASON"};
+	static const char *const header[] = {"NAME", "DRIVER", "DESIRED",  "STATE",
+					     "HEALTH", "NODE", "PID", "GEN",
+					     "RESTARTS", "SINCE", "REASON"};
 	struct bx_table t;
 	const cJSON *s;
 
-	bx_table_init(&t, 10, header);
+	bx_table_init(&t, 11, header);
 	cJSON_ArrayForEach(s, services)
 	{
 		char node[24], pid[24], gen[24], restarts[24], since[24];
@@ -28,6 +28,7 @@ void bx_cli_print_services(const cJSON *services, FILE *out)
 		    bx_fmt_str(svc, "driver"),
 		    bx_fmt_str(s, "desired"),
 		    bx_fmt_str(s, "state"),
+		    bx_fmt_str(s, "health")[0] ? bx_fmt_str(s, "health") : "-",
 		    bx_fmt_num(s, "node", node, sizeof node, 1),
 		    bx_fmt_num(s, "pid", pid, sizeof pid, 1),
 		    bx_fmt_num(s, "generation", gen, sizeof gen, 0),

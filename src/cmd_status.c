@@ -99,7 +99,9 @@ static int service_status(struct bx_cli *cli, const char *name)
 	printf("state:      %s", bx_fmt_str(r.json, "state"));
 	if (bx_fmt_str(r.json, "reason")[0])
 		printf(" (%s)", bx_fmt_str(r.json, "reason"));
-	printf("\nnode:       %s\n", bx_fmt_num(r.json, "node", buf, sizeof buf, 1));
+	printf("\nhealth:     %s\n",
+	       bx_fmt_str(r.json, "health")[0] ? bx_fmt_str(r.json, "health") : "-");
+	printf("node:       %s\n", bx_fmt_num(r.json, "node", buf, sizeof buf, 1));
 	printf("pid:        %s\n", bx_fmt_num(r.json, "pid", buf, sizeof buf, 1));
 	printf("generation: %s\n", bx_fmt_num(r.json, "generation", buf, sizeof buf, 0));
 	printf("restarts:   %s\n", bx_fmt_num(r.json, "restarts", buf, sizeof buf, 0));

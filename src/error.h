@@ -28,7 +28,8 @@
 	X(BX_ECONFLICT, -15, "conflict")                                     \
 	X(BX_EUNAVAIL, -16, "unavailable")                                   \
 	X(BX_EPERM, -17, "permission denied")                                \
-	X(BX_EFULL, -18, "no space")
+	X(BX_EFULL, -18, "no space")                                         \
+	X(BX_EREMOTE, -19, "refused by the other side")
 
 enum {
 	BX_OK = 0,

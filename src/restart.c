@@ -24,16 +24,13 @@ static void forget_old(const struct bx_spec *spec, struct bx_restart_state *st, 
 	st->len = keep;
 }
 
-void bx_restart_decide(const struct bx_spec *spec, struct bx_restart_state *st,
-		       int64_t exit_status, int term_signal, uint64_t now_ms, double jitter,
-		       struct bx_restart_decision *out)
+static void decide(const struct bx_spec *spec, struct bx_restart_state *st, bool failed,
+		   const char *ended, uint64_t now_ms, double jitter,
+		   struct bx_restart_decision *out)
 {
-	char ended[48];
-	bool failed = term_signal != 0 || exit_status != 0;
 	uint64_t delay;
 
 	memset(out, 0, sizeof *out);
-	describe_end(ended, sizeof ended, exit_status, term_signal);
 	if (spec->restart.policy == BX_RESTART_NEVER ||
 	    (spec->restart.policy == BX_RESTART_ON_FAILURE && !failed)) {
 		snprintf(out->reason, sizeof out->reason, "%s; restart policy %s", ended,
@@ -63,4 +60,21 @@ void bx_restart_decide(const struct bx_spec *spec, struct bx_restart_state *st,
 	out->delay_ms = (uint32_t)delay;
 	snprintf(out->reason, sizeof out->reason, "%s; restart %u of %u in %u ms", ended,
 		 st->len, spec->restart.max_attempts, out->delay_ms);
+}
+
+void bx_restart_decide(const struct bx_spec *spec, struct bx_restart_state *st,
+		       int64_t exit_status, int term_signal, uint64_t now_ms, double jitter,
+		       struct bx_restart_decision *out)
+{
+	char ended[48];
+
+	describe_end(ended, sizeof ended, exit_status, term_signal);
+	decide(spec, st, term_signal != 0 || exit_status != 0, ended, now_ms, jitter, out);
+}
+
+void bx_restart_decide_failed(const struct bx_spec *spec, struct bx_restart_state *st,
+			      const char *what, uint64_t now_ms, double jitter,
+			      struct bx_restart_decision *out)
+{
+	decide(spec, st, true, what, now_ms, jitter, out);
 }

@@ -31,4 +31,13 @@ void bx_restart_decide(const struct bx_spec *spec, struct bx_restart_state *stat
 		       int64_t exit_status, int term_signal, uint64_t now_ms, double jitter,
 		       struct bx_restart_decision *out);
 
+/*
+ * The same, for an instance the agent ended because it failed in another
+ * way (its health checks): always a failure, described by `what`
+ * ("unhealthy: HTTP 503").
+ */
+void bx_restart_decide_failed(const struct bx_spec *spec, struct bx_restart_state *state,
+			      const char *what, uint64_t now_ms, double jitter,
+			      struct bx_restart_decision *out);
+
 #endif

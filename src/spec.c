@@ -148,6 +148,7 @@ void bx_spec_init(struct bx_spec *spec)
 	spec->health.timeout_ms = 500;
 	spec->health.unhealthy_after = 3;
 	spec->health.healthy_after = 1;
+	spec->health.grace_ms = 30000;
 	spec->restart.policy = BX_RESTART_ON_FAILURE;
 	spec->restart.max_attempts = 3;
 	spec->restart.window_ms = 60000;

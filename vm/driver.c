@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "vm/process.h"
+#include "vm/qemu.h"
 
 /*
  * Every driver, by the name used in [service] driver. Adding a driver means
@@ -15,8 +16,8 @@ static const struct {
 	const char *name;
 	const struct bx_driver *driver;
 } drivers[] = {
+    {"qemu", &bx_driver_qemu},
     {"process", &bx_driver_process},
-    /* {"qemu", &bx_driver_qemu},               vm/qemu.c */
     /* {"libvirt", &bx_driver_libvirt},         vm/libvirt.c */
     /* {"microvm-nix", &bx_driver_microvm_nix}, vm/microvm_nix.c */
 };

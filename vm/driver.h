@@ -51,7 +51,8 @@ struct bx_vm {
 	/* Called once when a started/adopted instance ends: exit status or signal. */
 	void (*on_exit)(struct bx_vm *vm, int64_t exit_status, int term_signal);
 	void *data; /* the owner's */
-	void *impl; /* the driver's */
+	void *impl; /* the driver's (the process core's, for drivers built on it) */
+	void *ext;  /* state of a driver built on the process core (vm/proc.h) */
 };
 
 /* The driver named `name`, or NULL. */

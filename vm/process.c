@@ -1,6 +1,8 @@
 /* process.c - the "process" driver: spawn, adopt, stop and watch a plain command. */
 #include "vm/process.h"
 
+#include "vm/proc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,6 +25,7 @@
 extern char **environ;
 
 #define CONSOLE_MAX (8ull << 20)
+#define CONSOLE_CHECK_MS 5000
 #define PATH_SIZE sizeof(((struct bx_vm *)0)->run_dir)
 
 /*
@@ -57,6 +61,7 @@ struct watch {
 struct impl {
 	struct bx_vm *vm;
 	uv_timer_t kill_timer; /* always initialised; escalates stop() to SIGKILL */
+	uv_timer_t console_timer; /* always initialised; caps console.log while running */
 	struct child *child;   /* spawned and not yet exited, else NULL */
 	struct watch *watch;   /* adopted and not yet exited, else NULL */
 	pid_t pgid;            /* group to signal (== pid, setsid); 0: pid only */
@@ -288,7 +293,9 @@ static struct impl *get_impl(struct bx_vm *vm)
 	impl->vm = vm;
 	uv_timer_init(vm->loop, &impl->kill_timer);
 	impl->kill_timer.data = impl;
-	impl->open_handles = 1;
+	uv_timer_init(vm->loop, &impl->console_timer);
+	impl->console_timer.data = impl;
+	impl->open_handles = 2;
 	run_file(vm, "console.log", impl->console);
 	vm->impl = impl;
 	return impl;
@@ -315,6 +322,7 @@ static void ended(struct impl *impl, int64_t exit_status, int term_signal)
 	if (impl->pgid > 0)
 		kill(-impl->pgid, SIGKILL); /* leftovers of the group, if any */
 	uv_timer_stop(&impl->kill_timer);
+	uv_timer_stop(&impl->console_timer);
 	remove_pidfile_if(vm, vm->pid, impl->starttime);
 	vm->state = BX_VM_EXITED;
 	vm->pid = 0;
@@ -524,6 +532,44 @@ static int open_console(struct impl *impl, char *errmsg)
 	return fd;
 }
 
+/*
+ * Cap console.log while the instance runs. The instance holds it open with
+ * O_APPEND, so after the file is copied to console.log.1 and truncated, its
+ * later writes land at the new end; only a write between the copy and the
+ * truncate is lost. The daemon is not a pipe in between on purpose: the
+ * instance must outlive it.
+ */
+static void on_console_timer(uv_timer_t *timer)
+{
+	struct impl *impl = timer->data;
+	char old[PATH_SIZE], tmp[PATH_SIZE];
+	struct stat st;
+	int in, out;
+	off_t off = 0;
+	bool ok = true;
+
+	if (stat(impl->console, &st) != 0 || (unsigned long long)st.st_size <= CONSOLE_MAX)
+		return;
+	run_file(impl->vm, "console.log.1", old);
+	run_file(impl->vm, "console.tmp", tmp);
+	in = open(impl->console, O_RDONLY | O_CLOEXEC);
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	while (ok && in >= 0 && out >= 0 && off < st.st_size) {
+		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
+		ok = n > 0;
+	}
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (in < 0 || out < 0 || !ok || rename(tmp, old) != 0) {
+		unlink(tmp);
+		return; /* tried again on the next tick */
+	}
+	if (truncate(impl->console, 0) != 0)
+		return;
+}
+
 static int spawn_error(int uv_err)
 {
 	switch (uv_err) {
@@ -551,22 +597,18 @@ static int can_take_instance(const struct bx_vm *vm, const struct impl *impl, ch
 	return BX_OK;
 }
 
-static int process_start(struct bx_vm *vm, char *errmsg)
+int bx_proc_spawn(struct bx_vm *vm, const struct bx_proc_cmd *cmd, char *errmsg)
 {
-	const struct bx_spec *spec = vm->spec;
 	struct impl *impl = get_impl(vm);
 	uv_process_options_t options;
 	uv_stdio_container_t stdio[3];
 	struct child *child;
-	char **args, **env, state;
+	char state;
 	pid_t old_pid;
 	unsigned long long old_start;
 	int fd, rc;
 
 	rc = can_take_instance(vm, impl, errmsg);
-	if (rc != 0)
-		return rc;
-	rc = process_check(vm, errmsg);
 	if (rc != 0)
 		return rc;
 	rc = mkdir_p(vm->run_dir, errmsg);
@@ -585,14 +627,11 @@ static int process_start(struct bx_vm *vm, char *errmsg)
 	fd = open_console(impl, errmsg);
 	if (fd < 0)
 		return fd;
-	args = calloc(spec->process.command_len + 1, sizeof *args);
-	env = build_env(spec);
 	child = calloc(1, sizeof *child);
-	if (args == NULL || env == NULL || child == NULL) {
-		rc = bx_err(errmsg, BX_ENOMEM, "out of memory");
-		goto err_after_alloc;
+	if (child == NULL) {
+		close(fd);
+		return bx_err(errmsg, BX_ENOMEM, "out of memory");
 	}
-	memcpy(args, spec->process.command, spec->process.command_len * sizeof *args);
 
 	memset(&options, 0, sizeof options);
 	stdio[0].flags = UV_IGNORE; /* libuv gives the child /dev/null */
@@ -600,10 +639,10 @@ static int process_start(struct bx_vm *vm, char *errmsg)
 	stdio[1].data.fd = fd;
 	stdio[2].flags = UV_INHERIT_FD;
 	stdio[2].data.fd = fd;
-	options.file = args[0];
-	options.args = args;
-	options.env = env;
-	options.cwd = spec->process.workdir;
+	options.file = cmd->argv[0];
+	options.args = cmd->argv;
+	options.env = cmd->env;
+	options.cwd = cmd->cwd;
 	options.stdio = stdio;
 	options.stdio_count = 3;
 	options.exit_cb = on_child_exit;
@@ -616,16 +655,12 @@ static int process_start(struct bx_vm *vm, char *errmsg)
 	rc = uv_spawn(vm->loop, &child->process, &options);
 	/* Even a failed uv_spawn leaves an initialised handle to close. */
 	impl->open_handles++;
+	close(fd);
 	if (rc != 0) {
 		uv_close((uv_handle_t *)&child->process, child_closed);
-		rc = bx_err(errmsg, spawn_error(rc), "spawn '%s': %s", args[0],
-			    uv_strerror(rc));
-		child = NULL;
-		goto err_after_alloc;
+		return bx_err(errmsg, spawn_error(rc), "spawn '%s': %s", cmd->argv[0],
+			      uv_strerror(rc));
 	}
-	free(args);
-	free(env);
-	close(fd);
 
 	impl->child = child;
 	impl->pgid = child->process.pid;
@@ -643,6 +678,8 @@ static int process_start(struct bx_vm *vm, char *errmsg)
 	rc = write_pidfile(vm, vm->pid, impl->starttime, errmsg);
 	if (rc != 0)
 		goto err_after_spawn;
+	uv_timer_start(&impl->console_timer, on_console_timer, CONSOLE_CHECK_MS,
+		       CONSOLE_CHECK_MS);
 	return 0;
 
 err_after_spawn:
@@ -650,17 +687,38 @@ err_after_spawn:
 	signal_instance(impl, SIGKILL);
 	vm->state = BX_VM_STOPPING;
 	return rc;
-err_after_alloc:
-	free(child);
-	free(env);
+}
+
+static int process_start(struct bx_vm *vm, char *errmsg)
+{
+	const struct bx_spec *spec = vm->spec;
+	struct bx_proc_cmd cmd;
+	char **args, **env;
+	int rc;
+
+	rc = process_check(vm, errmsg);
+	if (rc != 0)
+		return rc;
+	args = calloc(spec->process.command_len + 1, sizeof *args);
+	env = build_env(spec);
+	if (args == NULL || env == NULL) {
+		free(args);
+		free(env);
+		return bx_err(errmsg, BX_ENOMEM, "out of memory");
+	}
+	memcpy(args, spec->process.command, spec->process.command_len * sizeof *args);
+	cmd.argv = args;
+	cmd.env = env;
+	cmd.cwd = spec->process.workdir;
+	rc = bx_proc_spawn(vm, &cmd, errmsg);
 	free(args);
-	close(fd);
+	free(env);
 	return rc;
 }
 
 /* ---- adopt ---- */
 
-static int process_adopt(struct bx_vm *vm, char *errmsg)
+int bx_proc_adopt(struct bx_vm *vm, char *errmsg)
 {
 	struct impl *impl = get_impl(vm);
 	struct watch *watch;
@@ -731,28 +789,47 @@ static int process_adopt(struct bx_vm *vm, char *errmsg)
 	impl->owed_exit = true;
 	vm->pid = pid;
 	vm->state = BX_VM_RUNNING;
+	uv_timer_start(&impl->console_timer, on_console_timer, CONSOLE_CHECK_MS,
+		       CONSOLE_CHECK_MS);
 	return 0;
 }
 
 /* ---- stop, kill, console, close ---- */
 
-static int process_stop(struct bx_vm *vm, uint32_t timeout_ms)
+int bx_proc_stop(struct bx_vm *vm, int sig, uint32_t timeout_ms)
 {
 	struct impl *impl = vm->impl;
 
 	if (impl == NULL || impl->closing)
 		return BX_ENOENT;
 	if (vm->state == BX_VM_STOPPING)
-		return 0;
+		return BX_EBUSY;
 	if (vm->state != BX_VM_RUNNING)
 		return BX_ENOENT;
 	vm->state = BX_VM_STOPPING;
-	signal_instance(impl, SIGTERM);
+	if (sig != 0)
+		signal_instance(impl, sig);
 	uv_timer_start(&impl->kill_timer, on_kill_timer, timeout_ms, 0);
 	return 0;
 }
 
-static void process_kill(struct bx_vm *vm)
+void bx_proc_signal(struct bx_vm *vm, int sig)
+{
+	struct impl *impl = vm->impl;
+
+	if (impl != NULL && !impl->closing &&
+	    (vm->state == BX_VM_RUNNING || vm->state == BX_VM_STOPPING))
+		signal_instance(impl, sig);
+}
+
+static int process_stop(struct bx_vm *vm, uint32_t timeout_ms)
+{
+	int rc = bx_proc_stop(vm, SIGTERM, timeout_ms);
+
+	return rc == BX_EBUSY ? 0 : rc;
+}
+
+void bx_proc_kill(struct bx_vm *vm)
 {
 	struct impl *impl = vm->impl;
 
@@ -764,7 +841,7 @@ static void process_kill(struct bx_vm *vm)
 	signal_instance(impl, SIGKILL);
 }
 
-static const char *process_console_path(struct bx_vm *vm)
+const char *bx_proc_console_path(struct bx_vm *vm)
 {
 	struct impl *impl = get_impl(vm);
 
@@ -776,7 +853,7 @@ static const char *process_console_path(struct bx_vm *vm)
  * for the next adopt(). A pending stop() escalation is dropped with the
  * timer. cb runs from the loop once every handle is closed, never from here.
  */
-static void process_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
+void bx_proc_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 {
 	struct impl *impl = get_impl(vm);
 
@@ -800,15 +877,16 @@ static void process_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 		impl->watch = NULL;
 	}
 	uv_close((uv_handle_t *)&impl->kill_timer, timer_closed);
+	uv_close((uv_handle_t *)&impl->console_timer, timer_closed);
 }
 
 const struct bx_driver bx_driver_process = {
     .name = "process",
     .check = process_check,
     .start = process_start,
-    .adopt = process_adopt,
+    .adopt = bx_proc_adopt,
     .stop = process_stop,
-    .kill = process_kill,
-    .console_path = process_console_path,
-    .close = process_close,
+    .kill = bx_proc_kill,
+    .console_path = bx_proc_console_path,
+    .close = bx_proc_close,
 };

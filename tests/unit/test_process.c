@@ -14,6 +14,7 @@
 #include "error.h"
 #include "vm/driver.h"
 #include "vm/process.h"
+#include "vm/qemu.h"
 
 /*
  * Every test waits for conditions on the loop with a deadline: a 5 ms tick
@@ -693,19 +694,20 @@ TEST(checkRejectsWhatCannotRun)
 	teardown(&fx);
 }
 
-TEST(registryKnowsProcessOnly)
+TEST(registryKnowsTheDrivers)
 {
 	struct fx fx;
 	struct bx_vm vm;
 
 	ASSERT(bx_driver_find("process") == &bx_driver_process);
+	ASSERT(bx_driver_find("qemu") == &bx_driver_qemu);
 	ASSERT(bx_driver_find("nope") == NULL);
 	ASSERT(bx_driver_find(NULL) == NULL);
 
 	setup(&fx, "true");
-	strcpy(fx.spec.driver, "qemu");
+	strcpy(fx.spec.driver, "firecracker");
 	ASSERT_INT(bx_vm_init(&vm, &fx.loop, "/tmp", &fx.spec, fx.errmsg), BX_EINVAL);
-	ASSERT_STR(fx.errmsg, "no driver 'qemu' (known: process)");
+	ASSERT_STR(fx.errmsg, "no driver 'firecracker' (known: qemu, process)");
 
 	strcpy(fx.spec.driver, "process");
 	ASSERT_INT(bx_vm_init(&vm, &fx.loop, "/data", &fx.spec, fx.errmsg), 0);

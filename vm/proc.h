@@ -1,0 +1,45 @@
+/* proc.h - the process core (vm/process.c) that drivers running one process build on. */
+#ifndef BX_VM_PROC_H
+#define BX_VM_PROC_H
+
+#include "vm/driver.h"
+
+/*
+ * The "process", "qemu" and "microvm-nix" drivers all run an instance as one
+ * detached process (its own session), with a pidfile "PID STARTTIME" and
+ * console.log (its stdout and stderr) in the run directory, adopted again
+ * through a pidfd. vm/process.h describes the files and the exit statuses;
+ * these are the pieces, for a driver to combine with its own command line
+ * and its own graceful stop. console.log is capped while the instance runs:
+ * every 5 s, once it is over 8 MiB, it is copied to console.log.1 and
+ * truncated (the instance appends, so it keeps writing at the new end).
+ */
+
+struct bx_proc_cmd {
+	char **argv;     /* NULL-terminated; argv[0] a path or a name looked up in PATH */
+	char **env;      /* NULL-terminated "KEY=value" list; NULL: the daemon's */
+	const char *cwd; /* NULL: the daemon's */
+};
+
+/* Start `cmd` as the instance (run directory created, pidfile written). */
+int bx_proc_spawn(struct bx_vm *vm, const struct bx_proc_cmd *cmd, char *errmsg);
+
+/* Re-attach to the instance the pidfile names (the driver table's adopt). */
+int bx_proc_adopt(struct bx_vm *vm, char *errmsg);
+
+/*
+ * Begin a stop: state STOPPING, `sig` sent to the instance's group now (0:
+ * none, the driver asks in its own way), SIGKILL after timeout_ms. BX_ENOENT
+ * when nothing runs, BX_EBUSY when a stop is already under way.
+ */
+int bx_proc_stop(struct bx_vm *vm, int sig, uint32_t timeout_ms);
+
+/* Send `sig` to a running or stopping instance's group; nothing otherwise. */
+void bx_proc_signal(struct bx_vm *vm, int sig);
+
+/* The table's kill, console_path and close. */
+void bx_proc_kill(struct bx_vm *vm);
+const char *bx_proc_console_path(struct bx_vm *vm);
+void bx_proc_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm));
+
+#endif

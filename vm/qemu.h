@@ -1,0 +1,40 @@
+/* qemu.h - the "qemu" driver (the default): QEMU's microvm machine, driven over QMP. */
+#ifndef BX_VM_QEMU_H
+#define BX_VM_QEMU_H
+
+#include "vm/driver.h"
+
+/*
+ * An instance is `qemu-system-x86_64 -M microvm` run by the process core
+ * (vm/proc.h): detached, pidfile, adopted through a pidfd. Files in RUN_DIR:
+ * pid, console.log (the serial console and QEMU's own messages, capped at
+ * 8 MiB + one rotated copy), qmp.sock (QMP, one client at a time).
+ *
+ * The command line follows microvm.nix's: direct kernel boot ([vm] kernel,
+ * initrd, cmdline; default cmdline "console=ttyS0 reboot=t panic=-1"),
+ * [vm] disk as a virtio-blk disk (raw, or qcow2 by its extension), accel
+ * kvm or tcg ("auto": kvm when /dev/kvm is usable), -no-reboot, one
+ * virtio-net NIC with a MAC derived from the service name: user networking
+ * with [network] ports as host forwards on every host address, or [vm] tap.
+ *
+ * check() refuses, with a message naming what: a missing QEMU binary,
+ * kernel, initrd or disk; accel "kvm" without /dev/kvm; memory_mb above the
+ * host's RAM (BX_EFULL); a host port already bound (BX_EBUSY); a missing tap
+ * interface; ports together with tap; a QMP socket path too long.
+ *
+ * stop() asks the guest to power off (QMP system_powerdown: the ACPI power
+ * button); if QMP cannot be reached, SIGTERM makes QEMU quit; after the
+ * timeout, SIGKILL. kill() is SIGKILL at once.
+ *
+ * BLIXARD_QEMU in the daemon's environment names another QEMU binary.
+ */
+extern const struct bx_driver bx_driver_qemu;
+
+/* The QEMU binary used: $BLIXARD_QEMU or "qemu-system-x86_64". */
+const char *bx_qemu_binary(void);
+
+/* The command line for vm (accel "kvm" or "tcg"); free with bx_qemu_argv_free. */
+int bx_qemu_argv(const struct bx_vm *vm, const char *accel, char ***out, char *errmsg);
+void bx_qemu_argv_free(char **argv);
+
+#endif
