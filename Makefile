@@ -6,6 +6,7 @@
 #   make asan       the same tests, built under ASan/UBSan into build-asan/
 #   make fuzz-toml  run the TOML libFuzzer target (FUZZ_SECONDS, default 600)
 #   make fuzz-spec  run the JSON spec/command (API body) libFuzzer target
+#   make fuzz-qmp   run the QMP reply (line splitter + parser) libFuzzer target
 
 BUILD    ?= build
 CC       ?= cc
@@ -27,7 +28,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
 
-.PHONY: all test asan fuzz-toml fuzz-spec clean format install
+.PHONY: all test asan fuzz-toml fuzz-spec fuzz-qmp clean format install
 all: $(BUILD)/blixard $(TOOL_BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -70,6 +71,14 @@ fuzz-spec:
 	    raft/command.c $(shell pkg-config --libs libcjson) -lm
 	$(BUILD)/fuzz/fuzz_spec_json -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    $(BUILD)/fuzz/corpus-spec tests/fuzz/corpus-spec
+
+fuzz-qmp:
+	@mkdir -p $(BUILD)/fuzz/corpus-qmp
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
+	    $(shell pkg-config --cflags libcjson libuv) -o $(BUILD)/fuzz/fuzz_qmp \
+	    tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c $(shell pkg-config --libs libcjson libuv) -lm
+	$(BUILD)/fuzz/fuzz_qmp -max_total_time=$(FUZZ_SECONDS) -max_len=200000 \
+	    $(BUILD)/fuzz/corpus-qmp tests/fuzz/corpus-qmp
 
 PREFIX ?= /usr/local
 install: $(BUILD)/blixard

@@ -92,17 +92,26 @@ while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1));
 ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 &&
 	ip route add default via 10.0.2.2 || echo "blixard-guest: no eth0"
 httpd -p 80 -h /www
-# The power button: any event from it powers off.
-for ev in /sys/class/input/event*; do
-	[ -e "$ev/device/name" ] || continue
-	case "$(cat "$ev/device/name")" in
-	*Power*)
-		(dd if=/dev/input/${ev##*/} bs=24 count=1 >/dev/null 2>&1
-		 echo "blixard-guest: power button, powering off"
-		 poweroff -f) &
-		;;
-	esac
+# The power button: any event from it powers off. Its input device shows up
+# when the ACPI button driver has bound, which may be after insmod returns.
+button=""
+n=0
+while [ -z "$button" ] && [ $n -lt 50 ]; do
+	for ev in /sys/class/input/event*; do
+		[ -e "$ev/device/name" ] || continue
+		case "$(cat "$ev/device/name")" in
+		*Power*) [ -e "/dev/input/${ev##*/}" ] && button=/dev/input/${ev##*/} ;;
+		esac
+	done
+	[ -n "$button" ] || { sleep 0.1; n=$((n + 1)); }
 done
+if [ -n "$button" ]; then
+	(dd if="$button" bs=24 count=1 >/dev/null 2>&1
+	 echo "blixard-guest: power button, powering off"
+	 poweroff -f) &
+else
+	echo "blixard-guest: no power button (system_powerdown will not work)"
+fi
 echo "blixard-guest: ready"
 while :; do sleep 3600; done
 EOF

@@ -66,6 +66,7 @@ struct bx_agent {
 	uv_timer_t timer;
 	uint64_t last_full_pass;
 	bool scanned_orphans;
+	bool kicked; /* a pass is due on the next loop turn */
 	bool dirty; /* a full pass is due (too many changes, a restore, an own exit) */
 	/* Services changed since the last pass, looked at one by one: a write
 	 * costs the agent one record read, not a pass over every service. */
@@ -76,6 +77,18 @@ struct bx_agent {
 	void *close_data;
 	char console[PATH_MAX];
 };
+
+static void on_timer(uv_timer_t *t);
+
+/* Look at what changed on the next loop turn rather than at the next tick:
+ * a start reaches the driver in well under PASS_MS. */
+static void kick(struct bx_agent *a)
+{
+	if (a->kicked || a->d->stopping)
+		return;
+	a->kicked = true;
+	uv_timer_start(&a->timer, on_timer, 0, PASS_MS);
+}
 
 /* The node a service record places it on; 0 for none (or no record). */
 static uint64_t node_of(const cJSON *record)
@@ -234,6 +247,7 @@ static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 		/* we asked for it: the pass that follows frees it */
 		inst->phase = PH_ENDED;
 		inst->agent->dirty = true;
+		kick(inst->agent);
 		return;
 	}
 	if (inst->ending_unhealthy) {
@@ -523,6 +537,7 @@ static void on_timer(uv_timer_t *t)
 	struct bx_agent *a = t->data;
 	uint64_t now = uv_now(a->d->loop);
 
+	a->kicked = false;
 	if (a->d->stopping)
 		return;
 	/* Until this node holds the cluster's state it must not act on it. */
@@ -571,13 +586,16 @@ void bx_agent_notify(struct bx_agent *a, const char *op, const char *name,
 {
 	if (strncmp(op, "service.", 8) != 0 || a->dirty) {
 		/* node changes and snapshot restores can touch any service */
-		if (strncmp(op, "node.", 5) == 0 || strcmp(op, "snapshot.restore") == 0)
+		if (strncmp(op, "node.", 5) == 0 || strcmp(op, "snapshot.restore") == 0) {
 			a->dirty = true;
+			kick(a);
+		}
 		return;
 	}
 	/* A service neither placed here nor running here is none of ours. */
 	if (node_of(record) != a->d->id && find(a, name) == NULL)
 		return;
+	kick(a);
 	for (unsigned i = 0; i < a->n_dirty; i++)
 		if (strcmp(a->dirty_names[i], name) == 0)
 			return;

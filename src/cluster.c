@@ -373,7 +373,7 @@ void bx_cluster_schedule(struct bx_daemon *d)
 	 * configuration changes (a node joining or leaving) are not FSM entries. */
 	if (!d->schedule_due && uv_now(d->loop) - d->scheduled_at < 5000)
 		return;
-	if (uv_now(d->loop) - d->scheduled_at < 300)
+	if (uv_now(d->loop) - d->scheduled_at < BX_SCHEDULE_GAP_MS)
 		return; /* at most ~3 passes a second during a burst of writes */
 	d->schedule_due = false;
 	nodes = usable_nodes(d, &n_nodes);

@@ -5,6 +5,9 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+/* The least time between two scheduling passes (bursts of writes). */
+#define BX_SCHEDULE_GAP_MS 300
+
 struct bx_daemon;
 
 /* Every TICK: join retries, cluster.init, the node's own record, scheduling. */

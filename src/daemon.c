@@ -234,6 +234,8 @@ static int open_store(struct bx_daemon *d, char *errmsg)
 	return BX_OK;
 }
 
+static void kick_tick(struct bx_daemon *d);
+
 static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const char *op,
 		     const char *name)
 {
@@ -256,6 +258,8 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 		   strcmp(op, "cluster.init") == 0) {
 		d->schedule_due = true;
 	}
+	if (d->schedule_due)
+		kick_tick(d);
 	if (d->agent != NULL)
 		bx_agent_notify(d->agent, op, name, res != NULL ? res->record : NULL);
 }
@@ -436,7 +440,28 @@ static void on_tick(uv_timer_t *timer)
 {
 	struct bx_daemon *d = timer->data;
 
+	d->tick_kicked = false;
 	bx_cluster_tick(d);
+}
+
+/*
+ * A placement is due: on the leader, run the tick as soon as the scheduler
+ * may pass again (BX_SCHEDULE_GAP_MS after the last) rather than at the next
+ * TICK_MS, so that a start reaches its node without waiting for the tick.
+ */
+static void kick_tick(struct bx_daemon *d)
+{
+	uint64_t since, delay = 0;
+
+	if (d->tick_kicked || d->stopping || d->raft == NULL || !bx_raft_node_is_leader(d->raft))
+		return;
+	since = uv_now(d->loop) - d->scheduled_at;
+	if (since < BX_SCHEDULE_GAP_MS)
+		delay = BX_SCHEDULE_GAP_MS - since;
+	if (delay >= TICK_MS)
+		return; /* the regular tick comes first */
+	d->tick_kicked = true;
+	uv_timer_start(&d->tick, on_tick, delay, TICK_MS);
 }
 
 int bx_daemon_run(struct bx_config *cfg)

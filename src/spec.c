@@ -272,6 +272,16 @@ static size_t walk(const struct bx_doc *doc, struct bx_spec *spec, struct bx_dia
 	return errors;
 }
 
+/* Defaults that depend on the service's name, once it is known. */
+static void named_defaults(struct bx_spec *spec)
+{
+	/* microvm.nix's host module keeps a VM's runner here */
+	if (strcmp(spec->driver, "microvm-nix") == 0 && spec->vm.runner == NULL &&
+	    bx_name_valid(spec->name) &&
+	    asprintf(&spec->vm.runner, "/var/lib/microvms/%s/current", spec->name) < 0)
+		spec->vm.runner = NULL;
+}
+
 int bx_spec_parse_toml(const char *filename, const char *src, size_t len,
 		       const char *default_name, struct bx_spec *spec,
 		       struct bx_diags *diags)
@@ -292,6 +302,7 @@ int bx_spec_parse_toml(const char *filename, const char *src, size_t len,
 	size_t errors = walk(&d, spec, diags);
 	if (spec->name[0] == '\0' && default_name != NULL)
 		snprintf(spec->name, sizeof spec->name, "%s", default_name);
+	named_defaults(spec);
 	snprintf(prefix, sizeof prefix, "%s: ", filename);
 	/* cross-field checks run even after field errors: every problem is listed */
 	errors += cross_check(spec, prefix, diags);
@@ -368,6 +379,7 @@ int bx_spec_from_json(const cJSON *json, struct bx_spec *spec, struct bx_diags *
 
 	bx_spec_free(spec);
 	errors = walk(&d, spec, diags);
+	named_defaults(spec);
 	errors += cross_check(spec, "", diags);
 	if (errors != 0) {
 		bx_spec_free(spec);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Short runs of the fuzz targets for untrusted input: the TOML parser (make
-# fuzz-toml runs it for 10 minutes) and API bodies (JSON specs and commands,
-# make fuzz-spec). FUZZ_SECONDS overrides the length of each (default 20).
+# fuzz-toml runs it for 10 minutes), API bodies (JSON specs and commands,
+# make fuzz-spec) and QMP replies (make fuzz-qmp). FUZZ_SECONDS overrides
+# the length of each (default 20).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -14,8 +15,8 @@ run() { # name, sources...
 	shift
 	mkdir -p "$out/corpus-$name"
 	if ! clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
-		$(pkg-config --cflags libcjson) -o "$out/fuzz_$name" "$@" \
-		$(pkg-config --libs libcjson) -lm 2>"$out/build-$name.log"; then
+		$(pkg-config --cflags libcjson libuv) -o "$out/fuzz_$name" "$@" \
+		$(pkg-config --libs libcjson libuv) -lm 2>"$out/build-$name.log"; then
 		cat "$out/build-$name.log"
 		fail=$((fail + 1))
 		return
@@ -35,5 +36,6 @@ EXTRA=(-dict=tests/fuzz/toml.dict)
 run toml tests/fuzz/fuzz_toml.c src/toml*.c src/error.c
 EXTRA=()
 run spec tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c src/error.c raft/command.c
+run qmp tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
