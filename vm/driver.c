@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "vm/microvm_nix.h"
 #include "vm/process.h"
 #include "vm/qemu.h"
 
@@ -17,9 +18,9 @@ static const struct {
 	const struct bx_driver *driver;
 } drivers[] = {
     {"qemu", &bx_driver_qemu},
+    {"microvm-nix", &bx_driver_microvm_nix},
     {"process", &bx_driver_process},
     /* {"libvirt", &bx_driver_libvirt},         vm/libvirt.c */
-    /* {"microvm-nix", &bx_driver_microvm_nix}, vm/microvm_nix.c */
 };
 
 #define N_DRIVERS (sizeof drivers / sizeof drivers[0])

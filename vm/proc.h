@@ -28,11 +28,13 @@ int bx_proc_spawn(struct bx_vm *vm, const struct bx_proc_cmd *cmd, char *errmsg)
 int bx_proc_adopt(struct bx_vm *vm, char *errmsg);
 
 /*
- * Begin a stop: state STOPPING, `sig` sent to the instance's group now (0:
- * none, the driver asks in its own way), SIGKILL after timeout_ms. BX_ENOENT
- * when nothing runs, BX_EBUSY when a stop is already under way.
+ * Begin a stop: state STOPPING, SIGKILL armed for timeout_ms from now, and
+ * the instance asked to end: by `ask` (the driver's own way: QMP, a
+ * shutdown script), or with SIGTERM to its group when ask is NULL. 0 also
+ * when a stop is already under way (nothing is asked twice); BX_ENOENT
+ * when nothing runs.
  */
-int bx_proc_stop(struct bx_vm *vm, int sig, uint32_t timeout_ms);
+int bx_proc_stop(struct bx_vm *vm, uint32_t timeout_ms, void (*ask)(struct bx_vm *vm));
 
 /* Send `sig` to a running or stopping instance's group; nothing otherwise. */
 void bx_proc_signal(struct bx_vm *vm, int sig);
@@ -41,5 +43,13 @@ void bx_proc_signal(struct bx_vm *vm, int sig);
 void bx_proc_kill(struct bx_vm *vm);
 const char *bx_proc_console_path(struct bx_vm *vm);
 void bx_proc_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm));
+
+/* The table of a driver on the process core: adopt, kill and console are the core's. */
+#define BX_PROC_DRIVER(NAME, CHECK, START, STOP, CLOSE)                                     \
+	{                                                                                   \
+		.name = (NAME), .check = (CHECK), .start = (START), .adopt = bx_proc_adopt,  \
+		.stop = (STOP), .kill = bx_proc_kill, .console_path = bx_proc_console_path,  \
+		.close = (CLOSE),                                                           \
+	}
 
 #endif

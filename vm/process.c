@@ -796,20 +796,22 @@ int bx_proc_adopt(struct bx_vm *vm, char *errmsg)
 
 /* ---- stop, kill, console, close ---- */
 
-int bx_proc_stop(struct bx_vm *vm, int sig, uint32_t timeout_ms)
+int bx_proc_stop(struct bx_vm *vm, uint32_t timeout_ms, void (*ask)(struct bx_vm *vm))
 {
 	struct impl *impl = vm->impl;
 
 	if (impl == NULL || impl->closing)
 		return BX_ENOENT;
 	if (vm->state == BX_VM_STOPPING)
-		return BX_EBUSY;
+		return 0;
 	if (vm->state != BX_VM_RUNNING)
 		return BX_ENOENT;
 	vm->state = BX_VM_STOPPING;
-	if (sig != 0)
-		signal_instance(impl, sig);
 	uv_timer_start(&impl->kill_timer, on_kill_timer, timeout_ms, 0);
+	if (ask != NULL)
+		ask(vm);
+	else
+		signal_instance(impl, SIGTERM);
 	return 0;
 }
 
@@ -824,9 +826,7 @@ void bx_proc_signal(struct bx_vm *vm, int sig)
 
 static int process_stop(struct bx_vm *vm, uint32_t timeout_ms)
 {
-	int rc = bx_proc_stop(vm, SIGTERM, timeout_ms);
-
-	return rc == BX_EBUSY ? 0 : rc;
+	return bx_proc_stop(vm, timeout_ms, NULL);
 }
 
 void bx_proc_kill(struct bx_vm *vm)
@@ -880,13 +880,5 @@ void bx_proc_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 	uv_close((uv_handle_t *)&impl->console_timer, timer_closed);
 }
 
-const struct bx_driver bx_driver_process = {
-    .name = "process",
-    .check = process_check,
-    .start = process_start,
-    .adopt = bx_proc_adopt,
-    .stop = process_stop,
-    .kill = bx_proc_kill,
-    .console_path = bx_proc_console_path,
-    .close = bx_proc_close,
-};
+const struct bx_driver bx_driver_process =
+    BX_PROC_DRIVER("process", process_check, process_start, process_stop, bx_proc_close);

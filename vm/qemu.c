@@ -378,27 +378,22 @@ static void powerdown_done(void *data, int code, const cJSON *ret, const char *e
 	}
 }
 
-/* Graceful: ACPI power button through QMP; SIGKILL after timeout_ms. */
-static int qemu_stop(struct bx_vm *vm, uint32_t timeout_ms)
+/* Ask the guest to power off: the ACPI power button, through QMP. */
+static void ask_powerdown(struct bx_vm *vm)
 {
-	struct qemu *q = get_qemu(vm);
-	int rc;
+	struct qemu *q = vm->ext;
 
-	if (q == NULL)
-		return BX_ENOMEM;
-	rc = bx_proc_stop(vm, 0, timeout_ms);
-	if (rc == BX_EBUSY)
-		return 0;
-	if (rc != 0)
-		return rc;
-	rc = bx_qmp_call(vm->loop, q->qmp_path, "system_powerdown", NULL,
-			 timeout_ms < QMP_TIMEOUT_MS ? timeout_ms : QMP_TIMEOUT_MS,
-			 powerdown_done, vm, &q->powerdown);
-	if (rc != 0) {
+	if (bx_qmp_call(vm->loop, q->qmp_path, "system_powerdown", NULL, QMP_TIMEOUT_MS,
+			powerdown_done, vm, &q->powerdown) != 0) {
 		q->powerdown = NULL;
 		bx_proc_signal(vm, SIGTERM);
 	}
-	return 0;
+}
+
+/* Graceful: the power button; SIGKILL after timeout_ms. */
+static int qemu_stop(struct bx_vm *vm, uint32_t timeout_ms)
+{
+	return get_qemu(vm) != NULL ? bx_proc_stop(vm, timeout_ms, ask_powerdown) : BX_ENOMEM;
 }
 
 static void qemu_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
@@ -413,13 +408,5 @@ static void qemu_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 	bx_proc_close(vm, cb);
 }
 
-const struct bx_driver bx_driver_qemu = {
-    .name = "qemu",
-    .check = qemu_check,
-    .start = qemu_start,
-    .adopt = bx_proc_adopt,
-    .stop = qemu_stop,
-    .kill = bx_proc_kill,
-    .console_path = bx_proc_console_path,
-    .close = qemu_close,
-};
+const struct bx_driver bx_driver_qemu =
+    BX_PROC_DRIVER("qemu", qemu_check, qemu_start, qemu_stop, qemu_close);

@@ -126,6 +126,32 @@ bx_leader_of() { # N: prints the leader id node N sees
 
 bx_has_leader() { [ -n "$(bx_leader_of "$1")" ]; }
 
+# bx_gone PID: no such process, or only its zombie (its parent has not reaped it)
+bx_gone() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+
+# bx_field SERVICE FIELD: a field of the service's record, read from node 1.
+bx_field() { curl -s -m 2 "http://$(bx_addr 1)/v1/services/$1" | jq -r ".$2"; }
+bx_is() { [ "$(bx_field "$1" "$2")" = "$3" ]; } # SERVICE FIELD VALUE
+bx_healthy() { bx_is "$1" state running && bx_is "$1" health healthy; }
+
+# bx_guest: build (or reuse) the test guest; sets BX_IMG (vmlinuz, initrd.gz)
+# and BX_KHZ, the host's TSC rate for the guest's command line (under TCG the
+# guest's TSC calibration against the emulated PIT fails now and then and
+# hangs its boot; tsc_early_khz skips it). Exits the test if it cannot.
+bx_guest() {
+	BX_IMG=$(bash "$BX_ROOT/scripts/build-guest-image.sh" 2>"$BX_TMP/guest-build.log" | tail -n 1)
+	if [ ! -f "$BX_IMG/vmlinuz" ] || [ ! -f "$BX_IMG/initrd.gz" ]; then
+		echo "FAIL build the test guest"
+		cat "$BX_TMP/guest-build.log"
+		exit 1
+	fi
+	BX_KHZ=$(awk '/^cpu MHz/ {printf "%d", $4 * 1000; exit}' /proc/cpuinfo)
+}
+
 bx_check() { # NAME COMMAND...
 	local name=$1
 	shift

@@ -10,15 +10,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 bx_setup
 
-IMG=$(bash "$BX_ROOT/scripts/build-guest-image.sh" 2>"$BX_TMP/guest-build.log" | tail -n 1)
-if [ ! -f "$IMG/vmlinuz" ] || [ ! -f "$IMG/initrd.gz" ]; then
-	echo "FAIL build the test guest"
-	cat "$BX_TMP/guest-build.log"
-	exit 1
-fi
-# Under TCG the guest's TSC calibration against the emulated PIT fails now and
-# then and hangs its boot; the host's TSC rate on the command line skips it.
-KHZ=$(awk '/^cpu MHz/ {printf "%d", $4 * 1000; exit}' /proc/cpuinfo)
+bx_guest
+IMG=$BX_IMG
+KHZ=$BX_KHZ
 PORT=$((BX_BASE + 60))  # the guest's HTTP, forwarded
 PORT2=$((BX_BASE + 61)) # a port we hold ourselves
 
@@ -57,10 +51,10 @@ backoff_ms = 200
 TOML
 }
 
-field() { curl -s -m 2 "http://$(bx_addr 1)/v1/services/$1" | jq -r ".$2"; }
-is() { [ "$(field "$1" "$2")" = "$3" ]; }
+field() { bx_field "$@"; }
+is() { bx_is "$@"; }
+healthy() { bx_healthy "$@"; }
 pid_alive() { local p; p=$(field "$1" pid); [ "$p" -gt 0 ] 2>/dev/null && kill -0 "$p" 2>/dev/null; }
-healthy() { is "$1" state running && is "$1" health healthy; }
 
 bx_start_node 1 --bootstrap
 bx_wait 15 "leader" bx_has_leader 1 >/dev/null
@@ -102,7 +96,7 @@ t0=$(date +%s%N)
 bx_check "'blixard stop web' succeeds" bx_cli 1 stop web
 bx_check "service reaches stopped" bx_wait 30 "stopped" is web state stopped
 t1=$(date +%s%N)
-bx_check "QEMU is gone" bx_wait 5 "gone" bash -c "! kill -0 $pid2 2>/dev/null"
+bx_check "QEMU is gone" bx_wait 5 "gone" bx_gone "$pid2"
 bx_check "the guest powered off (ACPI power button through QMP)" \
 	grep -q "power button, powering off" "$(bx_dir 1)/data/vms/web/console.log"
 bx_check "stopped well within the 20 s timeout ($(((t1 - t0) / 1000000)) ms)" \
