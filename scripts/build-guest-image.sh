@@ -88,7 +88,7 @@ echo ok >/www/health
 echo "$msg" >/www/index.html
 ip link set lo up
 n=0
-while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 250 ]; do sleep 0.02; n=$((n + 1)); done
 ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 &&
 	ip route add default via 10.0.2.2 || echo "blixard-guest: no eth0"
 httpd -p 80 -h /www
@@ -96,14 +96,14 @@ httpd -p 80 -h /www
 # when the ACPI button driver has bound, which may be after insmod returns.
 button=""
 n=0
-while [ -z "$button" ] && [ $n -lt 50 ]; do
+while [ -z "$button" ] && [ $n -lt 250 ]; do
 	for ev in /sys/class/input/event*; do
 		[ -e "$ev/device/name" ] || continue
 		case "$(cat "$ev/device/name")" in
 		*Power*) [ -e "/dev/input/${ev##*/}" ] && button=/dev/input/${ev##*/} ;;
 		esac
 	done
-	[ -n "$button" ] || { sleep 0.1; n=$((n + 1)); }
+	[ -n "$button" ] || { sleep 0.02; n=$((n + 1)); }
 done
 if [ -n "$button" ]; then
 	(dd if="$button" bs=24 count=1 >/dev/null 2>&1

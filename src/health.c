@@ -7,7 +7,8 @@
 
 #include "error.h"
 
-#define STARTING_PROBE_MS 100
+#define STARTING_PROBE_MS 50
+#define STARTING_MAX_INFLIGHT 3 /* http probes at once while starting */
 
 struct bx_health {
 	uv_loop_t *loop;
@@ -19,7 +20,10 @@ struct bx_health {
 	uint64_t started_ms;
 	struct bx_health_count count;
 	bool stopped;
-	bool probing; /* a probe is in flight */
+	unsigned inflight; /* probes under way (more than one only while starting) */
+	uint64_t launched; /* probes launched, numbered from 1 */
+	uint64_t recorded; /* number of the latest probe whose outcome counted */
+	uint64_t tcp_seq;  /* number of the tcp probe under way */
 	unsigned open_handles;
 
 	/* tcp probes */
@@ -82,7 +86,7 @@ static void handle_closed(uv_handle_t *h)
 /* Free once stopped, no probe is in flight, and the handles are closed. */
 static void maybe_release(struct bx_health *h)
 {
-	if (!h->stopped || h->probing)
+	if (!h->stopped || h->inflight > 0)
 		return;
 	if (!uv_is_closing((uv_handle_t *)&h->timer))
 		uv_close((uv_handle_t *)&h->timer, handle_closed);
@@ -94,37 +98,71 @@ static void maybe_release(struct bx_health *h)
 
 static void on_tick(uv_timer_t *t);
 
+/*
+ * While starting, http probes go out every STARTING_PROBE_MS whether or not
+ * the last one has answered: a guest that is not up yet can hold a probe
+ * until its timeout (user networking accepts the connection at once), and
+ * the first answer should not wait for that. Otherwise one probe at a time,
+ * interval_ms apart.
+ */
+static bool overlapping(const struct bx_health *h)
+{
+	return h->count.state == BX_HEALTH_STARTING && h->spec->health.type == BX_HEALTH_HTTP &&
+	       h->spec->health.interval_ms > STARTING_PROBE_MS;
+}
+
 static void schedule(struct bx_health *h)
 {
 	uint64_t delay = h->spec->health.interval_ms;
 
+	if (h->stopped || uv_is_active((uv_handle_t *)&h->timer))
+		return;
 	if (h->count.state == BX_HEALTH_STARTING && delay > STARTING_PROBE_MS)
 		delay = STARTING_PROBE_MS;
 	uv_timer_start(&h->timer, on_tick, delay, 0);
 }
 
-static void probe_done(struct bx_health *h, bool passed, const char *detail)
+/* An http probe in flight: which one, for whom. */
+struct probe {
+	struct bx_health *h;
+	uint64_t seq;
+};
+
+/* Outcomes count in launch order: one that an answer to a later probe has
+ * overtaken (a probe of a guest not up yet, timing out) says nothing new. */
+static void probe_done(struct bx_health *h, uint64_t seq, bool passed, const char *detail)
 {
 	uint64_t elapsed = uv_now(h->loop) - h->started_ms;
 
-	h->probing = false;
+	h->inflight--;
 	if (h->stopped) {
 		maybe_release(h);
 		return;
 	}
+	if (seq < h->recorded) {
+		if (h->inflight == 0)
+			schedule(h);
+		return;
+	}
+	h->recorded = seq;
 	if (bx_health_record(&h->count, h->spec, passed, elapsed))
 		h->cb(h->data, h->count.state, detail);
+	if (h->count.state != BX_HEALTH_STARTING && h->inflight > 0)
+		return; /* the last of the overlapping probes schedules the next */
 	schedule(h);
 }
 
 static void http_done(void *data, const struct bx_http_response *resp)
 {
-	struct bx_health *h = data;
+	struct probe *probe = data;
+	struct bx_health *h = probe->h;
+	uint64_t seq = probe->seq;
 	char detail[200];
 	bool passed = false;
 
+	free(probe);
 	if (h->stopped) { /* the spec may be gone with the owner */
-		probe_done(h, false, "");
+		probe_done(h, seq, false, "");
 		return;
 	}
 	if (resp->code != BX_OK) {
@@ -139,7 +177,7 @@ static void http_done(void *data, const struct bx_http_response *resp)
 		snprintf(detail, sizeof detail, "HTTP %ld", resp->status);
 		passed = true;
 	}
-	probe_done(h, passed, detail);
+	probe_done(h, seq, passed, detail);
 }
 
 static void tcp_closed(uv_handle_t *handle)
@@ -147,7 +185,7 @@ static void tcp_closed(uv_handle_t *handle)
 	struct bx_health *h = handle->data;
 
 	h->tcp_open = false;
-	probe_done(h, h->tcp_passed, h->tcp_detail);
+	probe_done(h, h->tcp_seq, h->tcp_passed, h->tcp_detail);
 }
 
 static void tcp_finish(struct bx_health *h, bool passed, const char *detail)
@@ -190,6 +228,7 @@ static void probe_tcp(struct bx_health *h)
 	struct sockaddr_in sa;
 	int rc;
 
+	h->tcp_seq = h->launched;
 	uv_ip4_addr("127.0.0.1", h->spec->health.port, &sa);
 	uv_tcp_init(h->loop, &h->tcp);
 	h->tcp.data = h;
@@ -212,11 +251,19 @@ static void probe_http(struct bx_health *h)
 	    .timeout_ms = h->spec->health.timeout_ms,
 	    .connect_timeout_ms = h->spec->health.timeout_ms,
 	};
-	int rc = bx_http_client_request(h->http, "GET", h->url, NULL, 0, &opts, http_done, h);
+	struct probe *probe = malloc(sizeof *probe);
+	int rc = BX_ENOMEM;
 
+	if (probe != NULL) {
+		probe->h = h;
+		probe->seq = h->launched;
+		rc = bx_http_client_request(h->http, "GET", h->url, NULL, 0, &opts, http_done,
+					    probe);
+		if (rc != 0)
+			free(probe);
+	}
 	if (rc != 0) {
-		/* not started: finish on a later turn, never from inside start */
-		h->probing = false;
+		h->inflight--;
 		if (bx_health_record(&h->count, h->spec, false, uv_now(h->loop) - h->started_ms))
 			h->cb(h->data, h->count.state, bx_strerror(rc));
 		schedule(h);
@@ -227,13 +274,21 @@ static void on_tick(uv_timer_t *t)
 {
 	struct bx_health *h = t->data;
 
-	if (h->stopped || h->probing)
+	if (h->stopped)
 		return;
-	h->probing = true;
+	if (h->inflight > 0 && !(overlapping(h) && h->inflight < STARTING_MAX_INFLIGHT)) {
+		if (overlapping(h))
+			schedule(h);
+		return;
+	}
+	h->inflight++;
+	h->launched++;
 	if (h->spec->health.type == BX_HEALTH_TCP)
 		probe_tcp(h);
 	else
 		probe_http(h);
+	if (overlapping(h))
+		schedule(h);
 }
 
 int bx_health_start(struct bx_health **out, uv_loop_t *loop, struct bx_http_client *http,

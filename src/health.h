@@ -18,10 +18,11 @@
  * It starts STARTING. healthy_after consecutive passes make it HEALTHY;
  * unhealthy_after consecutive failures make it UNHEALTHY, except that
  * failures within grace_ms of the start do not count (a guest booting is not
- * a sick guest). Until the first HEALTHY it probes every 100 ms (when the
- * interval is longer), so that a guest is seen healthy as soon as it is,
- * but counts at most one failure per interval_ms: the fast pace never makes
- * it give up sooner. The owner is told of every change of state, with the
+ * a sick guest). Until the first HEALTHY it probes every 50 ms (when the
+ * interval is longer), up to 3 http probes at once, so that a guest is seen
+ * healthy as soon as it is, but counts at most one failure per interval_ms:
+ * the fast pace never makes it give up sooner. Outcomes count in the order
+ * the probes were sent: an answer overtaken by a later probe's is ignored. The owner is told of every change of state, with the
  * last probe's outcome as text ("HTTP 503", "connect: connection refused").
  */
 
