@@ -460,17 +460,60 @@ static void get_service(struct bx_daemon *d, struct bx_http_request *req,
 	cJSON_Delete(record);
 }
 
+/* The value of `key` in the query ("n=20&from=0"), or NULL. */
+static const char *query_value(const char *query, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (const char *p = query; p != NULL && *p != '\0';) {
+		if (strncmp(p, key, len) == 0 && p[len] == '=')
+			return p + len + 1;
+		p = strchr(p, '&');
+		if (p != NULL)
+			p++;
+	}
+	return NULL;
+}
+
+/* Replace what is not UTF-8 with '?', so that console bytes fit in JSON. */
+static void utf8_clean(char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+				  : (c & 0xf8) == 0xf0 ? 4 : 0;
+		bool ok = n > 0 && i + n <= len && !(c == 0 && n == 1);
+		for (size_t k = 1; ok && k < n; k++)
+			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+		if (!ok) {
+			s[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+}
+
+/*
+ * GET /v1/services/NAME/logs: the console log of the instance on this node.
+ *   ?n=N        the last N lines (default 100), as text
+ *   ?from=OFF   the bytes from offset OFF to the end (at most 4 MiB), as text
+ *   &format=json  {"offset": END, "data": "...", "rotated": bool} instead, for
+ *               `blixard logs -f`: the next call asks from=END. When the file
+ *               is shorter than OFF (it was rotated), it is read from 0.
+ */
 static void get_logs(struct bx_daemon *d, struct bx_http_request *req, const char *name)
 {
 	const char *path = d->agent ? bx_agent_console_path(d->agent, name) : NULL;
-	long n = 100;
-	const char *q = strstr(req->query, "n=");
+	const char *nq = query_value(req->query, "n"), *fq = query_value(req->query, "from");
+	const char *format = query_value(req->query, "format");
+	bool json = format != NULL && strncmp(format, "json", 4) == 0, rotated = false;
+	long n = nq != NULL ? strtol(nq, NULL, 10) : 100;
+	long long from_q = fq != NULL ? strtoll(fq, NULL, 10) : -1;
 	char *buf;
 	struct stat st;
+	off_t from, want;
 	int fd;
 
-	if (q != NULL)
-		n = strtol(q + 2, NULL, 10);
 	if (n <= 0 || n > 100000)
 		n = 100;
 	if (path == NULL) {
@@ -480,36 +523,57 @@ static void get_logs(struct bx_daemon *d, struct bx_http_request *req, const cha
 		return;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		if (fd >= 0)
-			close(fd);
-		bx_http_respond(req, 200, "text/plain", "", 0);
-		return;
+	if (fd >= 0 && fstat(fd, &st) != 0) {
+		close(fd);
+		fd = -1;
 	}
-	/* The last n lines live in the last n * 1 KiB or so; read at most 4 MiB. */
-	off_t want = (off_t)n * 1024;
-	if (want > (4 << 20))
-		want = 4 << 20;
-	off_t from = st.st_size > want ? st.st_size - want : 0;
-	size_t len = (size_t)(st.st_size - from);
-	buf = malloc(len + 1);
-	ssize_t got = buf ? pread(fd, buf, len, from) : -1;
-	close(fd);
+	if (fd < 0)
+		st.st_size = 0; /* nothing written yet */
+	if (from_q >= 0) {
+		from = (off_t)from_q;
+		if (from > st.st_size) {
+			from = 0;
+			rotated = true;
+		}
+		want = st.st_size - from > (4 << 20) ? 4 << 20 : st.st_size - from;
+	} else {
+		/* The last n lines live in the last n * 1 KiB or so; at most 4 MiB. */
+		want = (off_t)n * 1024 > (4 << 20) ? 4 << 20 : (off_t)n * 1024;
+		from = st.st_size > want ? st.st_size - want : 0;
+		want = st.st_size - from;
+	}
+	buf = malloc((size_t)want + 1);
+	ssize_t got = buf == NULL ? -1 : fd < 0 ? 0 : pread(fd, buf, (size_t)want, from);
+	if (fd >= 0)
+		close(fd);
 	if (got < 0) {
 		free(buf);
 		bx_api_respond_code(req, BX_EIO, "read the console log");
 		return;
 	}
+	buf[got] = '\0';
 	const char *start = buf;
-	long lines = 0;
-	for (const char *p = buf + got; p > buf; p--) {
-		if (p[-1] == '\n' && p != buf + got && ++lines >= n) {
-			start = p;
-			break;
+	if (from_q < 0) {
+		long lines = 0;
+		for (const char *p = buf + got; p > buf; p--) {
+			if (p[-1] == '\n' && p != buf + got && ++lines >= n) {
+				start = p;
+				break;
+			}
 		}
 	}
-	bx_http_respond(req, 200, "text/plain; charset=utf-8", start,
-			(size_t)(buf + got - start));
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		utf8_clean(buf, (size_t)got);
+		cJSON_AddNumberToObject(o, "offset", (double)(from + got));
+		cJSON_AddStringToObject(o, "data", start);
+		cJSON_AddBoolToObject(o, "rotated", rotated);
+		bx_http_respond_json(req, 200, o);
+		cJSON_Delete(o);
+	} else {
+		bx_http_respond(req, 200, "text/plain; charset=utf-8", start,
+				(size_t)(buf + got - start));
+	}
 	free(buf);
 }
 

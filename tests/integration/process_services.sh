@@ -50,8 +50,48 @@ bx_check "it was not restarted" grep -q "adopted running instance" "$(bx_dir 1)/
 
 bx_check "'blixard stop' succeeds" bx_cli 1 stop ticker
 bx_check "service reaches stopped" bx_wait 10 "stopped" state_is stopped
-gone() { ! kill -0 "$pid2" 2>/dev/null; }
-bx_check "the process is gone" bx_wait 5 "exit" gone
+bx_check "the process is gone" bx_wait 5 "exit" bx_gone "$pid2"
 bx_check "'blixard remove' succeeds" bx_cli 1 remove ticker
 bx_check "the record is gone" bash -c "! '$BX_BIN' --addr $(bx_addr 1) status ticker >/dev/null 2>&1"
+
+# --- logs -f, and the console cap while running -----------------------------
+cat >"$BX_TMP/counter.toml" <<'TOML'
+[service]
+name = "counter"
+driver = "process"
+
+[process]
+command = ["/bin/sh", "-c", "i=0; while true; do i=$((i + 1)); echo line-$i; sleep 0.1; done"]
+TOML
+bx_cli 1 start "$BX_TMP/counter.toml" >/dev/null
+bx_wait 10 "lines" grep -q line-5 "$(bx_dir 1)/data/vms/counter/console.log"
+timeout 3 "$BX_BIN" --addr "$(bx_addr 1)" logs -f -n 1 counter >"$BX_TMP/follow.out" 2>&1
+in_order() { # every line-N once, N rising by 1, and at least $1 of them
+	awk -v min="$1" '/^line-/ { n = substr($0, 6) + 0; if (prev && n != prev + 1) bad = 1; prev = n; c++ }
+		END { exit !(c >= min && !bad) }' "$BX_TMP/follow.out"
+}
+bx_check "'logs -f' keeps printing what is added, in order, nothing twice" in_order 15
+bx_check "'logs -f -n 1' began with one line" \
+	[ "$(grep -c . "$BX_TMP/follow.out")" -lt 40 ]
+bx_cli 1 remove counter >/dev/null
+
+cat >"$BX_TMP/loud.toml" <<'TOML'
+[service]
+name = "loud"
+driver = "process"
+
+[process]
+command = ["/bin/sh", "-c", "head -c 9437184 /dev/zero | tr '\\0' x; echo; while true; do echo tick; sleep 0.2; done"]
+TOML
+bx_cli 1 start "$BX_TMP/loud.toml" >/dev/null
+con=$(bx_dir 1)/data/vms/loud/console.log
+capped() { [ -f "$con.1" ] && [ "$(stat -c %s "$con")" -lt $((8 << 20)) ]; }
+bx_check "a console over 8 MiB is rotated while the instance runs" bx_wait 20 "cap" capped
+bx_check "... the old part kept in console.log.1" [ "$(stat -c %s "$con.1")" -gt $((9 << 20)) ]
+# the instance appends: its next writes land at the new end, not 9 MiB in
+ticks_small() { grep -q tick "$con" && [ "$(stat -c %s "$con")" -lt 65536 ]; }
+bx_check "... and the instance's log goes on at the new end" bx_wait 10 "ticks" ticks_small
+bx_check "... which 'blixard logs' shows" \
+	bash -c "'$BX_BIN' --addr $(bx_addr 1) logs -n 1 loud | grep -qx tick"
+bx_cli 1 remove loud >/dev/null
 bx_finish
