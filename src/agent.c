@@ -617,6 +617,35 @@ const char *bx_agent_console_path(struct bx_agent *a, const char *name)
 	return a->console;
 }
 
+static const char *phase_name(enum phase p)
+{
+	static const char *const names[] = {"starting", "running",   "stopping",
+					    "waiting",  "ended",     "closing"};
+	return names[p];
+}
+
+cJSON *bx_agent_instance_info(struct bx_agent *a, const char *name, struct bx_vm **vm)
+{
+	struct instance *inst = find(a, name);
+	cJSON *o;
+
+	*vm = NULL;
+	if (inst == NULL || (o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(o, "node", (double)a->d->id);
+	cJSON_AddStringToObject(o, "driver", inst->spec.driver);
+	cJSON_AddNumberToObject(o, "generation", (double)inst->generation);
+	cJSON_AddStringToObject(o, "phase", phase_name(inst->phase));
+	cJSON_AddNumberToObject(o, "pid", inst->vm.pid);
+	cJSON_AddStringToObject(o, "health", inst->health != NULL
+						 ? bx_health_state_name(inst->health_state)
+						 : "");
+	cJSON_AddStringToObject(o, "run_dir", inst->vm.run_dir);
+	if (inst->vm_live && inst->vm.state == BX_VM_RUNNING && inst->vm.driver->status != NULL)
+		*vm = &inst->vm;
+	return o;
+}
+
 unsigned bx_agent_count(const struct bx_agent *a)
 {
 	unsigned n = 0;

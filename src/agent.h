@@ -28,6 +28,15 @@ void bx_agent_notify(struct bx_agent *agent, const char *op, const char *name,
 /* The console log of the local instance of `name`, or NULL if none is here. */
 const char *bx_agent_console_path(struct bx_agent *agent, const char *name);
 
+/*
+ * What this node knows of its instance of `name` ({node, driver,
+ * generation, phase, pid, health, run_dir}), or NULL if none is here. *vm
+ * is set to the instance when its driver can be asked for the hypervisor's
+ * view right now (vm->driver->status), else NULL; use it at once.
+ */
+struct bx_vm;
+cJSON *bx_agent_instance_info(struct bx_agent *agent, const char *name, struct bx_vm **vm);
+
 /* Number of instances this agent currently drives (for status and tests). */
 unsigned bx_agent_count(const struct bx_agent *agent);
 

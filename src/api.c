@@ -9,6 +9,7 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "raft/node.h"
+#include "vm/driver.h"
 #include "spec.h"
 #include "version.h"
 
@@ -460,6 +461,47 @@ static void get_service(struct bx_daemon *d, struct bx_http_request *req,
 	cJSON_Delete(record);
 }
 
+/* GET /v1/services/NAME/vm: this node's instance, with the hypervisor's view. */
+struct vm_query {
+	struct bx_http_request *req;
+	cJSON *info;
+};
+
+static void vm_status_done(void *data, int code, const cJSON *status, const char *errmsg)
+{
+	struct vm_query *q = data;
+
+	if (code == BX_OK)
+		cJSON_AddItemToObject(q->info, "hypervisor", cJSON_Duplicate(status, true));
+	else
+		cJSON_AddStringToObject(q->info, "hypervisor_error", errmsg);
+	bx_http_respond_json(q->req, 200, q->info);
+	cJSON_Delete(q->info);
+	free(q);
+}
+
+static void get_vm(struct bx_daemon *d, struct bx_http_request *req, const char *name)
+{
+	struct bx_vm *vm = NULL;
+	cJSON *info = d->agent != NULL ? bx_agent_instance_info(d->agent, name, &vm) : NULL;
+	struct vm_query *q;
+
+	if (info == NULL) {
+		bx_http_respond_error(req, 404, "service '%s' has no instance on node %llu",
+				      name, (unsigned long long)d->id);
+		return;
+	}
+	q = vm != NULL ? calloc(1, sizeof *q) : NULL;
+	if (q == NULL) {
+		bx_http_respond_json(req, 200, info);
+		cJSON_Delete(info);
+		return;
+	}
+	q->req = req;
+	q->info = info;
+	vm->driver->status(vm, vm_status_done, q);
+}
+
 /* The value of `key` in the query ("n=20&from=0"), or NULL. */
 static const char *query_value(const char *query, const char *key)
 {
@@ -653,6 +695,11 @@ static void route_service(struct bx_daemon *d, struct bx_http_request *req,
 			method_not_allowed(req, "GET");
 		else
 			get_logs(d, req, name);
+	} else if (strcmp(action, "vm") == 0) {
+		if (!is(req, "GET"))
+			method_not_allowed(req, "GET");
+		else
+			get_vm(d, req, name);
 	} else {
 		bx_http_respond_error(req, 404, "no route %s", req->path);
 	}

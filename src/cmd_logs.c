@@ -62,31 +62,6 @@ static int follow(struct bx_cli *cli, const char *addr, const char *name, long l
 	}
 }
 
-/* The API address of the node running `name` (static buffer), or NULL for "ask the
- * target". */
-static const char *node_api(struct bx_cli *cli, const cJSON *service, char *buf,
-			    size_t size)
-{
-	struct bx_cli_reply r;
-	double node =
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(service, "node"));
-	const cJSON *n;
-	const char *found = NULL;
-
-	if (node == 0 || bx_cli_request(cli, "logs", "GET", "/v1/nodes", NULL, &r) != 0)
-		return NULL;
-	cJSON_ArrayForEach(n, r.json)
-	{
-		if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(n, "id")) ==
-			node &&
-		    bx_fmt_str(n, "api")[0] != '\0') {
-			snprintf(buf, size, "%s", bx_fmt_str(n, "api"));
-			found = buf;
-		}
-	}
-	bx_cli_reply_free(&r);
-	return found;
-}
 
 int bx_cmd_logs(struct bx_cli *cli, int argc, char **argv)
 {
@@ -133,7 +108,7 @@ int bx_cmd_logs(struct bx_cli *cli, int argc, char **argv)
 	rv = bx_cli_request(cli, "logs", "GET", path, NULL, &r);
 	if (rv != 0)
 		return rv;
-	addr = node_api(cli, r.json, api, sizeof api);
+	addr = bx_cli_node_api(cli, "logs", r.json, api, sizeof api);
 	bx_cli_reply_free(&r);
 	if (follow_on)
 		return follow(cli, addr, name, lines);

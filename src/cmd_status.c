@@ -73,11 +73,38 @@ done:
 	return BX_EXIT_OK;
 }
 
+/*
+ * What the node running the service says of its instance (GET
+ * /v1/services/NAME/vm there: phase, pid, the hypervisor's own status), or
+ * NULL when it runs nowhere or that node cannot be asked.
+ */
+static cJSON *instance_of(struct bx_cli *cli, const char *name, const cJSON *record)
+{
+	struct bx_cli_reply r;
+	char path[128], api[256], errmsg[512];
+	const char *addr;
+	cJSON *out = NULL;
+
+	if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(record, "node")) == 0)
+		return NULL;
+	addr = bx_cli_node_api(cli, "status", record, api, sizeof api);
+	snprintf(path, sizeof path, "/v1/services/%s/vm", name);
+	if (bx_cli_call(cli, addr, "GET", path, NULL, 10000, &r, errmsg) != 0)
+		return NULL;
+	if (r.status == 200 && cJSON_IsObject(r.json)) {
+		out = r.json;
+		r.json = NULL;
+	}
+	bx_cli_reply_free(&r);
+	return out;
+}
+
 static int service_status(struct bx_cli *cli, const char *name)
 {
 	struct bx_cli_reply r;
 	char path[128], buf[32];
-	const cJSON *svc;
+	const cJSON *svc, *hv;
+	cJSON *instance;
 	int rv;
 
 	if ((rv = bx_cli_check_name("status", name)) != 0)
@@ -86,6 +113,9 @@ static int service_status(struct bx_cli *cli, const char *name)
 	rv = bx_cli_request(cli, "status", "GET", path, NULL, &r);
 	if (rv != 0)
 		return rv;
+	instance = instance_of(cli, name, r.json);
+	if (instance != NULL)
+		cJSON_AddItemToObject(r.json, "instance", instance);
 	if (cli->json) {
 		bx_cli_print_json(r.json);
 		bx_cli_reply_free(&r);
@@ -108,6 +138,14 @@ static int service_status(struct bx_cli *cli, const char *name)
 	printf("since:      %s\n", bx_fmt_age(r.json, "state_at", buf, sizeof buf));
 	printf("memory:     %s MiB\n", bx_fmt_num(svc, "memory_mb", buf, sizeof buf, 0));
 	printf("vcpus:      %s\n", bx_fmt_num(svc, "vcpus", buf, sizeof buf, 0));
+	instance = cJSON_GetObjectItemCaseSensitive(r.json, "instance");
+	hv = cJSON_GetObjectItemCaseSensitive(instance, "hypervisor");
+	if (hv != NULL)
+		printf("hypervisor: %s\n", bx_fmt_str(hv, "status"));
+	else if (bx_fmt_str(instance, "hypervisor_error")[0] != '\0')
+		printf("hypervisor: unknown (%s)\n", bx_fmt_str(instance, "hypervisor_error"));
+	if (instance != NULL)
+		printf("run dir:    %s\n", bx_fmt_str(instance, "run_dir"));
 	bx_cli_reply_free(&r);
 	return BX_EXIT_OK;
 }

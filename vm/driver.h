@@ -2,6 +2,7 @@
 #ifndef BX_VM_DRIVER_H
 #define BX_VM_DRIVER_H
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <uv.h>
@@ -21,6 +22,10 @@
 
 struct bx_vm;
 
+/* The hypervisor's own view of an instance (vm status): code 0 and a JSON
+ * object valid during the call, or an error code and message. */
+typedef void (*bx_vm_status_cb)(void *data, int code, const cJSON *status, const char *errmsg);
+
 enum bx_vm_state { BX_VM_NONE, BX_VM_RUNNING, BX_VM_STOPPING, BX_VM_EXITED };
 
 struct bx_driver {
@@ -35,6 +40,13 @@ struct bx_driver {
 	int (*stop)(struct bx_vm *vm, uint32_t timeout_ms);
 	/* Hard kill now (SIGKILL to the whole process group). on_exit follows. */
 	void (*kill)(struct bx_vm *vm);
+	/*
+	 * Ask the hypervisor how the instance is (qemu: QMP query-status,
+	 * {"status": "running", "running": true}). cb runs exactly once, from
+	 * the loop, and does not need the vm to live on. NULL for drivers whose
+	 * view is no more than state and pid.
+	 */
+	void (*status)(struct bx_vm *vm, bx_vm_status_cb cb, void *data);
 	/* The console/log file of the instance ("…/vms/NAME/console.log"). */
 	const char *(*console_path)(struct bx_vm *vm);
 	/* Let go (the instance keeps running); cb once all handles are closed. */

@@ -187,4 +187,4 @@ static void mnix_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 }
 
 const struct bx_driver bx_driver_microvm_nix =
-    BX_PROC_DRIVER("microvm-nix", mnix_check, mnix_start, mnix_stop, mnix_close);
+    BX_PROC_DRIVER("microvm-nix", mnix_check, mnix_start, mnix_stop, NULL, mnix_close);

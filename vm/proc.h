@@ -45,11 +45,11 @@ const char *bx_proc_console_path(struct bx_vm *vm);
 void bx_proc_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm));
 
 /* The table of a driver on the process core: adopt, kill and console are the core's. */
-#define BX_PROC_DRIVER(NAME, CHECK, START, STOP, CLOSE)                                     \
+#define BX_PROC_DRIVER(NAME, CHECK, START, STOP, STATUS, CLOSE)                             \
 	{                                                                                   \
 		.name = (NAME), .check = (CHECK), .start = (START), .adopt = bx_proc_adopt,  \
-		.stop = (STOP), .kill = bx_proc_kill, .console_path = bx_proc_console_path,  \
-		.close = (CLOSE),                                                           \
+		.stop = (STOP), .kill = bx_proc_kill, .status = (STATUS),                    \
+		.console_path = bx_proc_console_path, .close = (CLOSE),                     \
 	}
 
 #endif

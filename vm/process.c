@@ -881,4 +881,4 @@ void bx_proc_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 }
 
 const struct bx_driver bx_driver_process =
-    BX_PROC_DRIVER("process", process_check, process_start, process_stop, bx_proc_close);
+    BX_PROC_DRIVER("process", process_check, process_start, process_stop, NULL, bx_proc_close);

@@ -396,6 +396,16 @@ static int qemu_stop(struct bx_vm *vm, uint32_t timeout_ms)
 	return get_qemu(vm) != NULL ? bx_proc_stop(vm, timeout_ms, ask_powerdown) : BX_ENOMEM;
 }
 
+/* QMP query-status; its callback has the shape of a QMP call's. */
+static void qemu_status(struct bx_vm *vm, bx_vm_status_cb cb, void *data)
+{
+	struct qemu *q = get_qemu(vm);
+
+	if (q == NULL || bx_qmp_call(vm->loop, q->qmp_path, "query-status", NULL, QMP_TIMEOUT_MS,
+				     cb, data, NULL) != 0)
+		cb(data, BX_ENOMEM, NULL, "out of memory");
+}
+
 static void qemu_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 {
 	struct qemu *q = vm->ext;
@@ -409,4 +419,4 @@ static void qemu_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 }
 
 const struct bx_driver bx_driver_qemu =
-    BX_PROC_DRIVER("qemu", qemu_check, qemu_start, qemu_stop, qemu_close);
+    BX_PROC_DRIVER("qemu", qemu_check, qemu_start, qemu_stop, qemu_status, qemu_close);

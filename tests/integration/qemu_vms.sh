@@ -73,6 +73,29 @@ bx_check "'blixard logs' shows the serial console" \
 	bash -c "'$BX_BIN' --addr $(bx_addr 1) logs web | grep -q 'blixard-guest: ready'"
 bx_check "QMP socket in the run directory" [ -S "$(bx_dir 1)/data/vms/web/qmp.sock" ]
 
+# the driver's status: QEMU's own answer through QMP (pause it to see it change)
+qmp() { # SOCKET COMMAND: one QMP command, as any QMP client would send it
+	python3 - "$1" "$2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+for cmd in ("qmp_capabilities", sys.argv[2]):
+    f.write(json.dumps({"execute": cmd}) + "\n"); f.flush()
+    while "return" not in json.loads(f.readline()):
+        pass
+PY
+}
+hv_status() { curl -s -m 5 "http://$(bx_addr 1)/v1/services/web/vm" | jq -r .hypervisor.status; }
+bx_check "the node reports QEMU's status through QMP: running" [ "$(hv_status)" = running ]
+bx_check "'blixard status' shows it" \
+	bash -c "'$BX_BIN' --addr $(bx_addr 1) status web | grep -q 'hypervisor: running'"
+qmp "$(bx_dir 1)/data/vms/web/qmp.sock" stop
+bx_check "... and paused after a QMP stop" [ "$(hv_status)" = paused ]
+qmp "$(bx_dir 1)/data/vms/web/qmp.sock" cont
+bx_check "... and running after cont" [ "$(hv_status)" = running ]
+
 # --- the hypervisor dies -> restarted by policy -------------------------------
 pid1=$(field web pid)
 kill -9 "$pid1"
