@@ -2,8 +2,8 @@
 # A new user's first command: install what is needed, build, and run a one-node
 # Blixard cluster with the example service. Run as root on Debian bookworm.
 #
-#   sudo scripts/quickstart.sh          start (or reuse) the cluster, start the example
-#   sudo scripts/quickstart.sh --stop   remove the example service and stop the daemon
+#   scripts/quickstart.sh          start (or reuse) the cluster, start the example
+#   scripts/quickstart.sh --stop   remove the example service and stop the daemon
 #
 # The example is examples/simple_service.toml: the test guest (Debian's cloud
 # kernel + a busybox initramfs serving HTTP, scripts/build-guest-image.sh) as a
@@ -11,6 +11,11 @@
 # so that it works anywhere, inside VMs without nested virtualisation too;
 # BLIXARD_ACCEL=auto uses KVM where it works.
 set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then # it installs packages and runs VMs: root, or through sudo
+	command -v sudo >/dev/null && exec sudo bash "$0" "$@"
+	echo "$(basename "$0"): run it as root" >&2
+	exit 1
+fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DATA=${BLIXARD_QUICKSTART_DIR:-/var/lib/blixard-quickstart}
@@ -95,4 +100,4 @@ echo "The guest answers: $(curl -s -m 5 http://127.0.0.1:8080/)"
 echo
 echo "Try:  BLIXARD_SOCKET=$SOCK $BIN logs web"
 echo "      BLIXARD_SOCKET=$SOCK $BIN stop web"
-echo "Stop: sudo scripts/quickstart.sh --stop"
+echo "Stop: scripts/quickstart.sh --stop"

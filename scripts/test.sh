@@ -2,6 +2,11 @@
 # The test command: install what is missing, build, run every test.
 # Usage: scripts/test.sh [--asan]   (as root: it installs packages and makes netns hosts)
 set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then # it installs packages and runs VMs: root, or through sudo
+	command -v sudo >/dev/null && exec sudo bash "$0" "$@"
+	echo "$(basename "$0"): run it as root" >&2
+	exit 1
+fi
 cd "$(dirname "$0")/.."
 if ! pkg-config --exists raft libh2o libuv lmdb libcjson libcurl libvirt 2>/dev/null ||
 	! command -v qemu-system-x86_64 >/dev/null; then
