@@ -10,7 +10,9 @@
 # is installed), dpkg-deb, busybox-static, cpio, gzip.
 #
 # The guest, under qemu -M microvm with user networking:
-#   eth0 10.0.2.15/24, gateway 10.0.2.2; HTTP on port 80 from /www
+#   eth0 10.0.2.15/24, gateway 10.0.2.2 (QEMU user networking), or what
+#   "blixard.ip=ADDR/PREFIX blixard.gw=GW" on the kernel cmdline say (tap)
+#   HTTP on port 80 from /www
 #   kernel cmdline "blixard.msg=TEXT" puts TEXT into /www/index.html
 #   the ACPI power button (QMP system_powerdown) powers it off cleanly
 #   the console says "blixard-guest: ready" once HTTP is up
@@ -81,16 +83,22 @@ for m in virtio_ring virtio virtio_mmio failover net_failover virtio_net button 
 	insmod /lib/modules/$m.ko 2>/dev/null || echo "blixard-guest: insmod $m failed"
 done
 msg="hello from a blixard guest"
+addr=10.0.2.15/24 # QEMU user networking's guest address and gateway
+gw=10.0.2.2
 for arg in $(cat /proc/cmdline); do
-	case "$arg" in blixard.msg=*) msg=${arg#blixard.msg=} ;; esac
+	case "$arg" in
+	blixard.msg=*) msg=${arg#blixard.msg=} ;;
+	blixard.ip=*) addr=${arg#blixard.ip=} ;;
+	blixard.gw=*) gw=${arg#blixard.gw=} ;;
+	esac
 done
 echo ok >/www/health
 echo "$msg" >/www/index.html
 ip link set lo up
 n=0
 while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 250 ]; do sleep 0.02; n=$((n + 1)); done
-ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 &&
-	ip route add default via 10.0.2.2 || echo "blixard-guest: no eth0"
+ip link set eth0 up && ip addr add "$addr" dev eth0 &&
+	ip route add default via "$gw" || echo "blixard-guest: no eth0"
 httpd -p 80 -h /www
 # The power button: any event from it powers off. Its input device shows up
 # when the ACPI button driver has bound, which may be after insmod returns.
