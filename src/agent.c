@@ -124,6 +124,12 @@ static void free_instance(struct instance *inst)
 
 /* --- reports ----------------------------------------------------------- */
 
+/* What the cluster is told of its health: "" when it is not being checked. */
+static const char *health_name(const struct instance *inst)
+{
+	return inst->health != NULL ? bx_health_state_name(inst->health_state) : "";
+}
+
 static void send_report(struct instance *inst);
 
 static void report_done(void *data, int code, const char *msg, const cJSON *record)
@@ -163,9 +169,7 @@ static void send_report(struct instance *inst)
 	cJSON_AddNumberToObject(cmd, "pid", inst->vm.pid);
 	cJSON_AddNumberToObject(cmd, "restarts", inst->restarts.total);
 	cJSON_AddStringToObject(cmd, "reason", inst->reason);
-	cJSON_AddStringToObject(cmd, "health",
-				inst->health != NULL ? bx_health_state_name(inst->health_state)
-						     : "");
+	cJSON_AddStringToObject(cmd, "health", health_name(inst));
 	inst->report_dirty = false;
 	inst->report_in_flight = true;
 	bx_daemon_submit(d, cmd, report_done, inst);
@@ -256,7 +260,7 @@ static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 		inst->ending_unhealthy = false;
 		bx_restart_decide_failed(&inst->spec, &inst->restarts, what,
 					 uv_now(vm->loop), jitter(), &dec);
-		exit_status = -1;
+		exit_status = -1; /* however it ended, it failed */
 	} else {
 		bx_restart_decide(&inst->spec, &inst->restarts, exit_status, term_signal,
 				  uv_now(vm->loop), jitter(), &dec);
@@ -279,9 +283,7 @@ static void start_instance(struct instance *inst)
 	const struct bx_driver *drv = inst->vm.driver;
 	int rv;
 
-	rv = drv->check != NULL ? drv->check(&inst->vm, errmsg) : 0;
-	if (rv == 0)
-		rv = drv->start(&inst->vm, errmsg);
+	rv = drv->start(&inst->vm, errmsg); /* which checks the spec against this host first */
 	if (rv != 0) {
 		/* A spec this host cannot run (missing file, port in use) fails
 		 * the same way every time: report it and wait for a new spec or
@@ -637,9 +639,7 @@ cJSON *bx_agent_instance_info(struct bx_agent *a, const char *name, struct bx_vm
 	cJSON_AddNumberToObject(o, "generation", (double)inst->generation);
 	cJSON_AddStringToObject(o, "phase", phase_name(inst->phase));
 	cJSON_AddNumberToObject(o, "pid", inst->vm.pid);
-	cJSON_AddStringToObject(o, "health", inst->health != NULL
-						 ? bx_health_state_name(inst->health_state)
-						 : "");
+	cJSON_AddStringToObject(o, "health", health_name(inst));
 	cJSON_AddStringToObject(o, "run_dir", inst->vm.run_dir);
 	if (inst->vm_live && inst->vm.state == BX_VM_RUNNING && inst->vm.driver->status != NULL)
 		*vm = &inst->vm;

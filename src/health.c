@@ -197,13 +197,11 @@ static void tcp_finish(struct bx_health *h, bool passed, const char *detail)
 		uv_close((uv_handle_t *)&h->tcp, tcp_closed);
 }
 
-static void tcp_connected(uv_connect_t *req, int status)
+/* The connect's outcome (a libuv status) as the probe's. */
+static void tcp_outcome(struct bx_health *h, int status)
 {
-	struct bx_health *h = req->data;
 	char detail[160];
 
-	if (status == UV_ECANCELED)
-		return; /* the timeout closed it and owns the outcome */
 	if (status == 0)
 		snprintf(detail, sizeof detail, "connected to port %u",
 			 (unsigned)h->spec->health.port);
@@ -211,6 +209,12 @@ static void tcp_connected(uv_connect_t *req, int status)
 		snprintf(detail, sizeof detail, "connect to port %u: %s",
 			 (unsigned)h->spec->health.port, uv_strerror(status));
 	tcp_finish(h, status == 0, detail);
+}
+
+static void tcp_connected(uv_connect_t *req, int status)
+{
+	if (status != UV_ECANCELED) /* else the timeout closed it and owns the outcome */
+		tcp_outcome(req->data, status);
 }
 
 static void tcp_timed_out(uv_timer_t *t)
@@ -236,10 +240,7 @@ static void probe_tcp(struct bx_health *h)
 	h->connect.data = h;
 	rc = uv_tcp_connect(&h->connect, &h->tcp, (const struct sockaddr *)&sa, tcp_connected);
 	if (rc != 0) {
-		char detail[160];
-		snprintf(detail, sizeof detail, "connect to port %u: %s",
-			 (unsigned)h->spec->health.port, uv_strerror(rc));
-		tcp_finish(h, false, detail);
+		tcp_outcome(h, rc);
 		return;
 	}
 	uv_timer_start(&h->tcp_timeout, tcp_timed_out, h->spec->health.timeout_ms, 0);
@@ -262,33 +263,29 @@ static void probe_http(struct bx_health *h)
 		if (rc != 0)
 			free(probe);
 	}
-	if (rc != 0) {
-		h->inflight--;
-		if (bx_health_record(&h->count, h->spec, false, uv_now(h->loop) - h->started_ms))
-			h->cb(h->data, h->count.state, bx_strerror(rc));
-		schedule(h);
-	}
+	if (rc != 0) /* not sent: a failed probe all the same */
+		probe_done(h, h->launched, false, bx_strerror(rc));
 }
 
 static void on_tick(uv_timer_t *t)
 {
 	struct bx_health *h = t->data;
 
+	bool overlap;
+
 	if (h->stopped)
 		return;
-	if (h->inflight > 0 && !(overlapping(h) && h->inflight < STARTING_MAX_INFLIGHT)) {
-		if (overlapping(h))
-			schedule(h);
+	overlap = overlapping(h);
+	if (overlap)
+		schedule(h); /* the next starting probe, whatever becomes of this one */
+	if (h->inflight >= (overlap ? STARTING_MAX_INFLIGHT : 1))
 		return;
-	}
 	h->inflight++;
 	h->launched++;
 	if (h->spec->health.type == BX_HEALTH_TCP)
 		probe_tcp(h);
 	else
 		probe_http(h);
-	if (overlapping(h))
-		schedule(h);
 }
 
 int bx_health_start(struct bx_health **out, uv_loop_t *loop, struct bx_http_client *http,

@@ -32,7 +32,7 @@ struct bx_driver {
 	const char *name; /* "process", "qemu", … as in [service] driver */
 	/* Can this host run the spec (files exist, binaries present)? 0 or an error + message. */
 	int (*check)(struct bx_vm *vm, char *errmsg);
-	/* Start a new instance (the run directory is reset). */
+	/* Start a new instance (the run directory is reset); check() first. */
 	int (*start)(struct bx_vm *vm, char *errmsg);
 	/* Re-attach to a running instance left by an earlier daemon; BX_ENOENT if none. */
 	int (*adopt)(struct bx_vm *vm, char *errmsg);

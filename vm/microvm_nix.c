@@ -34,12 +34,6 @@ static struct mnix *get_mnix(struct bx_vm *vm)
 	return vm->ext;
 }
 
-static bool executable(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
 
 /*
  * The runner's working directory, as microvm.nix's host module sets it: the
@@ -70,7 +64,7 @@ static int mnix_check(struct bx_vm *vm, char *errmsg)
 	if (!S_ISDIR(st.st_mode))
 		return bx_err(errmsg, BX_EINVAL, "[vm] runner '%s' is not a directory", runner);
 	snprintf(path, sizeof path, "%s/bin/microvm-run", runner);
-	if (!executable(path))
+	if (!bx_proc_executable(path))
 		return bx_err(errmsg, access(path, F_OK) == 0 ? BX_EPERM : BX_ENOENT,
 			      "runner '%s' has no executable bin/microvm-run", runner);
 	return 0;
@@ -140,7 +134,7 @@ static void ask_shutdown(struct bx_vm *vm)
 	struct helper *helper;
 
 	snprintf(script, sizeof script, "%s/booted/bin/microvm-shutdown", vm->run_dir);
-	helper = executable(script) ? calloc(1, sizeof *helper) : NULL;
+	helper = bx_proc_executable(script) ? calloc(1, sizeof *helper) : NULL;
 	if (helper == NULL) {
 		bx_proc_signal(vm, SIGTERM);
 		return;

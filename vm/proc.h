@@ -2,6 +2,8 @@
 #ifndef BX_VM_PROC_H
 #define BX_VM_PROC_H
 
+#include <stdbool.h>
+
 #include "vm/driver.h"
 
 /*
@@ -20,6 +22,13 @@ struct bx_proc_cmd {
 	char **env;      /* NULL-terminated "KEY=value" list; NULL: the daemon's */
 	const char *cwd; /* NULL: the daemon's */
 };
+
+/* Is `path` a regular file this process may execute? */
+bool bx_proc_executable(const char *path);
+
+/* Is `name` (without '/') executable in one of the ':'-separated `dirs`? An
+ * empty entry means `cwd` (NULL: the current directory), as for execvp. */
+bool bx_proc_in_path(const char *name, const char *dirs, const char *cwd);
 
 /* Start `cmd` as the instance (run directory created, pidfile written). */
 int bx_proc_spawn(struct bx_vm *vm, const struct bx_proc_cmd *cmd, char *errmsg);

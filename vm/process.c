@@ -383,11 +383,33 @@ static void on_kill_timer(uv_timer_t *timer)
 
 /* ---- check ---- */
 
-static bool is_executable(const char *path)
+bool bx_proc_executable(const char *path)
 {
 	struct stat st;
 
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+bool bx_proc_in_path(const char *name, const char *dirs, const char *cwd)
+{
+	char path[PATH_SIZE];
+	int n;
+
+	for (const char *p = dirs;;) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+
+		/* An empty PATH entry means the current directory. */
+		if (len == 0)
+			n = snprintf(path, sizeof path, "%s/%s", cwd ? cwd : ".", name);
+		else
+			n = snprintf(path, sizeof path, "%.*s/%s", (int)len, p, name);
+		if (n > 0 && (size_t)n < sizeof path && bx_proc_executable(path))
+			return true;
+		if (colon == NULL)
+			return false;
+		p = colon + 1;
+	}
 }
 
 /* The PATH the child's execvp will search: the spec's env wins over ours. */
@@ -419,31 +441,16 @@ static int check_command(const struct bx_spec *spec, char *errmsg)
 				      cmd);
 		if (access(path, F_OK) != 0)
 			return bx_err(errmsg, BX_ENOENT, "command '%s' not found", cmd);
-		if (!is_executable(path))
+		if (!bx_proc_executable(path))
 			return bx_err(errmsg, BX_EPERM,
 				      "command '%s' is not an executable file", cmd);
 		return 0;
 	}
-
-	const char *dirs = child_path(spec);
-	for (const char *p = dirs;;) {
-		const char *colon = strchr(p, ':');
-		size_t len = colon ? (size_t)(colon - p) : strlen(p);
-
-		/* An empty PATH entry means the current directory (the workdir). */
-		if (len == 0)
-			n = snprintf(path, sizeof path, "%s/%s", workdir ? workdir : ".",
-				     cmd);
-		else
-			n = snprintf(path, sizeof path, "%.*s/%s", (int)len, p, cmd);
-		if (n > 0 && (size_t)n < sizeof path && is_executable(path))
-			return 0;
-		if (colon == NULL)
-			break;
-		p = colon + 1;
-	}
+	/* the child's empty PATH entries mean its cwd, the workdir */
+	if (bx_proc_in_path(cmd, child_path(spec), workdir))
+		return 0;
 	return bx_err(errmsg, BX_ENOENT, "command '%s' not found in PATH '%s'", cmd,
-		      dirs);
+		      child_path(spec));
 }
 
 static int process_check(struct bx_vm *vm, char *errmsg)
@@ -562,12 +569,9 @@ static void on_console_timer(uv_timer_t *timer)
 		close(in);
 	if (out >= 0)
 		close(out);
-	if (in < 0 || out < 0 || !ok || rename(tmp, old) != 0) {
+	/* whatever failed is tried again on the next tick */
+	if (in < 0 || out < 0 || !ok || rename(tmp, old) != 0 || truncate(impl->console, 0) != 0)
 		unlink(tmp);
-		return; /* tried again on the next tick */
-	}
-	if (truncate(impl->console, 0) != 0)
-		return;
 }
 
 static int spawn_error(int uv_err)

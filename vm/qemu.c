@@ -51,23 +51,15 @@ const char *bx_qemu_binary(void)
 
 /* ---- check: can this host run the spec? ---- */
 
-static bool in_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
 
-	if (strchr(name, '/') != NULL)
-		return access(name, X_OK) == 0;
-	for (const char *p = path ? path : "/usr/bin:/bin"; *p != '\0';) {
-		size_t len = strcspn(p, ":");
-		int n = snprintf(buf, sizeof buf, "%.*s/%s", (int)len, p, name);
-		if (len > 0 && n > 0 && (size_t)n < sizeof buf && access(buf, X_OK) == 0)
-			return true;
-		p += len;
-		if (*p == ':')
-			p++;
-	}
-	return false;
+/* Is the QEMU binary there, where the spawn's execvp will look for it? */
+static bool have_qemu(void)
+{
+	const char *bin = bx_qemu_binary(), *path = getenv("PATH");
+
+	if (strchr(bin, '/') != NULL)
+		return bx_proc_executable(bin);
+	return bx_proc_in_path(bin, path != NULL ? path : "/usr/bin:/bin", NULL);
 }
 
 static int check_file(const char *what, const char *path, char *errmsg)
@@ -135,7 +127,7 @@ static int qemu_check(struct bx_vm *vm, char *errmsg)
 
 	if (q == NULL)
 		return bx_err(errmsg, BX_ENOMEM, "out of memory");
-	if (!in_path(bx_qemu_binary()))
+	if (!have_qemu())
 		return bx_err(errmsg, BX_ENOENT, "'%s' not found (install qemu-system-x86)",
 			      bx_qemu_binary());
 	if (spec->vm.kernel == NULL)
@@ -368,14 +360,13 @@ static void powerdown_done(void *data, int code, const cJSON *ret, const char *e
 	struct qemu *q = vm->ext;
 
 	(void)ret;
+	(void)errmsg;
 	q->powerdown = NULL;
 	/* Without QMP the guest cannot be asked; SIGTERM makes QEMU quit as
 	 * the QMP "quit" would (the guest is not shut down, the VM just ends).
 	 * The hard kill at the timeout stays armed either way. */
-	if (code != BX_OK) {
-		(void)errmsg;
+	if (code != BX_OK)
 		bx_proc_signal(vm, SIGTERM);
-	}
 }
 
 /* Ask the guest to power off: the ACPI power button, through QMP. */
