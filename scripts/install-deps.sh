@@ -47,6 +47,7 @@ apt-get install -y -q --no-install-recommends \
 	libssl-dev libvirt-dev libh2o-dev libh2o-evloop-dev \
 	curl jq iproute2 procps psmisc python3 \
 	qemu-system-x86 busybox-static cpio \
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils util-linux \
 	wrk etcd-server etcd-client
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports libraft-dev

@@ -8,8 +8,12 @@ if [ "$(id -u)" -ne 0 ]; then # it installs packages and runs VMs: root, or thro
 	exit 1
 fi
 cd "$(dirname "$0")/.."
-if ! pkg-config --exists raft libh2o libuv lmdb libcjson libcurl libvirt 2>/dev/null ||
-	! command -v qemu-system-x86_64 >/dev/null; then
+missing=0
+pkg-config --exists raft libh2o libuv lmdb libcjson libcurl libvirt 2>/dev/null || missing=1
+for tool in qemu-system-x86_64 libvirtd virtlogd virsh virt-xml-validate xmllint; do
+	command -v "$tool" >/dev/null || missing=1
+done
+if [ "$missing" = 1 ]; then
 	bash scripts/install-deps.sh
 fi
 if [ "${1:-}" = "--asan" ]; then

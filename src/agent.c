@@ -40,7 +40,8 @@ struct instance {
 	uint64_t generation;
 	struct bx_spec spec;
 	struct bx_vm vm;
-	bool vm_live; /* vm initialised: needs driver close */
+	bool vm_live;    /* vm initialised: needs driver close */
+	bool vm_closing; /* driver close under way: freed only after its callback */
 	enum phase phase;
 	uint64_t restart_at;
 	struct bx_restart_state restarts;
@@ -146,7 +147,8 @@ static void report_done(void *data, int code, const char *msg, const cJSON *reco
 			 msg);
 	}
 	if (inst->phase == PH_CLOSING) {
-		free_instance(inst);
+		if (!inst->vm_closing) /* else vm_closed frees it */
+			free_instance(inst);
 		return;
 	}
 	if (inst->report_dirty)
@@ -254,6 +256,12 @@ static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 		kick(inst->agent);
 		return;
 	}
+	if (vm->start_error[0] != '\0') {
+		/* the start failed after start() returned: as start_instance() does */
+		inst->phase = PH_ENDED;
+		set_state(inst, "failed", vm->start_error);
+		return;
+	}
 	if (inst->ending_unhealthy) {
 		char what[200];
 		snprintf(what, sizeof what, "unhealthy (%s)", inst->health_detail);
@@ -306,6 +314,7 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(record, "spec");
 	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(record, "generation");
+	const cJSON *restarts;
 	struct instance *inst = calloc(1, sizeof *inst);
 	int rv;
 
@@ -314,6 +323,11 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 	inst->agent = a;
 	snprintf(inst->name, sizeof inst->name, "%s", name->valuestring);
 	inst->generation = (uint64_t)cJSON_GetNumberValue(gen);
+	/* a daemon restarted under a running generation keeps counting its restarts */
+	restarts = cJSON_GetObjectItemCaseSensitive(record, "restarts");
+	if (cJSON_IsNumber(restarts) && restarts->valuedouble >= 0 &&
+	    restarts->valuedouble < 4e9)
+		inst->restarts.total = (unsigned)restarts->valuedouble;
 	bx_spec_init(&inst->spec);
 	if (bx_spec_from_json(spec, &inst->spec, &diags) != 0) {
 		BX_ERROR("agent", "service '%s': stored spec is invalid: %s", inst->name,
@@ -373,9 +387,9 @@ static void vm_closed(struct bx_vm *vm)
 	struct instance *inst = vm->data;
 	struct bx_agent *a = inst->agent;
 
-	if (inst->report_in_flight)
-		inst->phase = PH_CLOSING; /* freed when the report returns */
-	else
+	inst->vm_closing = false;
+	inst->vm_live = false;
+	if (!inst->report_in_flight) /* else report_done frees it */
 		free_instance(inst);
 	if (a->closing_left > 0 && --a->closing_left == 0) {
 		void (*cb)(void *) = a->close_cb;
@@ -395,10 +409,12 @@ static void drop_instance(struct bx_agent *a, struct instance *inst,
 	if (final_state != NULL)
 		set_state(inst, final_state, "");
 	inst->phase = PH_CLOSING;
-	if (inst->vm_live)
+	if (inst->vm_live) {
+		inst->vm_closing = true;
 		inst->vm.driver->close(&inst->vm, vm_closed);
-	else if (!inst->report_in_flight)
+	} else if (!inst->report_in_flight) {
 		free_instance(inst);
+	}
 }
 
 /* --- reconciliation ------------------------------------------------------ */
@@ -681,6 +697,7 @@ void bx_agent_close(struct bx_agent *a, void (*cb)(void *data), void *data)
 		inst->phase = PH_CLOSING;
 		if (inst->vm_live) {
 			a->closing_left++;
+			inst->vm_closing = true;
 			inst->vm.driver->close(&inst->vm, vm_closed);
 		} else if (!inst->report_in_flight) {
 			free_instance(inst);

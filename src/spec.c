@@ -226,8 +226,9 @@ static size_t cross_check(const struct bx_spec *s, const char *prefix, struct bx
 				     "got '%.64s'",
 				     prefix, i + 1, s->process.env[i]);
 	}
-	if (strcmp(s->driver, "qemu") == 0 && s->vm.kernel == NULL)
-		bx_diags_add(d, "%sdriver 'qemu' needs [vm] kernel", prefix);
+	if ((strcmp(s->driver, "qemu") == 0 || strcmp(s->driver, "libvirt") == 0) &&
+	    s->vm.kernel == NULL)
+		bx_diags_add(d, "%sdriver '%s' needs [vm] kernel", prefix, s->driver);
 	if (strcmp(s->driver, "microvm-nix") == 0 && s->vm.runner == NULL)
 		bx_diags_add(d, "%sdriver 'microvm-nix' needs [vm] runner", prefix);
 	if (s->vm.accel != NULL && strcmp(s->vm.accel, "auto") != 0 &&
@@ -269,6 +270,8 @@ static size_t walk(const struct bx_doc *doc, struct bx_spec *spec, struct bx_dia
 		spec->health.path = strdup("/health");
 	if (spec->vm.accel == NULL && strcmp(spec->driver, "process") != 0)
 		spec->vm.accel = strdup("auto");
+	if (spec->vm.uri == NULL && strcmp(spec->driver, "libvirt") == 0)
+		spec->vm.uri = strdup("qemu:///system");
 	return errors;
 }
 

@@ -1,10 +1,13 @@
 /* driver.c - the VM driver registry and bx_vm_init(). */
 #include "vm/driver.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "error.h"
+#include "vm/libvirt.h"
 #include "vm/microvm_nix.h"
 #include "vm/process.h"
 #include "vm/qemu.h"
@@ -18,9 +21,9 @@ static const struct {
 	const struct bx_driver *driver;
 } drivers[] = {
     {"qemu", &bx_driver_qemu},
+    {"libvirt", &bx_driver_libvirt},
     {"microvm-nix", &bx_driver_microvm_nix},
     {"process", &bx_driver_process},
-    /* {"libvirt", &bx_driver_libvirt},         vm/libvirt.c */
 };
 
 #define N_DRIVERS (sizeof drivers / sizeof drivers[0])
@@ -84,5 +87,32 @@ int bx_vm_init(struct bx_vm *vm, uv_loop_t *loop, const char *data_dir,
 		return bx_err(errmsg, BX_ETOOBIG, "run directory '%s/vms/%s' is too long",
 			      data_dir, spec->name);
 	}
+	return 0;
+}
+
+int bx_vm_make_run_dir(const struct bx_vm *vm, char *errmsg)
+{
+	const char *dir = vm->run_dir;
+	char path[sizeof vm->run_dir];
+	struct stat st;
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof path)
+		return bx_err(errmsg, BX_EINVAL, "bad directory '%s'", dir);
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			return bx_err(errmsg, errno == EACCES ? BX_EPERM : BX_EIO,
+				      "create directory '%s': %s", path, strerror(errno));
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return bx_err(errmsg, BX_EIO, "'%s' is not a directory", dir);
 	return 0;
 }

@@ -62,6 +62,13 @@ struct bx_vm {
 	pid_t pid; /* 0 when not running */
 	/* Called once when a started/adopted instance ends: exit status or signal. */
 	void (*on_exit)(struct bx_vm *vm, int64_t exit_status, int term_signal);
+	/*
+	 * Why a start that returned 0 failed after all, set before on_exit, ""
+	 * otherwise. Only drivers that start asynchronously (libvirt: the
+	 * domain is created by libvirtd after start() returns) can fail this
+	 * way; the owner treats it like a start() error: reported, not retried.
+	 */
+	char start_error[256];
 	void *data; /* the owner's */
 	void *impl; /* the driver's (the process core's, for drivers built on it) */
 	void *ext;  /* state of a driver built on the process core (vm/proc.h) */
@@ -76,5 +83,8 @@ const struct bx_driver *bx_driver_find(const char *name);
  */
 int bx_vm_init(struct bx_vm *vm, uv_loop_t *loop, const char *data_dir,
 	       const struct bx_spec *spec, char *errmsg);
+
+/* Create run_dir and its parents (mode 0700); 0, or an error with message. */
+int bx_vm_make_run_dir(const struct bx_vm *vm, char *errmsg);
 
 #endif

@@ -10,13 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "vm/console.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434 /* the same number on every architecture */
@@ -24,8 +24,6 @@
 
 extern char **environ;
 
-#define CONSOLE_MAX (8ull << 20)
-#define CONSOLE_CHECK_MS 5000
 #define PATH_SIZE sizeof(((struct bx_vm *)0)->run_dir)
 
 /*
@@ -82,32 +80,6 @@ static void run_file(const struct bx_vm *vm, const char *name, char path[PATH_SI
 	int n = snprintf(path, PATH_SIZE, "%s/%s", vm->run_dir, name);
 	if (n < 0 || (size_t)n >= PATH_SIZE)
 		path[0] = '\0';
-}
-
-static int mkdir_p(const char *dir, char *errmsg)
-{
-	char path[PATH_SIZE];
-	struct stat st;
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof path)
-		return bx_err(errmsg, BX_EINVAL, "bad directory '%s'", dir);
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return bx_err(errmsg, errno == EACCES ? BX_EPERM : BX_EIO,
-				      "create directory '%s': %s", path, strerror(errno));
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return bx_err(errmsg, BX_EIO, "'%s' is not a directory", dir);
-	return 0;
 }
 
 /*
@@ -521,17 +493,10 @@ static char **build_env(const struct bx_spec *spec)
 /* Open console.log for appending, moving it to console.log.1 if too big. */
 static int open_console(struct impl *impl, char *errmsg)
 {
-	char old[PATH_SIZE];
-	struct stat st;
-	int fd;
+	int fd, rc = bx_console_rotate(impl->console, errmsg);
 
-	if (stat(impl->console, &st) == 0 &&
-	    (unsigned long long)st.st_size > CONSOLE_MAX) {
-		run_file(impl->vm, "console.log.1", old);
-		if (rename(impl->console, old) != 0)
-			return bx_err(errmsg, BX_EIO, "rotate '%s': %s", impl->console,
-				      strerror(errno));
-	}
+	if (rc != 0)
+		return rc;
 	fd = open(impl->console, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return bx_err(errmsg, BX_EIO, "open '%s': %s", impl->console,
@@ -539,39 +504,12 @@ static int open_console(struct impl *impl, char *errmsg)
 	return fd;
 }
 
-/*
- * Cap console.log while the instance runs. The instance holds it open with
- * O_APPEND, so after the file is copied to console.log.1 and truncated, its
- * later writes land at the new end; only a write between the copy and the
- * truncate is lost. The daemon is not a pipe in between on purpose: the
- * instance must outlive it.
- */
+/* Cap console.log while the instance runs (vm/console.h). */
 static void on_console_timer(uv_timer_t *timer)
 {
 	struct impl *impl = timer->data;
-	char old[PATH_SIZE], tmp[PATH_SIZE];
-	struct stat st;
-	int in, out;
-	off_t off = 0;
-	bool ok = true;
 
-	if (stat(impl->console, &st) != 0 || (unsigned long long)st.st_size <= CONSOLE_MAX)
-		return;
-	run_file(impl->vm, "console.log.1", old);
-	run_file(impl->vm, "console.tmp", tmp);
-	in = open(impl->console, O_RDONLY | O_CLOEXEC);
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	while (ok && in >= 0 && out >= 0 && off < st.st_size) {
-		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
-		ok = n > 0;
-	}
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	/* whatever failed is tried again on the next tick */
-	if (in < 0 || out < 0 || !ok || rename(tmp, old) != 0 || truncate(impl->console, 0) != 0)
-		unlink(tmp);
+	bx_console_cap(impl->console);
 }
 
 static int spawn_error(int uv_err)
@@ -615,7 +553,7 @@ int bx_proc_spawn(struct bx_vm *vm, const struct bx_proc_cmd *cmd, char *errmsg)
 	rc = can_take_instance(vm, impl, errmsg);
 	if (rc != 0)
 		return rc;
-	rc = mkdir_p(vm->run_dir, errmsg);
+	rc = bx_vm_make_run_dir(vm, errmsg);
 	if (rc != 0)
 		return rc;
 
@@ -682,8 +620,8 @@ int bx_proc_spawn(struct bx_vm *vm, const struct bx_proc_cmd *cmd, char *errmsg)
 	rc = write_pidfile(vm, vm->pid, impl->starttime, errmsg);
 	if (rc != 0)
 		goto err_after_spawn;
-	uv_timer_start(&impl->console_timer, on_console_timer, CONSOLE_CHECK_MS,
-		       CONSOLE_CHECK_MS);
+	uv_timer_start(&impl->console_timer, on_console_timer, BX_CONSOLE_CHECK_MS,
+		       BX_CONSOLE_CHECK_MS);
 	return 0;
 
 err_after_spawn:
@@ -793,8 +731,8 @@ int bx_proc_adopt(struct bx_vm *vm, char *errmsg)
 	impl->owed_exit = true;
 	vm->pid = pid;
 	vm->state = BX_VM_RUNNING;
-	uv_timer_start(&impl->console_timer, on_console_timer, CONSOLE_CHECK_MS,
-		       CONSOLE_CHECK_MS);
+	uv_timer_start(&impl->console_timer, on_console_timer, BX_CONSOLE_CHECK_MS,
+		       BX_CONSOLE_CHECK_MS);
 	return 0;
 }
 

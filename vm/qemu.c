@@ -98,8 +98,7 @@ static int check_port(const struct bx_port_map *p, char *errmsg)
 	return rc;
 }
 
-/* "kvm" or "tcg" for the spec's accel on this host; NULL (and errmsg) if impossible. */
-static const char *pick_accel(const struct bx_spec *spec, char *errmsg)
+const char *bx_qemu_accel(const struct bx_spec *spec, char *errmsg)
 {
 	const char *want = spec->vm.accel != NULL ? spec->vm.accel : "auto";
 	bool kvm = access("/dev/kvm", R_OK | W_OK) == 0;
@@ -118,18 +117,11 @@ static const char *pick_accel(const struct bx_spec *spec, char *errmsg)
 	return kvm ? "kvm" : "tcg";
 }
 
-static int qemu_check(struct bx_vm *vm, char *errmsg)
+int bx_qemu_check_host(const struct bx_spec *spec, char *errmsg)
 {
-	const struct bx_spec *spec = vm->spec;
 	struct sysinfo si;
-	struct qemu *q = get_qemu(vm);
 	int rc;
 
-	if (q == NULL)
-		return bx_err(errmsg, BX_ENOMEM, "out of memory");
-	if (!have_qemu())
-		return bx_err(errmsg, BX_ENOENT, "'%s' not found (install qemu-system-x86)",
-			      bx_qemu_binary());
 	if (spec->vm.kernel == NULL)
 		return bx_err(errmsg, BX_EINVAL,
 			      "[vm] kernel is required: -M microvm boots a kernel directly");
@@ -137,7 +129,7 @@ static int qemu_check(struct bx_vm *vm, char *errmsg)
 	    (rc = check_file("initrd", spec->vm.initrd, errmsg)) != 0 ||
 	    (rc = check_file("disk", spec->vm.disk, errmsg)) != 0)
 		return rc;
-	if (pick_accel(spec, errmsg) == NULL)
+	if (bx_qemu_accel(spec, errmsg) == NULL)
 		return BX_EUNAVAIL;
 	if (sysinfo(&si) == 0) {
 		unsigned long long host_mb =
@@ -161,6 +153,21 @@ static int qemu_check(struct bx_vm *vm, char *errmsg)
 	for (size_t i = 0; i < spec->network.ports_len; i++)
 		if ((rc = check_port(&spec->network.ports[i], errmsg)) != 0)
 			return rc;
+	return 0;
+}
+
+static int qemu_check(struct bx_vm *vm, char *errmsg)
+{
+	struct qemu *q = get_qemu(vm);
+	int rc;
+
+	if (q == NULL)
+		return bx_err(errmsg, BX_ENOMEM, "out of memory");
+	if (!have_qemu())
+		return bx_err(errmsg, BX_ENOENT, "'%s' not found (install qemu-system-x86)",
+			      bx_qemu_binary());
+	if ((rc = bx_qemu_check_host(vm->spec, errmsg)) != 0)
+		return rc;
 	if (strlen(q->qmp_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return bx_err(errmsg, BX_ETOOBIG,
 			      "QMP socket path '%s' is longer than a unix socket allows "
@@ -232,8 +239,7 @@ static const char *opt_escape(const char *s)
 	return buf;
 }
 
-/* A stable MAC per service name (locally administered, QEMU's 52:54:00 prefix). */
-static void mac_of(const char *name, char out[18])
+void bx_qemu_mac(const char *name, char out[18])
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 
@@ -312,7 +318,7 @@ int bx_qemu_argv(const struct bx_vm *vm, const char *accel, char ***out, char *e
 		}
 		add(&a, "%s", fwd);
 	}
-	mac_of(spec->name, mac);
+	bx_qemu_mac(spec->name, mac);
 	add(&a, "-device");
 	add(&a, "virtio-net-device,netdev=net0,mac=%s", mac);
 	if (a.oom) {
@@ -342,7 +348,7 @@ static int qemu_start(struct bx_vm *vm, char *errmsg)
 	rc = qemu_check(vm, errmsg);
 	if (rc != 0)
 		return rc;
-	accel = pick_accel(vm->spec, errmsg);
+	accel = bx_qemu_accel(vm->spec, errmsg);
 	rc = bx_qemu_argv(vm, accel, &cmd.argv, errmsg);
 	if (rc != 0)
 		return rc;

@@ -33,6 +33,20 @@ extern const struct bx_driver bx_driver_qemu;
 /* The QEMU binary used: $BLIXARD_QEMU or "qemu-system-x86_64". */
 const char *bx_qemu_binary(void);
 
+/*
+ * The checks of a microvm spec against this host, for every driver that
+ * runs QEMU here: kernel, initrd and disk readable, the accel possible,
+ * memory_mb within the host's RAM, the tap present (and no ports with it),
+ * the host ports free. 0, or an error with a message naming what.
+ */
+int bx_qemu_check_host(const struct bx_spec *spec, char *errmsg);
+
+/* "kvm" or "tcg" for the spec's accel on this host; NULL (and errmsg) if impossible. */
+const char *bx_qemu_accel(const struct bx_spec *spec, char *errmsg);
+
+/* A stable MAC per service name (locally administered, QEMU's 52:54:00 prefix). */
+void bx_qemu_mac(const char *name, char out[18]);
+
 /* The command line for vm (accel "kvm" or "tcg"); free with bx_qemu_argv_free. */
 int bx_qemu_argv(const struct bx_vm *vm, const char *accel, char ***out, char *errmsg);
 void bx_qemu_argv_free(char **argv);

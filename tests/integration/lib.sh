@@ -11,6 +11,7 @@ BX_BIN=${BX_BIN:-$BX_ROOT/${BUILD:-build}/blixard}
 BX_PASSED=0
 BX_FAILED=0
 declare -A BX_PIDS=()
+BX_AT_EXIT=() # more cleanup steps (functions), run after the daemons are killed
 
 bx_setup() {
 	BX_TMP=$(mktemp -d /tmp/bx-it-XXXXXX)
@@ -41,6 +42,9 @@ bx_cleanup() {
 	local pid
 	for pid in "${BX_PIDS[@]}"; do
 		kill -9 "$pid" 2>/dev/null
+	done
+	for pid in "${BX_AT_EXIT[@]}"; do
+		"$pid"
 	done
 	# instances started by the daemons (process driver): their pidfiles
 	if [ -n "${BX_TMP:-}" ] && [ -d "$BX_TMP" ]; then
@@ -150,6 +154,27 @@ bx_guest() {
 		exit 1
 	fi
 	BX_KHZ=$(awk '/^cpu MHz/ {printf "%d", $4 * 1000; exit}' /proc/cpuinfo)
+}
+
+# bx_failed_with SERVICE TEXT: failed, its reason contains TEXT, never restarted
+bx_failed_with() {
+	bx_is "$1" state failed && bx_field "$1" reason | grep -qF -- "$2" &&
+		[ "$(bx_field "$1" restarts)" = 0 ]
+}
+
+# bx_hold_port PORT: a TCP listener of our own on PORT (every address) until
+# bx_release_port, to make a host port busy.
+bx_hold_port() {
+	python3 -c "import socket,time; s=socket.socket(); s.bind(('0.0.0.0',$1)); s.listen(); time.sleep(300)" &
+	BX_HOLDER=$!
+	BX_AT_EXIT+=(bx_release_port)
+	bx_wait 5 "port $1 held" bash -c "ss -Htln 'sport = :$1' | grep -q ."
+}
+bx_release_port() {
+	[ -n "${BX_HOLDER:-}" ] || return 0
+	kill "$BX_HOLDER" 2>/dev/null
+	wait "$BX_HOLDER" 2>/dev/null
+	BX_HOLDER=
 }
 
 bx_check() { # NAME COMMAND...

@@ -15,6 +15,7 @@
 #include "vm/driver.h"
 #include "vm/process.h"
 #include "vm/microvm_nix.h"
+#include "vm/libvirt.h"
 #include "vm/qemu.h"
 
 /*
@@ -703,13 +704,14 @@ TEST(registryKnowsTheDrivers)
 	ASSERT(bx_driver_find("process") == &bx_driver_process);
 	ASSERT(bx_driver_find("qemu") == &bx_driver_qemu);
 	ASSERT(bx_driver_find("microvm-nix") == &bx_driver_microvm_nix);
+	ASSERT(bx_driver_find("libvirt") == &bx_driver_libvirt);
 	ASSERT(bx_driver_find("nope") == NULL);
 	ASSERT(bx_driver_find(NULL) == NULL);
 
 	setup(&fx, "true");
 	strcpy(fx.spec.driver, "firecracker");
 	ASSERT_INT(bx_vm_init(&vm, &fx.loop, "/tmp", &fx.spec, fx.errmsg), BX_EINVAL);
-	ASSERT_STR(fx.errmsg, "no driver 'firecracker' (known: qemu, microvm-nix, process)");
+	ASSERT_STR(fx.errmsg, "no driver 'firecracker' (known: qemu, libvirt, microvm-nix, process)");
 
 	strcpy(fx.spec.driver, "process");
 	ASSERT_INT(bx_vm_init(&vm, &fx.loop, "/data", &fx.spec, fx.errmsg), 0);
