@@ -5,9 +5,20 @@
 # (DPID) and waits for its leader; everything is removed on exit, including
 # QEMU processes whose "-name NAME" matches the pattern $BENCH_VM_PREFIX.
 BIN=$PWD/build/blixard
+BX_AT_EXIT=()
+
+# bench_libvirtd: a libvirtd of the bench's own, as the tests run it
+# (tests/integration/lib_libvirt.sh); sets BX_LV_URI. After bench_setup.
+bench_libvirtd() {
+	. tests/integration/lib.sh
+	. tests/integration/lib_libvirt.sh
+	BX_TMP=$TMP
+	bx_libvirtd_start
+}
 
 bench_cleanup() { # every step, whatever the one before it did (set -e)
 	if [ -n "${DPID:-}" ]; then kill -9 "$DPID" 2>/dev/null || true; fi
+	for step in "${BX_AT_EXIT[@]}"; do "$step" || true; done # a libvirtd of our own
 	if [ -n "${BENCH_VM_PREFIX:-}" ]; then
 		pkill -9 -f -- "-name $BENCH_VM_PREFIX" 2>/dev/null || true
 	fi

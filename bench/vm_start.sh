@@ -15,6 +15,8 @@
 # figure that the noise does not drown.
 # BENCH_NO_HEALTH=1: the service has no [health] checks (shows what the
 # daemon's own probes of a booting guest cost it); "healthy" is then not measured.
+# BENCH_DRIVER=libvirt: the libvirt driver against `virsh create` of the same
+# domain by hand, both through a libvirtd the bench starts (as the tests do).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-9}
@@ -24,11 +26,48 @@ GUEST_PORT=27310
 BENCH_VM_PREFIX='(blixard|bare)-benchvm' # a pkill -f pattern
 . bench/lib.sh
 bench_setup vm
+DRIVER=${BENCH_DRIVER:-qemu}
 cmdline="console=ttyS0 reboot=t panic=-1 quiet${KHZ:+ tsc_early_khz=$KHZ}"
+BX_LV_URI=
+if [ "$DRIVER" = libvirt ]; then
+	bench_libvirtd
+	# the domain the libvirt driver creates (vm/libvirt_xml.c), for virsh
+	cat >"$TMP/bare.xml" <<XML
+<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>bare-benchvm</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='microvm'>hvm</type>
+    <kernel>$IMG/vmlinuz</kernel>
+    <initrd>$IMG/initrd.gz</initrd>
+    <cmdline>$cmdline</cmdline>
+  </os>
+  <features><acpi/></features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <serial type='file'><source path='$TMP/bare.log' append='on'/><target port='0'/></serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+  <qemu:commandline>
+    <qemu:arg value='-netdev'/>
+    <qemu:arg value='user,id=bxnet0,hostfwd=tcp::$GUEST_PORT-:80'/>
+    <qemu:arg value='-device'/>
+    <qemu:arg value='virtio-net-device,netdev=bxnet0,mac=52:54:00:12:34:56'/>
+  </qemu:commandline>
+</domain>
+XML
+fi
+uri_line=
+[ -z "$BX_LV_URI" ] || uri_line="uri = \"$BX_LV_URI\""
 cat >"$TMP/vm.toml" <<TOML
 [service]
 name = "benchvm"
-driver = "qemu"
+driver = "$DRIVER"
 memory_mb = 128
 
 [vm]
@@ -36,6 +75,7 @@ kernel = "$IMG/vmlinuz"
 initrd = "$IMG/initrd.gz"
 cmdline = "$cmdline"
 accel = "tcg"
+$uri_line
 
 [network]
 ports = ["$GUEST_PORT:80"]
@@ -45,10 +85,10 @@ if [ -z "${BENCH_NO_HEALTH:-}" ]; then
 	printf '[health]\ntype = "http"\nport = %s\npath = "/health"\n' "$GUEST_PORT" >>"$TMP/vm.toml"
 fi
 
-python3 - "$BIN" "$API" "$TMP" "$IMG" "$cmdline" "$GUEST_PORT" "$RUNS" <<'PY'
+python3 - "$BIN" "$API" "$TMP" "$IMG" "$cmdline" "$GUEST_PORT" "$RUNS" "$BX_LV_URI" <<'PY'
 import json, os, statistics, subprocess, sys, threading, time, urllib.request
 
-BIN, API, TMP, IMG, CMDLINE, PORT, RUNS = sys.argv[1:8]
+BIN, API, TMP, IMG, CMDLINE, PORT, RUNS, LV_URI = sys.argv[1:9]
 PORT, RUNS = int(PORT), int(RUNS)
 URL = f"http://127.0.0.1:{PORT}/health"
 NO_HEALTH = bool(os.environ.get("BENCH_NO_HEALTH"))
@@ -65,7 +105,10 @@ def qemu_pid(tag):
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if argv and argv[0].endswith(b"qemu-system-x86_64") and tag.encode() in argv:
+        # "-name TAG" run by hand; "-name guest=TAG,debug-threads=on" run by libvirt
+        name = tag.encode()
+        if argv and argv[0].endswith(b"qemu-system-x86_64") and any(
+                a == name or a.startswith(b"guest=" + name + b",") for a in argv):
             return int(p)
     return None
 
@@ -121,7 +164,20 @@ def gone(pid):
     except OSError:
         return True
 
+def bare_libvirt():
+    virsh = ["virsh", "-q", "-c", LV_URI]
+    t0 = now()
+    subprocess.run(virsh + ["create", f"{TMP}/bare.xml"], check=True, stdout=subprocess.DEVNULL)
+    pid = wait(lambda: qemu_pid("bare-benchvm"))
+    t_spawn = now() - t0
+    t_guest = wait_guest() - t0
+    subprocess.run(virsh + ["destroy", "bare-benchvm"], check=True, stdout=subprocess.DEVNULL)
+    wait(lambda: gone(pid))
+    return t_spawn, t_guest, None
+
 def bare():
+    if LV_URI:
+        return bare_libvirt()
     argv = ["qemu-system-x86_64", "-name", "bare-benchvm", "-M", "microvm", "-accel", "tcg",
             "-m", "128", "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none",
             "-no-reboot", "-kernel", f"{IMG}/vmlinuz", "-initrd", f"{IMG}/initrd.gz",

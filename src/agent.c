@@ -285,6 +285,15 @@ static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 	}
 }
 
+/* The driver learnt the instance's pid after start (libvirt): tell the cluster. */
+static void on_pid_cb(struct bx_vm *vm)
+{
+	struct instance *inst = vm->data;
+
+	inst->report_dirty = true;
+	send_report(inst);
+}
+
 static void start_instance(struct instance *inst)
 {
 	char errmsg[BX_ERRMSG_SIZE] = "";
@@ -346,6 +355,7 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 	inst->vm_live = true;
 	inst->vm.data = inst;
 	inst->vm.on_exit = on_exit_cb;
+	inst->vm.on_pid = on_pid_cb;
 	inst->next = a->instances;
 	a->instances = inst;
 	rv = inst->vm.driver->adopt(&inst->vm, errmsg);

@@ -62,6 +62,8 @@ struct bx_vm {
 	pid_t pid; /* 0 when not running */
 	/* Called once when a started/adopted instance ends: exit status or signal. */
 	void (*on_exit)(struct bx_vm *vm, int64_t exit_status, int term_signal);
+	/* Optional: pid changed while running (drivers that learn it after start). */
+	void (*on_pid)(struct bx_vm *vm);
 	/*
 	 * Why a start that returned 0 failed after all, set before on_exit, ""
 	 * otherwise. Only drivers that start asynchronously (libvirt: the

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "log.h"
 #include "vm/console.h"
 #include "vm/libvirt_conn.h"
 #include "vm/libvirt_xml.h"
@@ -201,25 +202,64 @@ static void on_lost(struct bx_lv_watch *w)
 	uv_timer_start(&lv->recheck_timer, on_recheck, RECHECK_MS, 0);
 }
 
+/* The QEMU pid, as libvirt's answers reveal it; the owner hears of a change. */
+static void set_pid(struct lv *lv, pid_t pid)
+{
+	struct bx_vm *vm = lv->vm;
+
+	if (vm->pid == pid)
+		return;
+	vm->pid = pid;
+	if (vm->on_pid != NULL)
+		vm->on_pid(vm);
+}
+
 /* ---- calls ---- */
 
-static int submit(struct lv *lv, enum bx_lv_op op, const char *name, const char *xml,
-		  bx_lv_done_cb done)
+static void create_done(void *data, const struct bx_lv_result *res);
+
+/* A call's context; NULL when out of memory. */
+static struct call *new_call(struct lv *lv)
 {
 	struct call *call = malloc(sizeof *call);
-	int rc;
 
-	if (call == NULL)
-		return BX_ENOMEM;
-	call->lv = lv;
-	call->instance = lv->instance;
-	rc = bx_lv_submit(lv->conn, op, name, lv->watch.uuid, xml, done, call);
+	if (call != NULL) {
+		call->lv = lv;
+		call->instance = lv->instance;
+	}
+	return call;
+}
+
+/* After a submit returned rc: the call is counted, or taken back. */
+static int track(struct lv *lv, struct call *call, int rc)
+{
 	if (rc != 0) {
 		free(call);
 		return rc;
 	}
 	lv->jobs++;
 	return 0;
+}
+
+static int submit(struct lv *lv, enum bx_lv_op op, bx_lv_done_cb done)
+{
+	struct call *call = new_call(lv);
+
+	if (call == NULL)
+		return BX_ENOMEM;
+	return track(lv, call, bx_lv_submit(lv->conn, op, NULL, lv->watch.uuid, NULL, done, call));
+}
+
+static int submit_create(struct lv *lv, const char *name, const char *xml)
+{
+	const struct bx_spec *spec = lv->vm->spec;
+	struct call *call = new_call(lv);
+
+	if (call == NULL)
+		return BX_ENOMEM;
+	return track(lv, call,
+		     bx_lv_submit_create(lv->conn, name, lv->watch.uuid, xml, spec->network.ports,
+					 spec->network.ports_len, create_done, call));
 }
 
 /* The struct of an answer that is still about the current instance, else NULL. */
@@ -251,7 +291,7 @@ static void recheck_done(void *data, const struct bx_lv_result *res)
 	} else if (res->state == VIR_DOMAIN_SHUTOFF || res->state == VIR_DOMAIN_CRASHED) {
 		ended(lv, -1, 0);
 	} else {
-		lv->vm->pid = res->pid;
+		set_pid(lv, res->pid);
 	}
 }
 
@@ -259,7 +299,7 @@ static void on_recheck(uv_timer_t *t)
 {
 	struct lv *lv = t->data;
 
-	if (submit(lv, BX_LV_STATE, NULL, NULL, recheck_done) != 0)
+	if (submit(lv, BX_LV_STATE, recheck_done) != 0)
 		uv_timer_start(&lv->recheck_timer, on_recheck, RECHECK_RETRY_MS, 0);
 }
 
@@ -292,15 +332,15 @@ static void begin_instance(struct lv *lv, const char *uuid)
 
 /* ---- the table ---- */
 
+/* The host checks; the ports are left to the create when skip_ports (see lv_start). */
+static int check(struct bx_vm *vm, bool skip_ports, char *errmsg)
+{
+	return bx_qemu_check_host(vm->spec, skip_ports, errmsg);
+}
+
 static int lv_check(struct bx_vm *vm, char *errmsg)
 {
-	int rc = bx_qemu_check_host(vm->spec, errmsg);
-
-	if (rc != 0)
-		return rc;
-	if (strlen(vm->run_dir) + sizeof "/console.log" > PATH_MAX)
-		return bx_err(errmsg, BX_ETOOBIG, "run directory '%s' is too long", vm->run_dir);
-	return 0;
+	return check(vm, false, errmsg);
 }
 
 static void create_done(void *data, const struct bx_lv_result *res)
@@ -314,7 +354,13 @@ static void create_done(void *data, const struct bx_lv_result *res)
 		ended(lv, -1, 0);
 		return;
 	}
-	lv->vm->pid = res->pid;
+	if (res->replaced)
+		BX_WARN("libvirt",
+			"'%s': a running domain blixard-%s that no record named (left by an "
+			"earlier daemon whose data is gone?) was destroyed before the new one "
+			"was created",
+			lv->vm->spec->name, lv->vm->spec->name);
+	set_pid(lv, res->pid);
 }
 
 static int lv_start(struct bx_vm *vm, char *errmsg)
@@ -326,7 +372,9 @@ static int lv_start(struct bx_vm *vm, char *errmsg)
 
 	if (vm->state == BX_VM_RUNNING || vm->state == BX_VM_STOPPING)
 		return bx_err(errmsg, BX_EEXIST, "an instance is already running");
-	rc = lv_check(vm, errmsg);
+	/* A domain of ours that no record names (an earlier daemon's, its data
+	 * lost) may still hold the ports: the create checks them once it is gone. */
+	rc = check(vm, true, errmsg);
 	if (rc != 0)
 		return rc;
 	accel = bx_qemu_accel(vm->spec, errmsg);
@@ -351,7 +399,7 @@ static int lv_start(struct bx_vm *vm, char *errmsg)
 		goto out;
 	begin_instance(lv, uuid);
 	snprintf(name, sizeof name, "blixard-%s", vm->spec->name);
-	rc = submit(lv, BX_LV_CREATE, name, xml, create_done);
+	rc = submit_create(lv, name, xml);
 	if (rc != 0) {
 		bx_err(errmsg, rc, "out of memory");
 		lv->instance++;
@@ -400,7 +448,7 @@ static void on_kill_timer(uv_timer_t *t)
 {
 	struct lv *lv = t->data;
 
-	if (submit(lv, BX_LV_DESTROY, NULL, NULL, stop_done) != 0)
+	if (submit(lv, BX_LV_DESTROY, stop_done) != 0)
 		uv_timer_start(&lv->kill_timer, on_kill_timer, RECHECK_RETRY_MS, 0);
 }
 
@@ -415,7 +463,7 @@ static int lv_stop(struct bx_vm *vm, uint32_t timeout_ms)
 	vm->state = BX_VM_STOPPING;
 	uv_timer_start(&lv->kill_timer, on_kill_timer, timeout_ms, 0);
 	/* the power button; if it cannot even be asked, the timer still destroys */
-	submit(lv, BX_LV_SHUTDOWN, NULL, NULL, stop_done);
+	submit(lv, BX_LV_SHUTDOWN, stop_done);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "vm/qemu.h"
 
 #define KEEPALIVE_INTERVAL_S 5 /* a silent libvirtd is given up after 5 s × 3 */
 #define KEEPALIVE_COUNT 3
@@ -37,6 +38,8 @@ struct job {
 	enum bx_lv_op op;
 	char *name, *xml;
 	char uuid[BX_LV_UUID_LEN];
+	struct bx_port_map *ports; /* CREATE: checked free right before it */
+	size_t n_ports;
 	bx_lv_done_cb done;
 	void *data;
 	struct bx_lv_result res;
@@ -305,12 +308,24 @@ static void run_create(struct bx_lv_conn *c, struct job *j)
 	/* Ours (blixard-NAME) but not the instance we are asked for: left by
 	 * an earlier run whose record was lost. Never run two. */
 	if (dom != NULL) {
-		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) != 0) {
-			set_error(&j->res, BX_EIO, c->uri, "destroy the stale domain");
-			virDomainFree(dom);
-			return;
+		if (virDomainIsActive(dom) == 1) {
+			if (virDomainDestroy(dom) != 0) {
+				set_error(&j->res, BX_EIO, c->uri, "destroy the stale domain");
+				virDomainFree(dom);
+				return;
+			}
+			j->res.replaced = true;
 		}
 		virDomainFree(dom);
+	}
+	if (j->n_ports > 0) {
+		char errmsg[BX_ERRMSG_SIZE] = "";
+		int rc = bx_qemu_check_ports(j->ports, j->n_ports, errmsg);
+		if (rc != 0) {
+			j->res.code = rc;
+			snprintf(j->res.errmsg, sizeof j->res.errmsg, "%s", errmsg);
+			return;
+		}
 	}
 	dom = virDomainCreateXML(c->vc, j->xml, 0);
 	if (dom == NULL) {
@@ -404,6 +419,7 @@ static void free_job(struct job *j)
 		return;
 	free(j->name);
 	free(j->xml);
+	free(j->ports);
 	free(j);
 }
 
@@ -595,13 +611,13 @@ const char *bx_lv_conn_uri(const struct bx_lv_conn *c)
 	return c->uri;
 }
 
-int bx_lv_submit(struct bx_lv_conn *c, enum bx_lv_op op, const char *name, const char *uuid,
-		 const char *xml, bx_lv_done_cb done, void *data)
+static struct job *new_job(enum bx_lv_op op, const char *name, const char *uuid,
+			   const char *xml, bx_lv_done_cb done, void *data)
 {
 	struct job *j = calloc(1, sizeof *j);
 
 	if (j == NULL)
-		return BX_ENOMEM;
+		return NULL;
 	j->op = op;
 	j->done = done;
 	j->data = data;
@@ -609,13 +625,49 @@ int bx_lv_submit(struct bx_lv_conn *c, enum bx_lv_op op, const char *name, const
 	if ((name != NULL && (j->name = strdup(name)) == NULL) ||
 	    (xml != NULL && (j->xml = strdup(xml)) == NULL)) {
 		free_job(j);
-		return BX_ENOMEM;
+		return NULL;
 	}
+	return j;
+}
+
+static void queue(struct bx_lv_conn *c, struct job *j)
+{
 	pthread_mutex_lock(&c->lock);
 	*c->jobs_tail = j;
 	c->jobs_tail = &j->next;
 	pthread_cond_signal(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+}
+
+int bx_lv_submit(struct bx_lv_conn *c, enum bx_lv_op op, const char *name, const char *uuid,
+		 const char *xml, bx_lv_done_cb done, void *data)
+{
+	struct job *j = new_job(op, name, uuid, xml, done, data);
+
+	if (j == NULL)
+		return BX_ENOMEM;
+	queue(c, j);
+	return 0;
+}
+
+int bx_lv_submit_create(struct bx_lv_conn *c, const char *name, const char *uuid,
+			const char *xml, const struct bx_port_map *ports, size_t n_ports,
+			bx_lv_done_cb done, void *data)
+{
+	struct job *j = new_job(BX_LV_CREATE, name, uuid, xml, done, data);
+
+	if (j == NULL)
+		return BX_ENOMEM;
+	if (n_ports > 0) {
+		j->ports = calloc(n_ports, sizeof *j->ports);
+		if (j->ports == NULL) {
+			free_job(j);
+			return BX_ENOMEM;
+		}
+		memcpy(j->ports, ports, n_ports * sizeof *ports);
+		j->n_ports = n_ports;
+	}
+	queue(c, j);
 	return 0;
 }
 

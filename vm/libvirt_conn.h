@@ -6,6 +6,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "spec.h"
+
 /*
  * Every libvirt call is an RPC to libvirtd, and some take long (the first
  * domain a fresh libvirtd creates waits for its QEMU capability probe:
@@ -47,6 +49,7 @@ struct bx_lv_result {
 	int reason; /* its reason */
 	int id;     /* the running domain's id, else -1 */
 	pid_t pid;  /* its QEMU process if it runs on this host (found by -uuid), else 0 */
+	bool replaced; /* CREATE: a running domain of that name had to be destroyed first */
 };
 
 typedef void (*bx_lv_done_cb)(void *data, const struct bx_lv_result *res);
@@ -85,6 +88,16 @@ const char *bx_lv_conn_uri(const struct bx_lv_conn *c);
  */
 int bx_lv_submit(struct bx_lv_conn *c, enum bx_lv_op op, const char *name, const char *uuid,
 		 const char *xml, bx_lv_done_cb done, void *data);
+
+/*
+ * BX_LV_CREATE with the host ports the domain will forward: they are checked
+ * (free to bind) on the worker after a stale domain of the same name is gone
+ * (it may hold them), right before the create; a busy one fails the job with
+ * BX_EBUSY and the qemu driver's message. The ports are copied.
+ */
+int bx_lv_submit_create(struct bx_lv_conn *c, const char *name, const char *uuid,
+			const char *xml, const struct bx_port_map *ports, size_t n_ports,
+			bx_lv_done_cb done, void *data);
 
 void bx_lv_watch(struct bx_lv_conn *c, struct bx_lv_watch *w);
 void bx_lv_unwatch(struct bx_lv_conn *c, struct bx_lv_watch *w);

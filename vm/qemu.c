@@ -117,7 +117,7 @@ const char *bx_qemu_accel(const struct bx_spec *spec, char *errmsg)
 	return kvm ? "kvm" : "tcg";
 }
 
-int bx_qemu_check_host(const struct bx_spec *spec, char *errmsg)
+int bx_qemu_check_host(const struct bx_spec *spec, bool skip_ports, char *errmsg)
 {
 	struct sysinfo si;
 	int rc;
@@ -150,8 +150,17 @@ int bx_qemu_check_host(const struct bx_spec *spec, char *errmsg)
 			return bx_err(errmsg, BX_ENOENT, "[vm] tap '%s': no such interface",
 				      spec->vm.tap);
 	}
-	for (size_t i = 0; i < spec->network.ports_len; i++)
-		if ((rc = check_port(&spec->network.ports[i], errmsg)) != 0)
+	if (skip_ports)
+		return 0;
+	return bx_qemu_check_ports(spec->network.ports, spec->network.ports_len, errmsg);
+}
+
+int bx_qemu_check_ports(const struct bx_port_map *ports, size_t n, char *errmsg)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		if ((rc = check_port(&ports[i], errmsg)) != 0)
 			return rc;
 	return 0;
 }
@@ -166,7 +175,7 @@ static int qemu_check(struct bx_vm *vm, char *errmsg)
 	if (!have_qemu())
 		return bx_err(errmsg, BX_ENOENT, "'%s' not found (install qemu-system-x86)",
 			      bx_qemu_binary());
-	if ((rc = bx_qemu_check_host(vm->spec, errmsg)) != 0)
+	if ((rc = bx_qemu_check_host(vm->spec, false, errmsg)) != 0)
 		return rc;
 	if (strlen(q->qmp_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return bx_err(errmsg, BX_ETOOBIG,

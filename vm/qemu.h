@@ -37,9 +37,13 @@ const char *bx_qemu_binary(void);
  * The checks of a microvm spec against this host, for every driver that
  * runs QEMU here: kernel, initrd and disk readable, the accel possible,
  * memory_mb within the host's RAM, the tap present (and no ports with it),
- * the host ports free. 0, or an error with a message naming what.
+ * the host ports free (unless skip_ports). 0, or an error with a message
+ * naming what.
  */
-int bx_qemu_check_host(const struct bx_spec *spec, char *errmsg);
+int bx_qemu_check_host(const struct bx_spec *spec, bool skip_ports, char *errmsg);
+
+/* The host-port part of it alone (any thread): each port free to bind on every address. */
+int bx_qemu_check_ports(const struct bx_port_map *ports, size_t n, char *errmsg);
 
 /* "kvm" or "tcg" for the spec's accel on this host; NULL (and errmsg) if impossible. */
 const char *bx_qemu_accel(const struct bx_spec *spec, char *errmsg);

@@ -168,4 +168,20 @@ bx_check "SIGTERM: the daemon stops, the domain keeps running" kill -0 "$pid4"
 bx_check "... and libvirt still runs it" \
 	bash -c "[ \"\$(virsh -q -c '$BX_LV_URI' domstate blixard-web)\" = running ]"
 
+# --- a running domain that no record names: replaced, never run beside the new one ---
+rm "$(bx_dir 1)/data/vms/web/domain" # as if the daemon's data were lost
+bx_start_node 1
+replaced() { healthy web && p=$(qemu_of web) && [ "$p" != "$pid4" ] && is web pid "$p" && bx_gone "$pid4"; }
+most=0
+deadline=$((SECONDS + 90))
+while [ $SECONDS -lt $deadline ] && ! replaced; do
+	n=$(pgrep -fc -- "guest=blixard-web,")
+	[ "$n" -gt "$most" ] && most=$n
+	sleep 0.1
+done
+bx_check "the unrecorded domain is replaced by a new, healthy one" replaced
+bx_check "... and never ran beside it (at most $most QEMU at once)" [ "$most" -le 1 ]
+bx_check "... and the daemon says what it did" \
+	grep -q "was destroyed before the new one was created" "$(bx_dir 1)/log"
+
 bx_finish
