@@ -58,6 +58,7 @@ struct instance {
 	bool report_dirty;
 	bool report_in_flight;
 	bool seen; /* during a full pass: its record was among those placed here */
+	bool removed; /* its record was deleted: a record of the same name is a new service */
 	struct instance *next;
 };
 
@@ -446,9 +447,10 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 	    cJSON_GetObjectItemCaseSensitive(record, "generation"));
 	bool still_ours = node_of(record) == a->d->id;
 
-	if (inst != NULL && wanted && inst->generation != gen) {
-		/* a new generation: the old instance goes first; the new one
-		 * starts once it is gone (this pass, or the one its exit makes) */
+	if (inst != NULL && wanted && (inst->generation != gen || inst->removed)) {
+		/* a new generation (or a new record after a removal, whose
+		 * numbering starts again): the old instance goes first; the new
+		 * one starts once it is gone (this pass, or the one its exit makes) */
 		stop_instance(inst);
 		if (inst->phase != PH_ENDED)
 			return;
@@ -462,6 +464,8 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 		return;
 	}
 	if (!wanted) {
+		if (record == NULL)
+			inst->removed = true;
 		stop_instance(inst);
 		if (inst->phase == PH_ENDED)
 			drop_instance(a, inst,

@@ -94,4 +94,27 @@ bx_check "... and the instance's log goes on at the new end" bx_wait 10 "ticks" 
 bx_check "... which 'blixard logs' shows" \
 	bash -c "'$BX_BIN' --addr $(bx_addr 1) logs -n 1 loud | grep -qx tick"
 bx_cli 1 remove loud >/dev/null
+
+# removed and at once created again: the new record numbers its generations
+# from the start, yet it is a new service that runs once the old one ended
+cat >"$BX_TMP/slow.toml" <<'TOML'
+[service]
+name = "slow"
+driver = "process"
+stop_timeout_ms = 5000
+
+[process]
+command = ["/bin/sh", "-c", "trap 'sleep 1; exit 0' TERM; while true; do sleep 0.1; done"]
+TOML
+sfield() { curl -s -m 2 "http://$(bx_addr 1)/v1/services/slow" | jq -r ".$1"; }
+bx_cli 1 start "$BX_TMP/slow.toml" >/dev/null
+bx_wait 15 "running" bash -c "[ \"\$(curl -s http://$(bx_addr 1)/v1/services/slow | jq -r .state)\" = running ]"
+old_pid=$(sfield pid)
+bx_cli 1 remove slow >/dev/null
+bx_cli 1 start --no-wait "$BX_TMP/slow.toml" >/dev/null
+again() { p=$(sfield pid) && [ "$p" -gt 0 ] 2>/dev/null && [ "$p" != "$old_pid" ] &&
+	kill -0 "$p" 2>/dev/null && [ "$(sfield state)" = running ]; }
+bx_check "removed and created again at once: the new one runs" bx_wait 20 "again" again
+bx_check "... after the old one ended" bx_gone "$old_pid"
+bx_cli 1 remove slow >/dev/null
 bx_finish
