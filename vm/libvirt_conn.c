@@ -323,7 +323,7 @@ static void run_create(struct bx_lv_conn *c, struct job *j)
 		int rc = bx_qemu_check_ports(j->ports, j->n_ports, errmsg);
 		if (rc != 0) {
 			j->res.code = rc;
-			snprintf(j->res.errmsg, sizeof j->res.errmsg, "%s", errmsg);
+			snprintf(j->res.errmsg, sizeof j->res.errmsg, "%.*s", (int)sizeof j->res.errmsg - 1, errmsg);
 			return;
 		}
 	}
