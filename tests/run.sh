@@ -47,7 +47,7 @@ done
 if [ -z "${BX_SKIP_INTEGRATION:-}" ]; then
 	for t in tests/integration/*.sh; do
 		[ -f "$t" ] || continue
-		case $(basename "$t") in lib*.sh) continue ;; esac # helpers, not tests
+		case $(basename "$t") in lib.sh | lib_*.sh) continue ;; esac # helpers, not tests
 		run "integration/$(basename "$t" .sh)" bash "$t"
 	done
 fi
