@@ -59,18 +59,23 @@ bx_cleanup() {
 	fi
 }
 
-bx_api_port() { echo $((BX_BASE + $1 * 2)); }
-bx_raft_port() { echo $((BX_BASE + $1 * 2 + 1)); }
-bx_addr() { echo "127.0.0.1:$(bx_api_port "$1")"; }
+# Node N's addresses: loopback ports of the test's block, or, once
+# bx_hosts_setup (lib_hosts.sh) has made hosts, its own host's address.
+bx_api_port() { if [ -n "${BX_HOST_NET:-}" ]; then echo 7000; else echo $((BX_BASE + $1 * 2)); fi; }
+bx_raft_port() { if [ -n "${BX_HOST_NET:-}" ]; then echo 7001; else echo $((BX_BASE + $1 * 2 + 1)); fi; }
+bx_ip() { if [ -n "${BX_HOST_NET:-}" ]; then echo "$BX_HOST_NET.$1"; else echo 127.0.0.1; fi; }
+bx_addr() { echo "$(bx_ip "$1"):$(bx_api_port "$1")"; }
 bx_dir() { echo "$BX_TMP/n$1"; }
 
-# bx_start_node N [daemon flags...]: node N with its own dir, ports and log.
+# bx_start_node N [daemon flags...]: node N with its own dir, ports and log
+# (in host N's network namespace when there are hosts).
 bx_start_node() {
-	local n=$1
+	local n=$1 run=()
 	shift
 	mkdir -p "$(bx_dir "$n")"
-	"$BX_BIN" daemon --node-id "$n" --name "n$n" --data-dir "$(bx_dir "$n")/data" \
-		--api "$(bx_addr "$n")" --raft "127.0.0.1:$(bx_raft_port "$n")" \
+	[ -z "${BX_HOST_NET:-}" ] || run=(ip netns exec "$(bx_host_ns "$n")")
+	"${run[@]}" "$BX_BIN" daemon --node-id "$n" --name "n$n" --data-dir "$(bx_dir "$n")/data" \
+		--api "$(bx_addr "$n")" --raft "$(bx_ip "$n"):$(bx_raft_port "$n")" \
 		--socket "$(bx_dir "$n")/api.sock" --election-ms 600 --heartbeat-ms 60 \
 		"$@" >>"$(bx_dir "$n")/log" 2>&1 &
 	BX_PIDS[$n]=$!
