@@ -81,7 +81,7 @@ wait_for() { # SECONDS WHAT COMMAND...
 		sleep 0.2
 	done
 }
-members() { curl -s -m 2 "http://$(api_of 1)/v1/cluster" | jq '.members | length'; }
+all_members() { [ "$(curl -s -m 2 "http://$(api_of 1)/v1/cluster" | jq '.members | length')" = "$N" ]; }
 has_leader() { curl -s -m 2 "http://$(api_of 1)/v1/cluster" | jq -e '.leader.id' >/dev/null; }
 
 case "${1:-3}" in
@@ -108,7 +108,7 @@ wait_for 20 "node 1 to lead" has_leader
 for i in $(seq 2 "$N"); do
 	start_node "$i" --join "$(api_of 1)"
 done
-wait_for 60 "$N members" bash -c "[ \"\$(curl -s -m 2 http://$(api_of 1)/v1/cluster | jq '.members | length')\" = $N ]"
+wait_for 60 "$N members" all_members
 
 echo
 echo "dev cluster of $N node(s) in $DIR ($([ -f "$DIR/netns" ] && echo "one network namespace per node, blxdev-1..$N" || echo "loopback ports")):"

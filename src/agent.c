@@ -40,8 +40,7 @@ struct instance {
 	uint64_t generation;
 	struct bx_spec spec;
 	struct bx_vm vm;
-	bool vm_live;    /* vm initialised: needs driver close */
-	bool vm_closing; /* driver close under way: freed only after its callback */
+	bool vm_live; /* vm initialised: needs driver close (until vm_closed) */
 	enum phase phase;
 	uint64_t restart_at;
 	struct bx_restart_state restarts;
@@ -148,7 +147,7 @@ static void report_done(void *data, int code, const char *msg, const cJSON *reco
 			 msg);
 	}
 	if (inst->phase == PH_CLOSING) {
-		if (!inst->vm_closing) /* else vm_closed frees it */
+		if (!inst->vm_live) /* else its driver close is under way: vm_closed frees it */
 			free_instance(inst);
 		return;
 	}
@@ -361,8 +360,11 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 	a->instances = inst;
 	rv = inst->vm.driver->adopt(&inst->vm, errmsg);
 	if (rv == 0) {
-		BX_INFO("agent", "service '%s': adopted running instance (pid %d)",
-			inst->name, inst->vm.pid);
+		if (inst->vm.pid > 0)
+			BX_INFO("agent", "service '%s': adopted running instance (pid %d)",
+				inst->name, (int)inst->vm.pid);
+		else /* the driver learns it later (libvirt) */
+			BX_INFO("agent", "service '%s': adopted running instance", inst->name);
 		inst->phase = PH_RUNNING;
 		start_health(inst);
 		set_state(inst, "running", "");
@@ -398,7 +400,6 @@ static void vm_closed(struct bx_vm *vm)
 	struct instance *inst = vm->data;
 	struct bx_agent *a = inst->agent;
 
-	inst->vm_closing = false;
 	inst->vm_live = false;
 	if (!inst->report_in_flight) /* else report_done frees it */
 		free_instance(inst);
@@ -411,21 +412,32 @@ static void vm_closed(struct bx_vm *vm)
 	}
 }
 
+/*
+ * Let go of an instance (unlinked already): its vm is closed, and it is
+ * freed once both that close and a report in flight have ended. True while
+ * the vm close is under way (vm_closed will be called).
+ */
+static bool release(struct instance *inst)
+{
+	stop_health(inst);
+	inst->phase = PH_CLOSING;
+	if (inst->vm_live) {
+		inst->vm.driver->close(&inst->vm, vm_closed);
+		return true;
+	}
+	if (!inst->report_in_flight)
+		free_instance(inst);
+	return false;
+}
+
 /* Release an ended instance; report the final state if the record still says so. */
 static void drop_instance(struct bx_agent *a, struct instance *inst,
 			  const char *final_state)
 {
 	unlink_instance(a, inst);
-	stop_health(inst);
 	if (final_state != NULL)
 		set_state(inst, final_state, "");
-	inst->phase = PH_CLOSING;
-	if (inst->vm_live) {
-		inst->vm_closing = true;
-		inst->vm.driver->close(&inst->vm, vm_closed);
-	} else if (!inst->report_in_flight) {
-		free_instance(inst);
-	}
+	release(inst);
 }
 
 /* --- reconciliation ------------------------------------------------------ */
@@ -707,15 +719,9 @@ void bx_agent_close(struct bx_agent *a, void (*cb)(void *data), void *data)
 	while (a->instances != NULL) {
 		struct instance *inst = a->instances;
 		a->instances = inst->next;
-		stop_health(inst);
-		inst->phase = PH_CLOSING;
-		if (inst->vm_live) {
-			a->closing_left++;
-			inst->vm_closing = true;
-			inst->vm.driver->close(&inst->vm, vm_closed);
-		} else if (!inst->report_in_flight) {
-			free_instance(inst);
-		}
+		a->closing_left++; /* before the close: its callback may run at once */
+		if (!release(inst))
+			a->closing_left--;
 	}
 	uv_close((uv_handle_t *)&a->timer, timer_closed);
 }

@@ -62,7 +62,6 @@ static int follow(struct bx_cli *cli, const char *addr, const char *name, long l
 	}
 }
 
-
 int bx_cmd_logs(struct bx_cli *cli, int argc, char **argv)
 {
 	const char *name = NULL;

@@ -270,7 +270,6 @@ static void probe_http(struct bx_health *h)
 static void on_tick(uv_timer_t *t)
 {
 	struct bx_health *h = t->data;
-
 	bool overlap;
 
 	if (h->stopped)

@@ -271,7 +271,7 @@ static size_t walk(const struct bx_doc *doc, struct bx_spec *spec, struct bx_dia
 	if (spec->vm.accel == NULL && strcmp(spec->driver, "process") != 0)
 		spec->vm.accel = strdup("auto");
 	if (spec->vm.uri == NULL && strcmp(spec->driver, "libvirt") == 0)
-		spec->vm.uri = strdup("qemu:///system");
+		spec->vm.uri = strdup(BX_LIBVIRT_DEFAULT_URI);
 	return errors;
 }
 

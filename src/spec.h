@@ -27,6 +27,9 @@ struct bx_diags {
 void bx_diags_add(struct bx_diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void bx_diags_free(struct bx_diags *d);
 
+/* The libvirt connection of a service with driver "libvirt" and no [vm] uri. */
+#define BX_LIBVIRT_DEFAULT_URI "qemu:///system"
+
 enum bx_restart_policy { BX_RESTART_ON_FAILURE, BX_RESTART_ALWAYS, BX_RESTART_NEVER };
 enum bx_health_type { BX_HEALTH_NONE, BX_HEALTH_HTTP, BX_HEALTH_TCP };
 enum bx_on_partition { BX_ON_PARTITION_STOP, BX_ON_PARTITION_KEEP };

@@ -18,7 +18,6 @@
 #include "vm/libvirt_xml.h"
 #include "vm/qemu.h"
 
-#define DEFAULT_URI "qemu:///system"
 #define RECHECK_MS 1000       /* after a lost connection, and again while libvirtd is away */
 #define RECHECK_RETRY_MS 2000 /* the next try while libvirtd cannot be reached */
 
@@ -61,7 +60,7 @@ static void maybe_free(struct lv *lv)
 
 static const char *uri_of(const struct bx_spec *spec)
 {
-	return spec->vm.uri != NULL ? spec->vm.uri : DEFAULT_URI;
+	return spec->vm.uri != NULL ? spec->vm.uri : BX_LIBVIRT_DEFAULT_URI;
 }
 
 static struct lv *get_lv(struct bx_vm *vm, char *errmsg)
@@ -152,12 +151,9 @@ static bool read_record(const char *path, char uuid[BX_LV_UUID_LEN])
 
 /* ---- the end of an instance ---- */
 
-static void ended(struct lv *lv, int64_t exit_status, int term_signal)
+/* The instance is over for us: unwatched, timers stopped, record gone. */
+static void forget(struct lv *lv)
 {
-	struct bx_vm *vm = lv->vm;
-
-	if (vm == NULL || (vm->state != BX_VM_RUNNING && vm->state != BX_VM_STOPPING))
-		return; /* told already (an event and an answer can both say so) */
 	if (lv->watching) {
 		bx_lv_unwatch(lv->conn, &lv->watch);
 		lv->watching = false;
@@ -167,8 +163,17 @@ static void ended(struct lv *lv, int64_t exit_status, int term_signal)
 	uv_timer_stop(&lv->console_timer);
 	unlink(lv->record);
 	lv->instance++; /* answers still to come are about this one: drop them */
-	vm->state = BX_VM_EXITED;
-	vm->pid = 0;
+	lv->vm->state = BX_VM_EXITED;
+	lv->vm->pid = 0;
+}
+
+static void ended(struct lv *lv, int64_t exit_status, int term_signal)
+{
+	struct bx_vm *vm = lv->vm;
+
+	if (vm == NULL || (vm->state != BX_VM_RUNNING && vm->state != BX_VM_STOPPING))
+		return; /* told already (an event and an answer can both say so) */
+	forget(lv);
 	if (vm->on_exit != NULL)
 		vm->on_exit(vm, exit_status, term_signal);
 }
@@ -247,7 +252,7 @@ static int submit(struct lv *lv, enum bx_lv_op op, bx_lv_done_cb done)
 
 	if (call == NULL)
 		return BX_ENOMEM;
-	return track(lv, call, bx_lv_submit(lv->conn, op, NULL, lv->watch.uuid, NULL, done, call));
+	return track(lv, call, bx_lv_submit(lv->conn, op, lv->watch.uuid, done, call));
 }
 
 static int submit_create(struct lv *lv, const char *name, const char *xml)
@@ -332,15 +337,9 @@ static void begin_instance(struct lv *lv, const char *uuid)
 
 /* ---- the table ---- */
 
-/* The host checks; the ports are left to the create when skip_ports (see lv_start). */
-static int check(struct bx_vm *vm, bool skip_ports, char *errmsg)
-{
-	return bx_qemu_check_host(vm->spec, skip_ports, errmsg);
-}
-
 static int lv_check(struct bx_vm *vm, char *errmsg)
 {
-	return check(vm, false, errmsg);
+	return bx_qemu_check_host(vm->spec, false, errmsg);
 }
 
 static void create_done(void *data, const struct bx_lv_result *res)
@@ -374,7 +373,7 @@ static int lv_start(struct bx_vm *vm, char *errmsg)
 		return bx_err(errmsg, BX_EEXIST, "an instance is already running");
 	/* A domain of ours that no record names (an earlier daemon's, its data
 	 * lost) may still hold the ports: the create checks them once it is gone. */
-	rc = check(vm, true, errmsg);
+	rc = bx_qemu_check_host(vm->spec, true, errmsg);
 	if (rc != 0)
 		return rc;
 	accel = bx_qemu_accel(vm->spec, errmsg);
@@ -402,9 +401,7 @@ static int lv_start(struct bx_vm *vm, char *errmsg)
 	rc = submit_create(lv, name, xml);
 	if (rc != 0) {
 		bx_err(errmsg, rc, "out of memory");
-		lv->instance++;
-		vm->state = BX_VM_EXITED;
-		unlink(lv->record);
+		forget(lv);
 	}
 out:
 	free(xml);
@@ -425,9 +422,7 @@ static int lv_adopt(struct bx_vm *vm, char *errmsg)
 	if (rc != 0)
 		return rc;
 	begin_instance(lv, uuid);
-	/* the domain's QEMU, when libvirtd runs it here; libvirt's view follows */
-	vm->pid = bx_lv_find_pid(uuid);
-	on_recheck(&lv->recheck_timer);
+	on_recheck(&lv->recheck_timer); /* libvirt's view, and the pid (on_pid) */
 	return 0;
 }
 
@@ -481,7 +476,7 @@ static void lv_kill(struct bx_vm *vm)
 struct status_call {
 	bx_vm_status_cb cb;
 	void *data;
-	char uri[256];
+	char uri[1025]; /* as long as [vm] uri may be */
 	char uuid[BX_LV_UUID_LEN];
 };
 
@@ -530,7 +525,7 @@ static void lv_status(struct bx_vm *vm, bx_vm_status_cb cb, void *data)
 	sc->data = data;
 	snprintf(sc->uri, sizeof sc->uri, "%s", bx_lv_conn_uri(lv->conn));
 	snprintf(sc->uuid, sizeof sc->uuid, "%s", lv->watch.uuid);
-	if (bx_lv_submit(lv->conn, BX_LV_STATE, NULL, lv->watch.uuid, NULL, status_done, sc) != 0) {
+	if (bx_lv_submit(lv->conn, BX_LV_STATE, lv->watch.uuid, status_done, sc) != 0) {
 		free(sc);
 		cb(data, BX_ENOMEM, NULL, "out of memory");
 	}

@@ -51,7 +51,7 @@ struct bx_lv_conn {
 	/* Set at creation, read anywhere. */
 	uv_loop_t *loop;
 	char *uri;
-	uint64_t id; /* what libvirt's callbacks carry instead of a pointer: see find_live() */
+	uint64_t id; /* what libvirt's callbacks carry instead of a pointer: see post_to_id() */
 	uv_async_t async;
 	pthread_t worker;
 
@@ -142,17 +142,12 @@ static void init_once(void)
 
 /* ---- messages to the loop ---- */
 
-static void post_locked(struct bx_lv_conn *c, struct msg *m)
-{
-	m->next = NULL;
-	*c->msgs_tail = m;
-	c->msgs_tail = &m->next;
-}
-
 static void post(struct bx_lv_conn *c, struct msg *m)
 {
+	m->next = NULL;
 	pthread_mutex_lock(&c->lock);
-	post_locked(c, m);
+	*c->msgs_tail = m;
+	c->msgs_tail = &m->next;
 	pthread_mutex_unlock(&c->lock);
 	uv_async_send(&c->async);
 }
@@ -323,7 +318,8 @@ static void run_create(struct bx_lv_conn *c, struct job *j)
 		int rc = bx_qemu_check_ports(j->ports, j->n_ports, errmsg);
 		if (rc != 0) {
 			j->res.code = rc;
-			snprintf(j->res.errmsg, sizeof j->res.errmsg, "%.*s", (int)sizeof j->res.errmsg - 1, errmsg);
+			snprintf(j->res.errmsg, sizeof j->res.errmsg, "%.*s",
+				 (int)sizeof j->res.errmsg - 1, errmsg);
 			return;
 		}
 	}
@@ -364,7 +360,7 @@ static void run_on_domain(struct bx_lv_conn *c, struct job *j)
 	if (rc != 0)
 		set_error(&j->res, no_domain() ? BX_ENOENT : BX_EIO, c->uri,
 			  j->op == BX_LV_SHUTDOWN ? "shut down" : "destroy");
-	else
+	else if (j->op == BX_LV_STATE) /* a stop's answer needs no state (nor a /proc scan) */
 		describe(dom, j->uuid, &j->res);
 	virDomainFree(dom);
 }
@@ -423,6 +419,7 @@ static void free_job(struct job *j)
 	free(j);
 }
 
+/* The async handle's close callback: c and what is left in it. */
 static void conn_closed(uv_handle_t *h)
 {
 	struct bx_lv_conn *c = h->data;
@@ -442,7 +439,30 @@ static void conn_closed(uv_handle_t *h)
 		cb(data);
 }
 
-static void make_dead(struct bx_lv_conn *c);
+/* Put c in the live table; false when it is full. */
+static bool make_live(struct bx_lv_conn *c)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&live_lock);
+	for (size_t i = 0; i < sizeof live / sizeof live[0] && !ok; i++)
+		if (live[i] == NULL) {
+			c->id = next_id++;
+			live[i] = c;
+			ok = true;
+		}
+	pthread_mutex_unlock(&live_lock);
+	return ok;
+}
+
+static void make_dead(struct bx_lv_conn *c)
+{
+	pthread_mutex_lock(&live_lock);
+	for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+		if (live[i] == c)
+			live[i] = NULL;
+	pthread_mutex_unlock(&live_lock);
+}
 
 /* The worker has ended: nothing refers to c any more but the loop. */
 static void conn_end(struct bx_lv_conn *c)
@@ -505,41 +525,6 @@ static void on_async(uv_async_t *a)
 		conn_end(c);
 }
 
-static void free_unstarted(uv_handle_t *h)
-{
-	struct bx_lv_conn *c = h->data;
-
-	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->cond);
-	free(c->uri);
-	free(c);
-}
-
-/* Put c in the live table; false when it is full. */
-static bool make_live(struct bx_lv_conn *c)
-{
-	bool ok = false;
-
-	pthread_mutex_lock(&live_lock);
-	for (size_t i = 0; i < sizeof live / sizeof live[0] && !ok; i++)
-		if (live[i] == NULL) {
-			c->id = next_id++;
-			live[i] = c;
-			ok = true;
-		}
-	pthread_mutex_unlock(&live_lock);
-	return ok;
-}
-
-static void make_dead(struct bx_lv_conn *c)
-{
-	pthread_mutex_lock(&live_lock);
-	for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
-		if (live[i] == c)
-			live[i] = NULL;
-	pthread_mutex_unlock(&live_lock);
-}
-
 struct bx_lv_conn *bx_lv_conn_get(uv_loop_t *loop, const char *uri)
 {
 	struct bx_lv_conn *c;
@@ -580,7 +565,7 @@ struct bx_lv_conn *bx_lv_conn_get(uv_loop_t *loop, const char *uri)
 err_after_live:
 	make_dead(c);
 err_after_async:
-	uv_close((uv_handle_t *)&c->async, free_unstarted);
+	uv_close((uv_handle_t *)&c->async, conn_closed); /* no worker: nothing posted, no put_cb */
 	return NULL;
 }
 
@@ -639,10 +624,10 @@ static void queue(struct bx_lv_conn *c, struct job *j)
 	pthread_mutex_unlock(&c->lock);
 }
 
-int bx_lv_submit(struct bx_lv_conn *c, enum bx_lv_op op, const char *name, const char *uuid,
-		 const char *xml, bx_lv_done_cb done, void *data)
+int bx_lv_submit(struct bx_lv_conn *c, enum bx_lv_op op, const char *uuid, bx_lv_done_cb done,
+		 void *data)
 {
-	struct job *j = new_job(op, name, uuid, xml, done, data);
+	struct job *j = new_job(op, NULL, uuid, NULL, done, data);
 
 	if (j == NULL)
 		return BX_ENOMEM;

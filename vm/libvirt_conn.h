@@ -36,7 +36,7 @@
 #define BX_LV_MSG_SIZE 256
 
 enum bx_lv_op {
-	BX_LV_CREATE,   /* xml: create a transient domain (a stale one by its name is destroyed first) */
+	BX_LV_CREATE,   /* bx_lv_submit_create: a transient domain (a stale one of its name is destroyed first) */
 	BX_LV_SHUTDOWN, /* uuid: ACPI power button */
 	BX_LV_DESTROY,  /* uuid: hard stop now */
 	BX_LV_STATE,    /* uuid: state and reason */
@@ -82,15 +82,15 @@ void bx_lv_conn_put(struct bx_lv_conn *c, void (*cb)(void *data), void *data);
 const char *bx_lv_conn_uri(const struct bx_lv_conn *c);
 
 /*
- * Queue a call. name: the domain name (CREATE); uuid: the domain (others;
- * CREATE: the UUID the xml gives it); xml: CREATE's domain XML, copied.
- * done runs once from the loop with the result; 0 or BX_ENOMEM.
+ * Queue a call on the domain `uuid` (SHUTDOWN, DESTROY, STATE). done runs
+ * once from the loop with the result; 0 or BX_ENOMEM.
  */
-int bx_lv_submit(struct bx_lv_conn *c, enum bx_lv_op op, const char *name, const char *uuid,
-		 const char *xml, bx_lv_done_cb done, void *data);
+int bx_lv_submit(struct bx_lv_conn *c, enum bx_lv_op op, const char *uuid, bx_lv_done_cb done,
+		 void *data);
 
 /*
- * BX_LV_CREATE with the host ports the domain will forward: they are checked
+ * BX_LV_CREATE: domain `name` with the UUID `uuid` from `xml` (copied), and
+ * the host ports the domain will forward: they are checked
  * (free to bind) on the worker after a stale domain of the same name is gone
  * (it may hold them), right before the create; a busy one fails the job with
  * BX_EBUSY and the qemu driver's message. The ports are copied.

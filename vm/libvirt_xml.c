@@ -8,8 +8,6 @@
 #include "error.h"
 #include "vm/qemu.h"
 
-#define DEFAULT_CMDLINE "console=ttyS0 reboot=t panic=-1"
-
 /* s with the five XML special characters as entities. */
 static void put_escaped(FILE *f, const char *s)
 {
@@ -53,13 +51,10 @@ static void qemu_arg(FILE *f, const char *value)
 
 static void disk(FILE *f, const char *path)
 {
-	size_t len = strlen(path);
-	int qcow2 = len > 6 && strcmp(path + len - 6, ".qcow2") == 0;
-
 	fprintf(f, "    <disk type='file' device='disk'>\n"
 		   "      <driver name='qemu' type='%s'/>\n"
 		   "      <source file='",
-		qcow2 ? "qcow2" : "raw");
+		bx_qemu_disk_format(path));
 	put_escaped(f, path);
 	fputs("'/>\n"
 	      "      <target dev='vda' bus='virtio'/>\n"
@@ -88,17 +83,10 @@ static void interface(FILE *f, const struct bx_spec *spec, const char *mac)
 /* User networking with host forwards, on QEMU's command line. */
 static int forwards(FILE *f, const struct bx_spec *spec, const char *mac, char *errmsg)
 {
-	char netdev[64 * 40] = "user,id=bxnet0", device[96];
-	size_t len = strlen(netdev);
+	char netdev[BX_QEMU_NETDEV_SIZE], device[96];
 
-	for (size_t i = 0; i < spec->network.ports_len; i++) {
-		const struct bx_port_map *p = &spec->network.ports[i];
-		int n = snprintf(netdev + len, sizeof netdev - len, ",hostfwd=%s::%u-:%u",
-				 p->udp ? "udp" : "tcp", (unsigned)p->host, (unsigned)p->guest);
-		if (n < 0 || (size_t)n >= sizeof netdev - len)
-			return bx_err(errmsg, BX_ETOOBIG, "too many port forwards");
-		len += (size_t)n;
-	}
+	if (bx_qemu_user_netdev(spec, "bxnet0", netdev, errmsg) != 0)
+		return BX_ETOOBIG;
 	snprintf(device, sizeof device, "virtio-net-device,netdev=bxnet0,mac=%s", mac);
 	fputs("  <qemu:commandline>\n", f);
 	qemu_arg(f, "-netdev");
@@ -137,7 +125,8 @@ int bx_libvirt_domain_xml(const struct bx_spec *spec, const char *uuid, const ch
 	element(f, "    ", "kernel", spec->vm.kernel);
 	if (spec->vm.initrd != NULL)
 		element(f, "    ", "initrd", spec->vm.initrd);
-	element(f, "    ", "cmdline", spec->vm.cmdline != NULL ? spec->vm.cmdline : DEFAULT_CMDLINE);
+	element(f, "    ", "cmdline",
+		spec->vm.cmdline != NULL ? spec->vm.cmdline : BX_QEMU_DEFAULT_CMDLINE);
 	fputs("  </os>\n  <features>\n    <acpi/>\n  </features>\n", f);
 	if (kvm)
 		fputs("  <cpu mode='host-passthrough'/>\n", f);

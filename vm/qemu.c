@@ -20,7 +20,6 @@
 #include "vm/proc.h"
 #include "vm/qmp.h"
 
-#define DEFAULT_CMDLINE "console=ttyS0 reboot=t panic=-1"
 #define QMP_TIMEOUT_MS 5000
 
 struct qemu {
@@ -258,6 +257,30 @@ void bx_qemu_mac(const char *name, char out[18])
 		 h & 0xff);
 }
 
+const char *bx_qemu_disk_format(const char *path)
+{
+	size_t len = strlen(path);
+
+	return len > 6 && strcmp(path + len - 6, ".qcow2") == 0 ? "qcow2" : "raw";
+}
+
+int bx_qemu_user_netdev(const struct bx_spec *spec, const char *id,
+			char out[BX_QEMU_NETDEV_SIZE], char *errmsg)
+{
+	int n = snprintf(out, BX_QEMU_NETDEV_SIZE, "user,id=%s", id);
+	size_t len = n > 0 ? (size_t)n : BX_QEMU_NETDEV_SIZE;
+
+	for (size_t i = 0; i < spec->network.ports_len && len < BX_QEMU_NETDEV_SIZE; i++) {
+		const struct bx_port_map *p = &spec->network.ports[i];
+		n = snprintf(out + len, BX_QEMU_NETDEV_SIZE - len, ",hostfwd=%s::%u-:%u",
+			     p->udp ? "udp" : "tcp", (unsigned)p->host, (unsigned)p->guest);
+		len = n < 0 ? BX_QEMU_NETDEV_SIZE : len + (size_t)n;
+	}
+	if (len >= BX_QEMU_NETDEV_SIZE)
+		return bx_err(errmsg, BX_ETOOBIG, "too many port forwards");
+	return 0;
+}
+
 int bx_qemu_argv(const struct bx_vm *vm, const char *accel, char ***out, char *errmsg)
 {
 	const struct bx_spec *spec = vm->spec;
@@ -291,7 +314,7 @@ int bx_qemu_argv(const struct bx_vm *vm, const char *accel, char ***out, char *e
 		add(&a, "%s", spec->vm.initrd);
 	}
 	add(&a, "-append");
-	add(&a, "%s", spec->vm.cmdline != NULL ? spec->vm.cmdline : DEFAULT_CMDLINE);
+	add(&a, "%s", spec->vm.cmdline != NULL ? spec->vm.cmdline : BX_QEMU_DEFAULT_CMDLINE);
 	/* the serial console is QEMU's stdout: console.log, with its own messages */
 	add(&a, "-chardev");
 	add(&a, "stdio,id=console,signal=off");
@@ -300,10 +323,8 @@ int bx_qemu_argv(const struct bx_vm *vm, const char *accel, char ***out, char *e
 	add(&a, "-qmp");
 	add(&a, "unix:%s/qmp.sock,server=on,wait=off", opt_escape(vm->run_dir));
 	if (spec->vm.disk != NULL) {
-		size_t len = strlen(spec->vm.disk);
-		bool qcow2 = len > 6 && strcmp(spec->vm.disk + len - 6, ".qcow2") == 0;
 		add(&a, "-drive");
-		add(&a, "id=disk0,if=none,format=%s,file=%s", qcow2 ? "qcow2" : "raw",
+		add(&a, "id=disk0,if=none,format=%s,file=%s", bx_qemu_disk_format(spec->vm.disk),
 		    opt_escape(spec->vm.disk));
 		add(&a, "-device");
 		add(&a, "virtio-blk-device,drive=disk0");
@@ -312,20 +333,12 @@ int bx_qemu_argv(const struct bx_vm *vm, const char *accel, char ***out, char *e
 	if (spec->vm.tap != NULL) {
 		add(&a, "tap,id=net0,ifname=%s,script=no,downscript=no", spec->vm.tap);
 	} else {
-		char fwd[64 * 40] = "user,id=net0";
-		size_t len = strlen(fwd);
-		for (size_t i = 0; i < spec->network.ports_len && len < sizeof fwd; i++) {
-			const struct bx_port_map *p = &spec->network.ports[i];
-			int n = snprintf(fwd + len, sizeof fwd - len, ",hostfwd=%s::%u-:%u",
-					 p->udp ? "udp" : "tcp", (unsigned)p->host,
-					 (unsigned)p->guest);
-			if (n < 0 || (size_t)n >= sizeof fwd - len) {
-				free_args(&a);
-				return bx_err(errmsg, BX_ETOOBIG, "too many port forwards");
-			}
-			len += (size_t)n;
+		char netdev[BX_QEMU_NETDEV_SIZE];
+		if (bx_qemu_user_netdev(spec, "net0", netdev, errmsg) != 0) {
+			free_args(&a);
+			return BX_ETOOBIG;
 		}
-		add(&a, "%s", fwd);
+		add(&a, "%s", netdev);
 	}
 	bx_qemu_mac(spec->name, mac);
 	add(&a, "-device");

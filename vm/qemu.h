@@ -51,6 +51,18 @@ const char *bx_qemu_accel(const struct bx_spec *spec, char *errmsg);
 /* A stable MAC per service name (locally administered, QEMU's 52:54:00 prefix). */
 void bx_qemu_mac(const char *name, char out[18]);
 
+/* The kernel command line when [vm] cmdline is not set. */
+#define BX_QEMU_DEFAULT_CMDLINE "console=ttyS0 reboot=t panic=-1"
+
+/* A disk's image format, by its name: "qcow2" for *.qcow2, else "raw". */
+const char *bx_qemu_disk_format(const char *path);
+
+/* QEMU's user-mode -netdev value with [network] ports as host forwards
+ * ("user,id=ID,hostfwd=tcp::8080-:80,…"); BX_ETOOBIG if it does not fit. */
+#define BX_QEMU_NETDEV_SIZE 2560
+int bx_qemu_user_netdev(const struct bx_spec *spec, const char *id,
+			char out[BX_QEMU_NETDEV_SIZE], char *errmsg);
+
 /* The command line for vm (accel "kvm" or "tcg"); free with bx_qemu_argv_free. */
 int bx_qemu_argv(const struct bx_vm *vm, const char *accel, char ***out, char *errmsg);
 void bx_qemu_argv_free(char **argv);

@@ -25,8 +25,8 @@ bx_start_node 1 --bootstrap
 bx_check "host 1 bootstraps a cluster at $(bx_addr 1)" bx_wait 15 "leader" bx_has_leader 1
 bx_start_node 2 --join "$(bx_addr 1)"
 bx_start_node 3 --join "$(bx_addr 1)"
-bx_check "hosts 2 and 3 join over the network: 3 voters" bx_wait 30 "voters" \
-	bash -c "[ \"\$(curl -s -m 2 http://$(bx_addr 1)/v1/cluster | jq '[.members[] | select(.role==\"voter\")] | length')\" = 3 ]"
+three_voters() { [ "$(voters 1)" = 3 ]; }
+bx_check "hosts 2 and 3 join over the network: 3 voters" bx_wait 30 "voters" three_voters
 bx_check "the members' Raft addresses are the hosts' own" \
 	bash -c "curl -s http://$(bx_addr 1)/v1/cluster | jq -r '.members[].raft' | grep -q '^$(bx_ip 3):7001\$'"
 

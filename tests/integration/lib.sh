@@ -167,6 +167,19 @@ bx_failed_with() {
 		[ "$(bx_field "$1" restarts)" = 0 ]
 }
 
+# bx_stays_failed SECONDS NAME...: sampled every 0.5 s for SECONDS, each
+# service is still failed and was never restarted (no retry storm).
+bx_stays_failed() {
+	local deadline=$((SECONDS + $1)) s
+	shift
+	while [ $SECONDS -lt $deadline ]; do
+		for s in "$@"; do
+			bx_is "$s" state failed && [ "$(bx_field "$s" restarts)" = 0 ] || return 1
+		done
+		sleep 0.5
+	done
+}
+
 # bx_hold_port PORT: a TCP listener of our own on PORT (every address) until
 # bx_release_port, to make a host port busy.
 bx_hold_port() {

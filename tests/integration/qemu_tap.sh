@@ -46,7 +46,6 @@ tap = "$2"
 ${3:-}
 TOML
 }
-failed_with() { bx_is "$1" state failed && bx_field "$1" reason | grep -qF -- "$2"; }
 
 bx_start_node 1 --bootstrap
 bx_wait 15 "leader" bx_has_leader 1 >/dev/null
@@ -63,11 +62,11 @@ bx_check "... and it stops" bx_wait 30 "stopped" bx_is bridged state stopped
 spec notap bxnosuchtap >"$BX_TMP/notap.toml"
 bx_cli 1 start --no-wait "$BX_TMP/notap.toml" >/dev/null
 bx_check "a tap that does not exist: failed, reason names it" bx_wait 20 "failed" \
-	failed_with notap "[vm] tap 'bxnosuchtap': no such interface"
+	bx_failed_with notap "[vm] tap 'bxnosuchtap': no such interface"
 
 spec both "$TAP" 'ports = ["18080:80"]' >"$BX_TMP/both.toml"
 bx_cli 1 start --no-wait "$BX_TMP/both.toml" >/dev/null
 bx_check "ports with a tap: failed, reason says why" bx_wait 20 "failed" \
-	failed_with both "with [vm] tap the guest is on the bridge itself"
+	bx_failed_with both "with [vm] tap the guest is on the bridge itself"
 
 bx_finish

@@ -164,17 +164,7 @@ bx_check "unknown driver: refused before anything is stored" \
 bx_check "... with a message naming the driver" grep -q "firecracker" "$BX_TMP/odd.err"
 bx_check "... and no record" bash -c "bx_out=\$(curl -s -o /dev/null -w '%{http_code}' http://$(bx_addr 1)/v1/services/odd); [ \$bx_out = 404 ]"
 # Nothing may retry them: watch them over one full agent pass (5 s).
-no_restarts() {
-	[ "$(field nokernel restarts)" = 0 ] && [ "$(field busyport restarts)" = 0 ] &&
-		[ "$(field huge restarts)" = 0 ] && is nokernel state failed &&
-		is busyport state failed && is huge state failed
-}
-storm=0
-deadline=$((SECONDS + 6))
-while [ $SECONDS -lt $deadline ]; do
-	no_restarts || storm=1
-	sleep 0.5
-done
-bx_check "no retry storm: still failed, no restarts, over a full agent pass" [ $storm = 0 ]
+bx_check "no retry storm: still failed, no restarts, over a full agent pass" \
+	bx_stays_failed 6 nokernel busyport huge
 
 bx_finish
