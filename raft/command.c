@@ -100,8 +100,12 @@ static const struct bx_command_field node_upsert_fields[] = {
     F_END,
 };
 
-static const struct bx_command_field node_remove_fields[] = {
+static const struct bx_command_field node_id_fields[] = {
     {"id", check_id, "an integer >= 1"},
+    F_END,
+};
+
+static const struct bx_command_field no_fields[] = {
     F_END,
 };
 
@@ -130,7 +134,7 @@ static const struct bx_command_field service_report_fields[] = {
     {"generation", check_uint, "an integer >= 0"},
     {"state", check_state,
      "one of \"starting\", \"running\", \"exited\", \"failed\", \"stopped\", "
-     "\"unhealthy\""},
+     "\"unhealthy\", \"fenced\""},
     {"pid", check_uint, "an integer >= 0"},
     {"restarts", check_uint, "an integer >= 0"},
     {"reason", check_string, "a string"},
@@ -161,7 +165,8 @@ static int check_service_report(const cJSON *cmd, char *msg, size_t size)
 
 	if (health == NULL)
 		return BX_OK;
-	for (size_t i = 0; cJSON_IsString(health) && i < sizeof values / sizeof values[0]; i++)
+	for (size_t i = 0; cJSON_IsString(health) && i < sizeof values / sizeof values[0];
+	     i++)
 		if (strcmp(health->valuestring, values[i]) == 0)
 			return BX_OK;
 	snprintf(msg, size,
@@ -173,7 +178,10 @@ static int check_service_report(const cJSON *cmd, char *msg, size_t size)
 static const struct bx_command_op ops[] = {
     {"cluster.init", cluster_init_fields, NULL},
     {"node.upsert", node_upsert_fields, NULL},
-    {"node.remove", node_remove_fields, NULL},
+    {"node.remove", node_id_fields, NULL},
+    {"node.down", node_id_fields, NULL},
+    {"node.up", node_id_fields, NULL},
+    {"cluster.confirm", no_fields, NULL},
     {"service.put", service_put_fields, check_service_put},
     {"service.start", service_name_fields, NULL},
     {"service.stop", service_name_fields, NULL},
@@ -191,7 +199,7 @@ const struct bx_command_op *bx_command_find(const char *name)
 }
 
 int bx_command_validate(const cJSON *cmd, const struct bx_command_op **out, char *msg,
-		    size_t size)
+			size_t size)
 {
 	const cJSON *opname, *ts;
 	const struct bx_command_op *op;

@@ -15,6 +15,9 @@
  *   cluster.init    cluster_id: hex string, 1..64 chars
  *   node.upsert     id: integer >= 1, name, api, raft: strings
  *   node.remove     id: integer >= 1
+ *   node.down       id: integer >= 1 (the leader heard nothing for node_timeout)
+ *   node.up         id: integer >= 1 (heard again)
+ *   cluster.confirm (nothing: the leader's proof of leadership, src/heartbeat.h)
  *   service.put     name: service name, spec: object, start: bool
  *   service.start   name
  *   service.stop    name
@@ -34,7 +37,7 @@
 
 /* States an agent may report. */
 #define BX_SERVICE_STATES                                                                \
-	"starting", "running", "exited", "failed", "stopped", "unhealthy"
+	"starting", "running", "exited", "failed", "stopped", "unhealthy", "fenced"
 
 struct bx_command_field {
 	const char *name;

@@ -150,33 +150,54 @@ out:
 	return rc;
 }
 
-static int op_node_remove(struct apply *a)
+/* Load the node named by the command's "id" into *rec (also the result), or
+ * reject with ENOENT (then 0 is returned). */
+static int load_node(struct apply *a, uint64_t *id, cJSON **rec)
 {
-	uint64_t id = bx_command_u64(a->cmd, "id");
-	cJSON *rec, *services, *svc;
 	int rc;
 
-	snprintf(a->key, sizeof a->key, "%" PRIu64, id);
-	rc = bx_store_get_node(a->fsm->store, id, &rec);
-	if (rc == BX_ENOENT)
-		return reject(a, BX_ENOENT, "node.remove: no node %" PRIu64, id);
-	if (rc != 0)
-		return rc;
-	a->res->record = rec;
-	rc = bx_store_del_node(a->txn, id);
-	if (rc != 0)
-		return rc;
-	/* Its services go back to the scheduler, which places them again
-	 * (read through the placement index, not every record). */
-	rc = bx_store_list_placed(a->fsm->store, id, false, &services);
+	*id = bx_command_u64(a->cmd, "id");
+	snprintf(a->key, sizeof a->key, "%" PRIu64, *id);
+	rc = bx_store_get_node(a->fsm->store, *id, rec);
+	if (rc == BX_ENOENT) {
+		*rec = NULL;
+		return reject(a, BX_ENOENT, "%s: no node %" PRIu64, str_of(a->cmd, "op"),
+			      *id);
+	}
+	if (rc == 0)
+		a->res->record = *rec;
+	return rc;
+}
+
+static bool node_down(const cJSON *rec)
+{
+	return strcmp(str_of(rec, "status"), "down") == 0;
+}
+
+static int set_node_status(struct apply *a, uint64_t id, cJSON *rec, const char *status)
+{
+	int rc = set_str(rec, "status", status);
+	rc = rc ?: set_num(rec, "status_at", a->ts);
+	return rc ?: bx_store_put_node(a->txn, id, rec);
+}
+
+/*
+ * Take the services off node `id` (all, or those that should run): each is
+ * a fresh instance on no node, pending until the scheduler places it. Read
+ * through the placement index, not every record.
+ */
+static int unplace(struct apply *a, uint64_t id, bool running_only, const char *reason)
+{
+	cJSON *services, *svc;
+	int rc = bx_store_list_placed(a->fsm->store, id, running_only, &services);
+
 	if (rc != 0)
 		return rc;
 	cJSON_ArrayForEach(svc, services)
 	{
 		rc = set_num(svc, "node", 0);
-		rc = rc ?: set_str(svc, "state", "pending");
-		rc = rc ?: set_num(svc, "pid", 0);
-		rc = rc ?: set_num(svc, "state_at", a->ts);
+		rc = rc ?: new_instance(svc, a->ts);
+		rc = rc ?: set_str(svc, "reason", reason);
 		rc = rc ?: set_num(svc, "updated_at", a->ts);
 		rc = rc ?: bx_store_put_service(a->txn, str_of(svc, "name"), svc);
 		if (rc != 0)
@@ -184,6 +205,69 @@ static int op_node_remove(struct apply *a)
 	}
 	cJSON_Delete(services);
 	return rc;
+}
+
+static int op_node_remove(struct apply *a)
+{
+	uint64_t id;
+	cJSON *rec;
+	int rc = load_node(a, &id, &rec);
+
+	if (rc != 0 || rec == NULL)
+		return rc;
+	rc = bx_store_del_node(a->txn, id);
+	if (rc != 0)
+		return rc;
+	/* Its services go back to the scheduler, which places them again. */
+	return unplace(a, id, false, "");
+}
+
+/*
+ * The leader heard nothing from the node for node_timeout: by invariant 4 its
+ * lease has run out and it has stopped its services itself. They leave it in
+ * this same entry (node 0, a new generation: pending until the scheduler
+ * places them), so any later lease answer to that node carries an index at
+ * or past the move and it cannot start them again.
+ */
+static int op_node_down(struct apply *a)
+{
+	uint64_t id;
+	char reason[128];
+	cJSON *rec;
+	int rc = load_node(a, &id, &rec);
+
+	if (rc != 0 || rec == NULL)
+		return rc;
+	if (node_down(rec)) {
+		a->changed = false;
+		return 0;
+	}
+	snprintf(reason, sizeof reason, "node %" PRIu64 " (%s) is down", id,
+		 str_of(rec, "name"));
+	rc = set_node_status(a, id, rec, "down");
+	return rc ?: unplace(a, id, true, reason);
+}
+
+static int op_node_up(struct apply *a)
+{
+	uint64_t id;
+	cJSON *rec;
+	int rc = load_node(a, &id, &rec);
+
+	if (rc != 0 || rec == NULL)
+		return rc;
+	if (!node_down(rec)) {
+		a->changed = false;
+		return 0;
+	}
+	return set_node_status(a, id, rec, "up");
+}
+
+/* Changes nothing: its commit proves the proposer still led when it proposed. */
+static int op_cluster_confirm(struct apply *a)
+{
+	a->changed = false;
+	return 0;
 }
 
 static int op_service_put(struct apply *a)
@@ -215,7 +299,6 @@ static int op_service_put(struct apply *a)
 		rc = rc ?: set_num(rec, "restarts", 0);
 		rc = rc ?: set_str(rec, "reason", "");
 		rc = rc ?: set_str(rec, "health", "");
-	rc = rc ?: set_str(rec, "health", "");
 		rc = rc ?: set_num(rec, "created_at", a->ts);
 		rc = rc ?: set_num(rec, "updated_at", a->ts);
 		rc = rc ?: set_num(rec, "state_at", a->ts);
@@ -315,6 +398,11 @@ static int op_service_assign(struct apply *a)
 				      node);
 		if (rc != 0)
 			return rc;
+		if (node_down(node_rec)) {
+			cJSON_Delete(node_rec);
+			return reject(a, BX_ECONFLICT,
+				      "service.assign: node %" PRIu64 " is down", node);
+		}
 		cJSON_Delete(node_rec);
 	}
 	rc = set_num(rec, "node", (double)node);
@@ -359,11 +447,18 @@ static const struct {
 	const char *op;
 	int (*fn)(struct apply *a);
 } handlers[] = {
-    {"cluster.init", op_cluster_init},     {"node.upsert", op_node_upsert},
-    {"node.remove", op_node_remove},       {"service.put", op_service_put},
-    {"service.start", op_service_start},   {"service.stop", op_service_stop},
-    {"service.delete", op_service_delete}, {"service.assign", op_service_assign},
+    {"cluster.init", op_cluster_init},
+    {"node.upsert", op_node_upsert},
+    {"node.remove", op_node_remove},
+    {"service.put", op_service_put},
+    {"service.start", op_service_start},
+    {"service.stop", op_service_stop},
+    {"service.delete", op_service_delete},
+    {"service.assign", op_service_assign},
     {"service.report", op_service_report},
+    {"node.down", op_node_down},
+    {"node.up", op_node_up},
+    {"cluster.confirm", op_cluster_confirm},
 };
 
 /* What on_apply is told of one applied command. */
@@ -387,7 +482,8 @@ static int prepare_results(struct bx_fsm *fsm, size_t n)
 {
 	reset_results(fsm);
 	if (n > fsm->cap) {
-		struct bx_fsm_result *items = realloc(fsm->results.items, n * sizeof *items);
+		struct bx_fsm_result *items =
+		    realloc(fsm->results.items, n * sizeof *items);
 		struct bx_fsm_note *notes;
 		if (items == NULL)
 			return BX_ENOMEM;
@@ -477,8 +573,8 @@ static int apply_entry(struct bx_fsm *fsm, uint64_t index, const char *buf, size
 	if (index <= bx_store_applied_index(fsm->store)) {
 		rc = prepare_results(fsm, 1);
 		if (rc == 0)
-			snprintf(fsm->results.items[0].msg, sizeof fsm->results.items[0].msg,
-				 "already applied");
+			snprintf(fsm->results.items[0].msg,
+				 sizeof fsm->results.items[0].msg, "already applied");
 		return rc;
 	}
 	parsed = cJSON_ParseWithLength(buf, len);

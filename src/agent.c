@@ -32,7 +32,23 @@
 #define FULL_PASS_MS 5000 /* every record is looked at this often */
 #define MAX_DIRTY 512     /* more changed names than this: a full pass instead */
 
-enum phase { PH_STARTING, PH_RUNNING, PH_STOPPING, PH_WAITING, PH_ENDED, PH_CLOSING };
+/*
+ * Fencing (invariant 4, src/heartbeat.h): when this node's lease runs out its
+ * instances of on_partition = "stop" services are killed (FENCING, then
+ * FENCED) and nothing starts until the lease is back and the store has caught
+ * up with the leader; a FENCED instance still assigned here then starts again.
+ * An instance that should run here but may not start yet waits as FENCED too.
+ */
+enum phase {
+	PH_STARTING,
+	PH_RUNNING,
+	PH_STOPPING,
+	PH_WAITING,
+	PH_ENDED,
+	PH_CLOSING,
+	PH_FENCING,
+	PH_FENCED
+};
 
 struct instance {
 	struct bx_agent *agent;
@@ -56,8 +72,9 @@ struct instance {
 	char reason[200];
 	bool report_dirty;
 	bool report_in_flight;
-	bool seen; /* during a full pass: its record was among those placed here */
-	bool removed; /* its record was deleted: a record of the same name is a new service */
+	bool seen;    /* during a full pass: its record was among those placed here */
+	bool removed; /* its record was deleted: a record of the same name is a new
+			 service */
 	struct instance *next;
 };
 
@@ -68,7 +85,7 @@ struct bx_agent {
 	uint64_t last_full_pass;
 	bool scanned_orphans;
 	bool kicked; /* a pass is due on the next loop turn */
-	bool dirty; /* a full pass is due (too many changes, a restore, an own exit) */
+	bool dirty;  /* a full pass is due (too many changes, a restore, an own exit) */
 	/* Services changed since the last pass, looked at one by one: a write
 	 * costs the agent one record read, not a pass over every service. */
 	char (*dirty_names)[BX_NAME_MAX + 1];
@@ -96,7 +113,8 @@ static uint64_t node_of(const cJSON *record)
 {
 	const cJSON *node = cJSON_GetObjectItemCaseSensitive(record, "node");
 
-	return cJSON_IsNumber(node) && node->valuedouble > 0 ? (uint64_t)node->valuedouble : 0;
+	return cJSON_IsNumber(node) && node->valuedouble > 0 ? (uint64_t)node->valuedouble
+							     : 0;
 }
 
 static struct instance *find(struct bx_agent *a, const char *name)
@@ -147,11 +165,14 @@ static void report_done(void *data, int code, const char *msg, const cJSON *reco
 			 msg);
 	}
 	if (inst->phase == PH_CLOSING) {
-		if (!inst->vm_live) /* else its driver close is under way: vm_closed frees it */
+		if (!inst->vm_live) /* else its driver close is under way: vm_closed frees
+				       it */
 			free_instance(inst);
 		return;
 	}
-	if (inst->report_dirty)
+	/* A newer state waits: send it now. After a failure the next pass
+	 * retries (a submit without a leader fails at once: no loop here). */
+	if (inst->report_dirty && code == BX_OK)
 		send_report(inst);
 }
 
@@ -215,8 +236,8 @@ static void on_health(void *data, enum bx_health_state state, const char *detail
 	inst->health_state = state;
 	snprintf(inst->health_detail, sizeof inst->health_detail, "%s", detail);
 	if (state == BX_HEALTH_UNHEALTHY && inst->phase == PH_RUNNING) {
-		BX_WARN("agent", "service '%s' is unhealthy (%s): stopping it", inst->name,
-			detail);
+		BX_WARN("agent", "service '%s' is unhealthy (%s): stopping it",
+			inst->name, detail);
 		stop_health(inst);
 		inst->ending_unhealthy = true;
 		set_state(inst, "unhealthy", detail);
@@ -224,8 +245,8 @@ static void on_health(void *data, enum bx_health_state state, const char *detail
 			inst->vm.driver->kill(&inst->vm);
 		return;
 	}
-	BX_INFO("agent", "service '%s' is %s (%s)", inst->name, bx_health_state_name(state),
-		detail);
+	BX_INFO("agent", "service '%s' is %s (%s)", inst->name,
+		bx_health_state_name(state), detail);
 	inst->report_dirty = true;
 	send_report(inst);
 }
@@ -249,6 +270,14 @@ static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 	struct bx_restart_decision dec;
 
 	stop_health(inst);
+	if (inst->phase == PH_FENCING) {
+		char why[120];
+		snprintf(why, sizeof why, "lease lost: no answer from a leader for %u ms",
+			 inst->agent->d->cfg->fence_timeout_ms);
+		inst->phase = PH_FENCED;
+		set_state(inst, "fenced", why);
+		return;
+	}
 	if (inst->phase == PH_STOPPING || inst->phase == PH_CLOSING) {
 		/* we asked for it: the pass that follows frees it */
 		inst->phase = PH_ENDED;
@@ -300,7 +329,8 @@ static void start_instance(struct instance *inst)
 	const struct bx_driver *drv = inst->vm.driver;
 	int rv;
 
-	rv = drv->start(&inst->vm, errmsg); /* which checks the spec against this host first */
+	rv = drv->start(&inst->vm,
+			errmsg); /* which checks the spec against this host first */
 	if (rv != 0) {
 		/* A spec this host cannot run (missing file, port in use) fails
 		 * the same way every time: report it and wait for a new spec or
@@ -314,8 +344,22 @@ static void start_instance(struct instance *inst)
 	set_state(inst, "running", "");
 }
 
+/* May this instance start now? Services that tolerate duplicates need no lease. */
+static bool may_start(const struct instance *inst)
+{
+	return inst->spec.placement.on_partition == BX_ON_PARTITION_KEEP ||
+	       bx_heartbeat_may_start(&inst->agent->d->hb);
+}
+
+/*
+ * What new_instance does when there is no running instance to adopt: start
+ * one, leave it ENDED (adopt only), or start it only if may_start(), else
+ * wait FENCED for the lease.
+ */
+enum if_none { NI_START, NI_ADOPT_ONLY, NI_START_IF_LEASED };
+
 static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
-				     bool adopt_only)
+				     enum if_none if_none)
 {
 	struct bx_daemon *d = a->d;
 	char errmsg[BX_ERRMSG_SIZE] = "";
@@ -361,15 +405,19 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 	rv = inst->vm.driver->adopt(&inst->vm, errmsg);
 	if (rv == 0) {
 		if (inst->vm.pid > 0)
-			BX_INFO("agent", "service '%s': adopted running instance (pid %d)",
+			BX_INFO("agent",
+				"service '%s': adopted running instance (pid %d)",
 				inst->name, (int)inst->vm.pid);
 		else /* the driver learns it later (libvirt) */
-			BX_INFO("agent", "service '%s': adopted running instance", inst->name);
+			BX_INFO("agent", "service '%s': adopted running instance",
+				inst->name);
 		inst->phase = PH_RUNNING;
 		start_health(inst);
 		set_state(inst, "running", "");
-	} else if (adopt_only) {
+	} else if (if_none == NI_ADOPT_ONLY) {
 		inst->phase = PH_ENDED;
+	} else if (if_none == NI_START_IF_LEASED && !may_start(inst)) {
+		inst->phase = PH_FENCED;
 	} else {
 		start_instance(inst);
 	}
@@ -390,8 +438,28 @@ static void stop_instance(struct instance *inst)
 			(unsigned long long)inst->generation);
 		if (inst->vm.driver->stop(&inst->vm, inst->spec.stop_timeout_ms) != 0)
 			inst->vm.driver->kill(&inst->vm);
-	} else if (inst->phase == PH_WAITING) {
+	} else if (inst->phase == PH_WAITING || inst->phase == PH_FENCED) {
 		inst->phase = PH_ENDED;
+	}
+}
+
+/* Kill an instance now, as its node's lease ran out; it waits FENCED. */
+static void fence_instance(struct instance *inst)
+{
+	if (inst->spec.placement.on_partition == BX_ON_PARTITION_KEEP)
+		return;
+	if (inst->phase == PH_RUNNING || inst->phase == PH_STARTING) {
+		stop_health(inst);
+		inst->ending_unhealthy = false;
+		inst->phase = PH_FENCING;
+		BX_WARN("agent", "fencing service '%s' generation %llu: killing it",
+			inst->name, (unsigned long long)inst->generation);
+		inst->vm.driver->kill(&inst->vm);
+	} else if (inst->phase == PH_STOPPING) {
+		inst->vm.driver->kill(&inst->vm); /* no time for a graceful stop */
+	} else if (inst->phase == PH_WAITING) {
+		inst->phase = PH_FENCED;
+		set_state(inst, "fenced", "lease lost: restart held");
 	}
 }
 
@@ -467,12 +535,12 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 		if (inst->phase != PH_ENDED)
 			return;
 		drop_instance(a, inst, NULL);
-		new_instance(a, record, false);
+		new_instance(a, record, NI_START_IF_LEASED);
 		return;
 	}
 	if (inst == NULL) {
 		if (wanted)
-			new_instance(a, record, false);
+			new_instance(a, record, NI_START_IF_LEASED);
 		return;
 	}
 	if (!wanted) {
@@ -485,7 +553,9 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 									    : NULL);
 		return;
 	}
-	if (inst->phase == PH_WAITING && uv_now(a->d->loop) >= inst->restart_at)
+	if (((inst->phase == PH_WAITING && uv_now(a->d->loop) >= inst->restart_at) ||
+	     inst->phase == PH_FENCED) &&
+	    may_start(inst))
 		start_instance(inst);
 	if (inst->report_dirty)
 		send_report(inst);
@@ -562,7 +632,7 @@ static void stop_orphans(struct bx_agent *a)
 			continue;
 		}
 		if (record != NULL && find(a, e->d_name) == NULL) {
-			struct instance *inst = new_instance(a, record, true);
+			struct instance *inst = new_instance(a, record, NI_ADOPT_ONLY);
 			if (inst != NULL && inst->phase == PH_RUNNING) {
 				BX_WARN("agent",
 					"service '%s' is no longer placed here: stopping "
@@ -587,6 +657,8 @@ static void on_timer(uv_timer_t *t)
 	/* Until this node holds the cluster's state it must not act on it. */
 	if (a->d->cluster_id[0] == '\0' || bx_store_applied_index(a->d->store) == 0)
 		return;
+	if (!bx_heartbeat_may_run(&a->d->hb))
+		bx_agent_fence(a);
 	if (!a->scanned_orphans) {
 		a->scanned_orphans = true;
 		stop_orphans(a);
@@ -605,7 +677,8 @@ static void on_timer(uv_timer_t *t)
 	for (struct instance *inst = a->instances, *next; inst != NULL; inst = next) {
 		next = inst->next;
 		if ((inst->phase == PH_WAITING && now >= inst->restart_at) ||
-		    inst->phase == PH_ENDED || inst->report_dirty)
+		    inst->phase == PH_ENDED || inst->phase == PH_FENCED ||
+		    inst->report_dirty)
 			reconcile_named(a, inst->name);
 	}
 }
@@ -650,6 +723,18 @@ void bx_agent_notify(struct bx_agent *a, const char *op, const char *name,
 	snprintf(a->dirty_names[a->n_dirty++], BX_NAME_MAX + 1, "%s", name);
 }
 
+void bx_agent_fence(struct bx_agent *a)
+{
+	for (struct instance *inst = a->instances; inst != NULL; inst = inst->next)
+		fence_instance(inst);
+}
+
+void bx_agent_lease_changed(struct bx_agent *a)
+{
+	a->dirty = true;
+	kick(a);
+}
+
 const char *bx_agent_console_path(struct bx_agent *a, const char *name)
 {
 	struct instance *inst = find(a, name);
@@ -663,8 +748,8 @@ const char *bx_agent_console_path(struct bx_agent *a, const char *name)
 
 static const char *phase_name(enum phase p)
 {
-	static const char *const names[] = {"starting", "running",   "stopping",
-					    "waiting",  "ended",     "closing"};
+	static const char *const names[] = {"starting", "running", "stopping", "waiting",
+					    "ended",    "closing", "fencing",  "fenced"};
 	return names[p];
 }
 
@@ -683,7 +768,8 @@ cJSON *bx_agent_instance_info(struct bx_agent *a, const char *name, struct bx_vm
 	cJSON_AddNumberToObject(o, "pid", inst->vm.pid);
 	cJSON_AddStringToObject(o, "health", health_name(inst));
 	cJSON_AddStringToObject(o, "run_dir", inst->vm.run_dir);
-	if (inst->vm_live && inst->vm.state == BX_VM_RUNNING && inst->vm.driver->status != NULL)
+	if (inst->vm_live && inst->vm.state == BX_VM_RUNNING &&
+	    inst->vm.driver->status != NULL)
 		*vm = &inst->vm;
 	return o;
 }

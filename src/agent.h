@@ -25,6 +25,13 @@ int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg);
 void bx_agent_notify(struct bx_agent *agent, const char *op, const char *name,
 		     const cJSON *record);
 
+/* This node's lease ran out (src/heartbeat.h): kill every instance of an
+ * on_partition = "stop" service now; none starts again before the lease is back. */
+void bx_agent_fence(struct bx_agent *agent);
+
+/* The lease is back (or held for the first time): look at every service again. */
+void bx_agent_lease_changed(struct bx_agent *agent);
+
 /* The console log of the local instance of `name`, or NULL if none is here. */
 const char *bx_agent_console_path(struct bx_agent *agent, const char *name);
 

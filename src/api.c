@@ -329,6 +329,67 @@ static void internal_command(struct bx_daemon *d, struct bx_http_request *req)
 	propose(d, req, cmd);
 }
 
+static void heartbeat_answered(void *data, int code, uint64_t index)
+{
+	struct pending *p = data;
+
+	if (p->req != NULL) {
+		if (code == BX_OK) {
+			cJSON *body = cJSON_CreateObject();
+			cJSON_AddNumberToObject(body, "index", (double)index);
+			cJSON_AddNumberToObject(body, "leader", (double)p->d->id);
+			bx_http_respond_json(p->req, 200, body);
+			cJSON_Delete(body);
+		} else {
+			bx_api_respond_code(p->req, code, NULL);
+		}
+	}
+	bx_api_pending_free(p);
+}
+
+/* POST /v1/internal/heartbeat {"id": N, "cluster_id": "hex"}: answered when
+ * leadership is confirmed (src/heartbeat.h). */
+static void internal_heartbeat(struct bx_daemon *d, struct bx_http_request *req)
+{
+	static const char *const keys[] = {"id", "cluster_id", NULL};
+	cJSON *body = bx_api_parse_object(req);
+	const cJSON *id, *cluster;
+	struct pending *p;
+	int rv;
+
+	if (body == NULL)
+		return;
+	id = cJSON_GetObjectItemCaseSensitive(body, "id");
+	cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
+	if (!bx_api_only_keys(req, body, keys))
+		goto out;
+	if (!cJSON_IsNumber(id) || id->valuedouble < 1 ||
+	    id->valuedouble > 9007199254740992.0 ||
+	    id->valuedouble != (double)(uint64_t)id->valuedouble) {
+		bx_http_respond_error(req, 400,
+				      "field 'id' (an integer >= 1) is required");
+		goto out;
+	}
+	if (cluster != NULL && (!cJSON_IsString(cluster) ||
+				strcmp(cluster->valuestring, d->cluster_id) != 0)) {
+		bx_api_respond_code(req, BX_EMISMATCH, "heartbeat from another cluster");
+		goto out;
+	}
+	p = bx_api_pending_new(d, req);
+	if (p == NULL)
+		goto out;
+	rv = bx_heartbeat_heard(&d->hb, (uint64_t)id->valuedouble, heartbeat_answered, p);
+	if (rv != BX_OK) {
+		bx_api_pending_free(p);
+		bx_api_respond_code(req, rv,
+				    rv == BX_ENOENT       ? "not a member of this cluster"
+				    : rv == BX_ENOTLEADER ? "not the leader"
+							  : NULL);
+	}
+out:
+	cJSON_Delete(body);
+}
+
 /* --- reads --------------------------------------------------------------- */
 
 cJSON *bx_api_members_json(struct bx_daemon *d)
@@ -418,10 +479,18 @@ static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
 				cJSON_GetObjectItem(svc, "node")) == id)
 				count++;
 		}
+		const cJSON *status = cJSON_GetObjectItemCaseSensitive(node, "status");
+		bool down =
+		    cJSON_IsString(status) && strcmp(status->valuestring, "down") == 0;
 		cJSON_AddStringToObject(node, "role", role ? role : "none");
-		/* Liveness from heartbeats arrives with failover; until then a
-		 * node is alive when it is in the Raft configuration. */
-		cJSON_AddBoolToObject(node, "alive", role != NULL);
+		if (!cJSON_IsString(status))
+			cJSON_AddStringToObject(node, "status", "up");
+		/* alive: a member the leader has not declared down (src/heartbeat.h) */
+		cJSON_AddBoolToObject(node, "alive", role != NULL && !down);
+		if (bx_raft_node_is_leader(d->raft) && d->hb.lead_term != 0)
+			cJSON_AddNumberToObject(node, "heartbeat_age_ms",
+						(double)bx_liveness_silent_ms(
+						    &d->hb.live, id, uv_now(d->loop)));
 		cJSON_AddNumberToObject(node, "services", count);
 	}
 	bx_http_respond_json(req, 200, nodes);
@@ -472,7 +541,8 @@ static void vm_status_done(void *data, int code, const cJSON *status, const char
 	struct vm_query *q = data;
 
 	if (code == BX_OK)
-		cJSON_AddItemToObject(q->info, "hypervisor", cJSON_Duplicate(status, true));
+		cJSON_AddItemToObject(q->info, "hypervisor",
+				      cJSON_Duplicate(status, true));
 	else
 		cJSON_AddStringToObject(q->info, "hypervisor_error", errmsg);
 	bx_http_respond_json(q->req, 200, q->info);
@@ -483,12 +553,14 @@ static void vm_status_done(void *data, int code, const cJSON *status, const char
 static void get_vm(struct bx_daemon *d, struct bx_http_request *req, const char *name)
 {
 	struct bx_vm *vm = NULL;
-	cJSON *info = d->agent != NULL ? bx_agent_instance_info(d->agent, name, &vm) : NULL;
+	cJSON *info =
+	    d->agent != NULL ? bx_agent_instance_info(d->agent, name, &vm) : NULL;
 	struct vm_query *q;
 
 	if (info == NULL) {
-		bx_http_respond_error(req, 404, "service '%s' has no instance on node %llu",
-				      name, (unsigned long long)d->id);
+		bx_http_respond_error(req, 404,
+				      "service '%s' has no instance on node %llu", name,
+				      (unsigned long long)d->id);
 		return;
 	}
 	q = vm != NULL ? calloc(1, sizeof *q) : NULL;
@@ -522,8 +594,11 @@ static void utf8_clean(char *s, size_t len)
 {
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-				  : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t n = c < 0x80             ? 1
+			   : (c & 0xe0) == 0xc0 ? 2
+			   : (c & 0xf0) == 0xe0 ? 3
+			   : (c & 0xf8) == 0xf0 ? 4
+						: 0;
 		bool ok = n > 0 && i + n <= len && !(c == 0 && n == 1);
 		for (size_t k = 1; ok && k < n; k++)
 			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
@@ -546,7 +621,8 @@ static void utf8_clean(char *s, size_t len)
 static void get_logs(struct bx_daemon *d, struct bx_http_request *req, const char *name)
 {
 	const char *path = d->agent ? bx_agent_console_path(d->agent, name) : NULL;
-	const char *nq = query_value(req->query, "n"), *fq = query_value(req->query, "from");
+	const char *nq = query_value(req->query, "n"),
+		   *fq = query_value(req->query, "from");
 	const char *format = query_value(req->query, "format");
 	bool json = format != NULL && strncmp(format, "json", 4) == 0, rotated = false;
 	long n = nq != NULL ? strtol(nq, NULL, 10) : 100;
@@ -750,6 +826,9 @@ void bx_api_handle(void *data, struct bx_http_request *req)
 		route_service(d, req, path + 13);
 	} else if (strcmp(path, "/v1/internal/command") == 0) {
 		is(req, "POST") ? internal_command(d, req)
+				: method_not_allowed(req, "POST");
+	} else if (strcmp(path, "/v1/internal/heartbeat") == 0) {
+		is(req, "POST") ? internal_heartbeat(d, req)
 				: method_not_allowed(req, "POST");
 	} else if (strcmp(path, "/v1/local/join") == 0) {
 		is(req, "POST") ? bx_api_local_join(d, req)

@@ -302,7 +302,8 @@ static void assign_done(void *data, int code, const char *msg, const cJSON *reco
 		BX_WARN("scheduler", "placement not recorded: %s", msg);
 }
 
-/* Nodes that may take work: in the Raft configuration and with a node record. */
+/* Nodes that may take work: in the Raft configuration, with a node record,
+ * and not down (node.down took their services off them). */
 static struct bx_sched_node *usable_nodes(struct bx_daemon *d, size_t *n)
 {
 	struct raft *r = bx_raft_node_raft(d->raft);
@@ -314,12 +315,15 @@ static struct bx_sched_node *usable_nodes(struct bx_daemon *d, size_t *n)
 		return NULL;
 	for (unsigned i = 0; i < r->configuration.n; i++) {
 		uint64_t id = r->configuration.servers[i].id;
+		const cJSON *status;
 		if (bx_store_get_node(d->store, id, &rec) != 0)
 			continue;
+		status = cJSON_GetObjectItemCaseSensitive(rec, "status");
+		nodes[*n].id = id;
+		nodes[*n].usable =
+		    !cJSON_IsString(status) || strcmp(status->valuestring, "down") != 0;
 		cJSON_Delete(rec);
 		rec = NULL;
-		nodes[*n].id = id;
-		nodes[*n].usable = true;
 		(*n)++;
 	}
 	return nodes;
@@ -353,7 +357,8 @@ static cJSON *candidates(struct bx_daemon *d, struct bx_sched_node *nodes, size_
 		    bx_store_list_placed(d->store, loads[i].node, true, &more) != 0)
 			continue;
 		while (more->child != NULL)
-			cJSON_AddItemToArray(cands, cJSON_DetachItemViaPointer(more, more->child));
+			cJSON_AddItemToArray(
+			    cands, cJSON_DetachItemViaPointer(more, more->child));
 		cJSON_Delete(more);
 	}
 	free(loads);
@@ -379,8 +384,8 @@ void bx_cluster_schedule(struct bx_daemon *d)
 	nodes = usable_nodes(d, &n_nodes);
 	if (nodes != NULL)
 		cands = candidates(d, nodes, n_nodes);
-	if (cands != NULL && bx_schedule(cands, nodes, n_nodes, MAX_MOVES_PER_PASS, &moves,
-					 &n_moves) == 0) {
+	if (cands != NULL && bx_schedule(cands, nodes, n_nodes, MAX_MOVES_PER_PASS,
+					 &moves, &n_moves) == 0) {
 		for (size_t i = 0; i < n_moves; i++) {
 			cJSON *cmd = cJSON_CreateObject();
 			cJSON_AddStringToObject(cmd, "op", "service.assign");

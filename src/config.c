@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "error.h"
+#include "liveness.h"
 #include "schema.h"
 #include "toml.h"
 
@@ -13,6 +14,9 @@
 #include <unistd.h>
 
 extern char **environ;
+
+#define ELECTION_SLACK_MS                                                                \
+	250 /* a pre-vote and a vote round, a new leader's first commit */
 
 struct option {
 	struct bx_field field; /* key in the file, kind, place, range */
@@ -78,7 +82,15 @@ static const struct option options[] = {
     U32("heartbeat_ms", heartbeat_ms, 10, 10000, "--heartbeat-ms", "BLIXARD_HEARTBEAT_MS",
 	"100", "Raft heartbeat interval"),
     U32("election_ms", election_ms, 50, 60000, "--election-ms", "BLIXARD_ELECTION_MS",
-	"1000", "Raft election timeout"),
+	"500", "Raft election timeout"),
+    U32("lease_ms", lease_ms, 20, 60000, "--lease-ms", "BLIXARD_LEASE_MS", "500",
+	"heartbeat to the leader, renewing this node's lease"),
+    U32("fence_timeout_ms", fence_timeout_ms, 40, 600000, "--fence-timeout-ms",
+	"BLIXARD_FENCE_TIMEOUT_MS", "2000",
+	"lease not renewed this long: stop on_partition=stop services"),
+    U32("node_timeout_ms", node_timeout_ms, 100, 3600000, "--node-timeout-ms",
+	"BLIXARD_NODE_TIMEOUT_MS", "2500",
+	"leader: no heartbeat this long, the node is down (its services move)"),
     U32("snapshot_threshold", snapshot_threshold, 4, 10000000, "--snapshot-threshold",
 	"BLIXARD_SNAPSHOT_THRESHOLD", "8192", "log entries between snapshots"),
     U32("snapshot_trailing", snapshot_trailing, 0, 10000000, "--snapshot-trailing",
@@ -129,7 +141,10 @@ void bx_config_init(struct bx_config *cfg)
 	cfg->tag = sdup("tag:blixard");
 	cfg->max_voters = 5;
 	cfg->heartbeat_ms = 100;
-	cfg->election_ms = 1000;
+	cfg->election_ms = 500;
+	cfg->lease_ms = 500;
+	cfg->fence_timeout_ms = 2000;
+	cfg->node_timeout_ms = 2500;
 	cfg->snapshot_threshold = 8192;
 	cfg->snapshot_trailing = 1024;
 	cfg->log_level = sdup("info");
@@ -321,6 +336,23 @@ static int final_checks(struct bx_config *cfg, struct bx_diags *diags)
 		bx_diags_add(diags,
 			     "election_ms (%u) must be greater than heartbeat_ms (%u)",
 			     cfg->election_ms, cfg->heartbeat_ms);
+	char why[BX_ERRMSG_SIZE] = "";
+	if (bx_liveness_check(cfg->lease_ms, cfg->fence_timeout_ms, cfg->node_timeout_ms,
+			      why) != 0)
+		bx_diags_add(diags, "%s", why);
+	else if ((uint64_t)cfg->fence_timeout_ms < (uint64_t)cfg->lease_ms +
+						       2 * (uint64_t)cfg->election_ms +
+						       ELECTION_SLACK_MS)
+		/* A leader's crash leaves the nodes without answers for a
+		 * heartbeat's age plus up to two election timeouts and a vote:
+		 * that must not stop every service. */
+		bx_diags_add(
+		    diags,
+		    "fence_timeout_ms (%u) must be at least lease_ms + 2 x election_ms "
+		    "+ %u (%u): electing a new leader must not stop every node's "
+		    "services",
+		    cfg->fence_timeout_ms, ELECTION_SLACK_MS,
+		    cfg->lease_ms + 2 * cfg->election_ms + ELECTION_SLACK_MS);
 	bool level_ok = false;
 	for (const char *const *l = levels; *l; l++)
 		level_ok |= strcmp(*l, cfg->log_level) == 0;

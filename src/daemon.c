@@ -420,6 +420,7 @@ void bx_daemon_shutdown(struct bx_daemon *d)
 	d->stopping = true;
 	BX_INFO("daemon", "stopping");
 	uv_timer_stop(&d->tick);
+	bx_heartbeat_stop(&d->hb);
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sigint);
 	if (d->http != NULL)
@@ -453,7 +454,8 @@ static void kick_tick(struct bx_daemon *d)
 {
 	uint64_t since, delay = 0;
 
-	if (d->tick_kicked || d->stopping || d->raft == NULL || !bx_raft_node_is_leader(d->raft))
+	if (d->tick_kicked || d->stopping || d->raft == NULL ||
+	    !bx_raft_node_is_leader(d->raft))
 		return;
 	since = uv_now(d->loop) - d->scheduled_at;
 	if (since < BX_SCHEDULE_GAP_MS)
@@ -488,6 +490,10 @@ int bx_daemon_run(struct bx_config *cfg)
 		rv = start_raft(&d, errmsg);
 	if (rv == 0)
 		rv = start_api(&d, errmsg);
+	if (rv == 0) {
+		uv_update_time(&loop);
+		rv = bx_heartbeat_init(&d.hb, &d);
+	}
 	if (rv == 0)
 		rv = bx_agent_init(&d.agent, &d, errmsg);
 	if (rv != 0) {
@@ -505,6 +511,7 @@ int bx_daemon_run(struct bx_config *cfg)
 	uv_timer_init(&loop, &d.tick);
 	d.tick.data = &d;
 	uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);
+	bx_heartbeat_start(&d.hb);
 	uv_signal_init(&loop, &d.sigterm);
 	uv_signal_init(&loop, &d.sigint);
 	d.sigterm.data = &d;
@@ -513,6 +520,7 @@ int bx_daemon_run(struct bx_config *cfg)
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
+	bx_heartbeat_free(&d.hb);
 	uv_loop_close(&loop);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "heartbeat.h"
 #include "proposer.h"
 #include "raft/fsm.h"
 #include "store.h"
@@ -25,8 +26,8 @@ struct bx_agent;
 struct bx_daemon {
 	uv_loop_t *loop;
 	struct bx_config *cfg;
-	uint64_t id;         /* this node's Raft id */
-	char cluster_id[65]; /* "" until bootstrapped or joined */
+	uint64_t id;              /* this node's Raft id */
+	char cluster_id[65];      /* "" until bootstrapped or joined */
 	char identity_path[4096]; /* DATA_DIR/node.json */
 
 	struct bx_store *store;
@@ -36,13 +37,14 @@ struct bx_daemon {
 	struct bx_http_client *client;
 	struct bx_agent *agent;
 	struct bx_proposer proposer; /* the leader's commands, batched per loop turn */
+	struct bx_heartbeat hb; /* this node's lease; the leader's view of who is alive */
 
-	uv_timer_t tick;     /* leader duties and join retries */
+	uv_timer_t tick; /* leader duties and join retries */
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	int lock_fd;
 
-	bool joining;         /* a join request is under way or due */
+	bool joining; /* a join request is under way or due */
 	bool join_in_flight;
 	char join_target[256];
 	uint64_t join_retry_at; /* uv_now() ms */

@@ -1,4 +1,5 @@
-/* liveness.c - who is alive (the leader's view, from heartbeats) and whether this node may run (its lease). Pure. */
+/* liveness.c - who is alive (the leader's view, from heartbeats) and whether this node
+ * may run (its lease). Pure. */
 #include "liveness.h"
 
 #include <stdlib.h>
@@ -60,6 +61,11 @@ int bx_liveness_heard(struct bx_liveness *l, uint64_t id, uint64_t now)
 	return 0;
 }
 
+int bx_liveness_seen(struct bx_liveness *l, uint64_t id, uint64_t now)
+{
+	return find(l, id) != NULL ? 0 : bx_liveness_heard(l, id, now);
+}
+
 uint64_t bx_liveness_silent_ms(const struct bx_liveness *l, uint64_t id, uint64_t now)
 {
 	const struct bx_heard *h = find(l, id);
@@ -94,22 +100,24 @@ bool bx_lease_valid(const struct bx_lease *lease, uint64_t now)
 	return now < lease->until;
 }
 
-int bx_liveness_check(uint32_t lease_ms, uint32_t fence_timeout_ms, uint32_t node_timeout_ms,
-		      char *errmsg)
+int bx_liveness_check(uint32_t lease_ms, uint32_t fence_timeout_ms,
+		      uint32_t node_timeout_ms, char *errmsg)
 {
 	uint32_t margin = lease_ms > MIN_MARGIN_MS ? lease_ms : MIN_MARGIN_MS;
 
 	if (lease_ms == 0)
 		return bx_err(errmsg, BX_EINVAL, "lease_ms must be > 0");
 	if (fence_timeout_ms < 2 * (uint64_t)lease_ms)
-		return bx_err(errmsg, BX_EINVAL,
-			      "fence_timeout_ms (%u) must be at least twice lease_ms (%u): "
-			      "one lost heartbeat must not stop a node's services",
-			      fence_timeout_ms, lease_ms);
+		return bx_err(
+		    errmsg, BX_EINVAL,
+		    "fence_timeout_ms (%u) must be at least twice lease_ms (%u): "
+		    "one lost heartbeat must not stop a node's services",
+		    fence_timeout_ms, lease_ms);
 	if ((uint64_t)node_timeout_ms < (uint64_t)fence_timeout_ms + margin)
-		return bx_err(errmsg, BX_EINVAL,
-			      "node_timeout_ms (%u) must exceed fence_timeout_ms (%u) by at least "
-			      "%u ms: a node must have stopped its services before they move",
-			      node_timeout_ms, fence_timeout_ms, margin);
+		return bx_err(
+		    errmsg, BX_EINVAL,
+		    "node_timeout_ms (%u) must exceed fence_timeout_ms (%u) by at least "
+		    "%u ms: a node must have stopped its services before they move",
+		    node_timeout_ms, fence_timeout_ms, margin);
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* liveness.h - who is alive (the leader's view, from heartbeats) and whether this node may run (its lease). Pure. */
+/* liveness.h - who is alive (the leader's view, from heartbeats) and whether this node
+ * may run (its lease). Pure. */
 #ifndef BX_LIVENESS_H
 #define BX_LIVENESS_H
 
@@ -46,6 +47,11 @@ void bx_liveness_elected(struct bx_liveness *l, uint64_t now);
 /* A heartbeat from node `id` arrived at `now`. 0, or BX_ENOMEM (nothing changed). */
 int bx_liveness_heard(struct bx_liveness *l, uint64_t id, uint64_t now);
 
+/* The leader learnt of node `id` at `now` (a new node record): if it has not
+ * heard it this term, count from now, so a node that joined long after the
+ * election is not down at once. 0, or BX_ENOMEM. */
+int bx_liveness_seen(struct bx_liveness *l, uint64_t id, uint64_t now);
+
 /* Milliseconds since `id` was last heard, counting from the election at most. */
 uint64_t bx_liveness_silent_ms(const struct bx_liveness *l, uint64_t id, uint64_t now);
 
@@ -73,7 +79,7 @@ bool bx_lease_valid(const struct bx_lease *lease, uint64_t now);
  * must exceed fence_timeout by a margin of at least one heartbeat interval
  * and 500 ms. 0, or BX_EINVAL with a message naming the settings.
  */
-int bx_liveness_check(uint32_t lease_ms, uint32_t fence_timeout_ms, uint32_t node_timeout_ms,
-		      char *errmsg);
+int bx_liveness_check(uint32_t lease_ms, uint32_t fence_timeout_ms,
+		      uint32_t node_timeout_ms, char *errmsg);
 
 #endif

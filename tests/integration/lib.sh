@@ -76,7 +76,7 @@ bx_start_node() {
 	[ -z "${BX_HOST_NET:-}" ] || run=(ip netns exec "$(bx_host_ns "$n")")
 	"${run[@]}" "$BX_BIN" daemon --node-id "$n" --name "n$n" --data-dir "$(bx_dir "$n")/data" \
 		--api "$(bx_addr "$n")" --raft "$(bx_ip "$n"):$(bx_raft_port "$n")" \
-		--socket "$(bx_dir "$n")/api.sock" --election-ms 600 --heartbeat-ms 60 \
+		--socket "$(bx_dir "$n")/api.sock" --election-ms 500 --heartbeat-ms 50 \
 		"$@" >>"$(bx_dir "$n")/log" 2>&1 &
 	BX_PIDS[$n]=$!
 }

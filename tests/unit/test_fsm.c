@@ -498,6 +498,29 @@ TEST(staleReportsAreIgnoredWithConflict)
 	fx_close(&f);
 }
 
+/* Nodes 1 (n1) and 2 (n2); service a placed on node 1 and running there;
+ * service b, started or not, placed on node b_node. */
+static void two_nodes_two_services(struct fx *f, bool b_start, int b_node)
+{
+	ok(apply(f, "{'op':'node.upsert','ts':1,'id':1,'name':'n1','api':'','raft':''}"));
+	ok(apply(f, "{'op':'node.upsert','ts':1,'id':2,'name':'n2','api':'','raft':''}"));
+	ok(apply(f, "{'op':'service.put','ts':1,'name':'a','start':true,'spec':" SPEC(
+			"a", "") "}"));
+	ok(apply(
+	    f,
+	    "{'op':'service.put','ts':1,'name':'b','start':%s,'spec':" SPEC("b", "") "}",
+	    b_start ? "true" : "false"));
+	ok(apply(
+	    f,
+	    "{'op':'service.assign','ts':2,'name':'a','node':1,'expect_generation':1}"));
+	ok(apply(
+	    f,
+	    "{'op':'service.assign','ts':2,'name':'b','node':%d,'expect_generation':1}",
+	    b_node));
+	ok(apply(f, "{'op':'service.report','ts':3,'name':'a','node':1,'generation':2,"
+		    "'state':'running','pid':5,'restarts':2,'reason':''}"));
+}
+
 TEST(nodeRemoveUnassignsItsServices)
 {
 	struct fx f;
@@ -506,20 +529,7 @@ TEST(nodeRemoveUnassignsItsServices)
 
 	fx_open(&f, "db");
 	reject(&f, BX_ENOENT, "{'op':'node.remove','ts':1,'id':1}");
-	ok(apply(&f, "{'op':'node.upsert','ts':1,'id':1,'name':'','api':'','raft':''}"));
-	ok(apply(&f, "{'op':'node.upsert','ts':1,'id':2,'name':'','api':'','raft':''}"));
-	ok(apply(&f, "{'op':'service.put','ts':1,'name':'a','start':true,'spec':" SPEC(
-			 "a", "") "}"));
-	ok(apply(&f, "{'op':'service.put','ts':1,'name':'b','start':true,'spec':" SPEC(
-			 "b", "") "}"));
-	ok(apply(
-	    &f,
-	    "{'op':'service.assign','ts':2,'name':'a','node':1,'expect_generation':1}"));
-	ok(apply(
-	    &f,
-	    "{'op':'service.assign','ts':2,'name':'b','node':2,'expect_generation':1}"));
-	ok(apply(&f, "{'op':'service.report','ts':3,'name':'a','node':1,'generation':2,"
-		     "'state':'running','pid':5,'restarts':0,'reason':''}"));
+	two_nodes_two_services(&f, true, 2);
 	res = apply(&f, "{'op':'node.remove','ts':40,'id':1}");
 	ok(res);
 	ASSERT_INT(num(res->record, "id"), 1);
@@ -538,6 +548,78 @@ TEST(nodeRemoveUnassignsItsServices)
 	reject(&f, BX_ECONFLICT,
 	       "{'op':'service.report','ts':41,'name':'a','node':1,'generation':2,"
 	       "'state':'running','pid':5,'restarts':0,'reason':''}");
+	fx_close(&f);
+}
+
+TEST(nodeDownUnassignsRunningServicesWithNewGenerationUntilUp)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	reject(&f, BX_ENOENT, "{'op':'node.down','ts':1,'id':1}");
+	reject(&f, BX_ENOENT, "{'op':'node.up','ts':1,'id':1}");
+	two_nodes_two_services(&f, false, 1);
+	res = apply(&f, "{'op':'node.down','ts':50,'id':1}");
+	ok(res);
+	ASSERT_STR(str(res->record, "status"), "down");
+	ASSERT_INT(num(res->record, "status_at"), 50);
+	ASSERT_STR(seen.op, "node.down");
+	/* the service that should run left the node, as a fresh instance */
+	r = get_service(&f, "a");
+	ASSERT_INT(num(r, "node"), 0);
+	ASSERT_INT(num(r, "generation"), 3);
+	ASSERT_STR(str(r, "state"), "pending");
+	ASSERT_INT(num(r, "restarts"), 0);
+	ASSERT_STR(str(r, "reason"), "node 1 (n1) is down");
+	cJSON_Delete(r);
+	/* a stopped one stays where it was */
+	r = get_service(&f, "b");
+	ASSERT_INT(num(r, "node"), 1);
+	ASSERT_INT(num(r, "generation"), 2);
+	cJSON_Delete(r);
+	/* the node's late report is stale; nothing is placed on a down node */
+	reject(&f, BX_ECONFLICT,
+	       "{'op':'service.report','ts':51,'name':'a','node':1,'generation':2,"
+	       "'state':'running','pid':5,'restarts':0,'reason':''}");
+	reject(
+	    &f, BX_ECONFLICT,
+	    "{'op':'service.assign','ts':52,'name':'a','node':1,'expect_generation':3}");
+	/* down again: nothing changes, no note */
+	seen.calls = 0;
+	ok(apply(&f, "{'op':'node.down','ts':53,'id':1}"));
+	ASSERT_INT(seen.calls, 0);
+	res = apply(&f, "{'op':'node.up','ts':60,'id':1}");
+	ok(res);
+	ASSERT_STR(str(res->record, "status"), "up");
+	ASSERT_INT(num(res->record, "status_at"), 60);
+	ok(apply(
+	    &f,
+	    "{'op':'service.assign','ts':61,'name':'a','node':1,'expect_generation':3}"));
+	/* up when up: a no-op */
+	seen.calls = 0;
+	ok(apply(&f, "{'op':'node.up','ts':62,'id':2}"));
+	ASSERT_INT(seen.calls, 0);
+	r = NULL;
+	ASSERT_INT(bx_store_get_node(f.store, 2, &r), 0);
+	ASSERT(cJSON_GetObjectItem(r, "status") == NULL);
+	cJSON_Delete(r);
+	fx_close(&f);
+}
+
+TEST(clusterConfirmChangesNothingButTheAppliedIndex)
+{
+	struct fx f;
+	const char *confirm = "{\"op\":\"cluster.confirm\",\"ts\":5}";
+	const struct bx_fsm_result *res;
+
+	fx_open(&f, "db");
+	seen.calls = 0;
+	res = &bx_fsm_apply_json(&f.fsm, 7, confirm, strlen(confirm))->items[0];
+	ok(res);
+	ASSERT_INT(bx_store_applied_index(f.store), 7);
+	ASSERT_INT(seen.calls, 0);
 	fx_close(&f);
 }
 
@@ -722,17 +804,18 @@ TEST(batchAppliesInOrderEachSeeingTheOnesBefore)
 	const struct bx_fsm_results *res;
 
 	fx_open(&f, "batch");
-	res = apply_batch(&f, "["
-			      "{'op':'service.put','ts':1,'name':'a','start':false,"
-			      "'spec':{'service':{'name':'a'}}},"
-			      "{'op':'service.start','ts':2,'name':'a'},"     /* sees the put */
-			      "{'op':'service.start','ts':3,'name':'nope'},"  /* rejected */
-			      "{'op':'service.put','ts':4,'name':'b','start':true,"
-			      "'spec':{'service':{'name':'b'},'bad':true}}," /* rejected */
-			      "42,"                                            /* not a command */
-			      "{'op':'service.put','ts':5,'name':'c','start':true,"
-			      "'spec':{'service':{'name':'c'}}}"
-			      "]");
+	res =
+	    apply_batch(&f, "["
+			    "{'op':'service.put','ts':1,'name':'a','start':false,"
+			    "'spec':{'service':{'name':'a'}}},"
+			    "{'op':'service.start','ts':2,'name':'a'}," /* sees the put */
+			    "{'op':'service.start','ts':3,'name':'nope'}," /* rejected */
+			    "{'op':'service.put','ts':4,'name':'b','start':true,"
+			    "'spec':{'service':{'name':'b'},'bad':true}}," /* rejected */
+			    "42," /* not a command */
+			    "{'op':'service.put','ts':5,'name':'c','start':true,"
+			    "'spec':{'service':{'name':'c'}}}"
+			    "]");
 	ASSERT_INT(res->n, 6);
 	ok(&res->items[0]);
 	ok(&res->items[1]);
@@ -763,9 +846,11 @@ TEST(batchAndOneByOneGiveTheSameState)
 	struct fx a, b;
 	const char *cmds[] = {
 	    "{'op':'node.upsert','ts':1,'id':2,'name':'n2','api':'x:1','raft':'x:2'}",
-	    "{'op':'service.put','ts':2,'name':'web','start':true,'spec':{'service':{'name':'web'}}}",
+	    "{'op':'service.put','ts':2,'name':'web','start':true,'spec':{'service':{'"
+	    "name':'web'}}}",
 	    "{'op':'service.assign','ts':3,'name':'web','node':2,'expect_generation':1}",
-	    "{'op':'service.put','ts':4,'name':'web','start':true,'spec':{'service':{'name':'web'}}}",
+	    "{'op':'service.put','ts':4,'name':'web','start':true,'spec':{'service':{'"
+	    "name':'web'}}}",
 	    "{'op':'service.stop','ts':5,'name':'web'}",
 	    "{'op':'service.delete','ts':6,'name':'ghost'}",
 	};
