@@ -22,7 +22,8 @@
  *   service.start   name
  *   service.stop    name
  *   service.delete  name
- *   service.assign  name, node: integer >= 0, expect_generation: integer >= 0
+ *   service.assign  name, node: integer >= 0, expect_generation: integer >= 0,
+ *                   reason: string (optional: why it moved)
  *   service.report  name, node: integer >= 1, generation: integer >= 0,
  *                   state: one of BX_SERVICE_STATES, pid, restarts: integer >= 0,
  *                   reason: string

@@ -106,6 +106,44 @@ static int new_instance(cJSON *rec, double ts)
 	return rc;
 }
 
+/*
+ * Where the service failed recently: "failed_on" is [{"node", "at"}], the
+ * newest last, entries older than BX_FAILED_ON_WINDOW_MS (by the command's
+ * ts) dropped, at most BX_FAILED_ON_MAX. The scheduler moves a failed service
+ * to a node not on it.
+ */
+static int note_failed_on(cJSON *rec, uint64_t node, double ts)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(rec, "failed_on");
+	cJSON *kept = cJSON_CreateArray(), *e, *entry;
+	int n = 0, skip;
+
+	if (kept == NULL)
+		return BX_ENOMEM;
+	cJSON_ArrayForEach(e, list) n++;
+	skip = n >= BX_FAILED_ON_MAX ? n - BX_FAILED_ON_MAX + 1 : 0;
+	cJSON_ArrayForEach(e, list)
+	{
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		if (num_of(e, "at") + BX_FAILED_ON_WINDOW_MS < ts ||
+		    num_of(e, "node") == (double)node)
+			continue;
+		cJSON_AddItemToArray(kept, cJSON_Duplicate(e, 1));
+	}
+	entry = cJSON_CreateObject();
+	if (entry == NULL || !cJSON_AddItemToArray(kept, entry)) {
+		cJSON_Delete(entry);
+		cJSON_Delete(kept);
+		return BX_ENOMEM;
+	}
+	cJSON_AddNumberToObject(entry, "node", (double)node);
+	cJSON_AddNumberToObject(entry, "at", ts);
+	return set_item(rec, "failed_on", kept);
+}
+
 static int op_cluster_init(struct apply *a)
 {
 	const char *id = bx_command_str(a->cmd, "cluster_id");
@@ -314,6 +352,7 @@ static int op_service_put(struct apply *a)
 	if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "spec"), spec, 1)) {
 		/* A new spec is a new instance: the agent replaces the old one. */
 		rc = set_item(rec, "spec", cJSON_Duplicate(spec, 1));
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "failed_on");
 		rc = rc ?: new_instance(rec, a->ts);
 	}
 	rc = rc ?: set_str(rec, "desired", desired);
@@ -346,8 +385,11 @@ static int op_service_start(struct apply *a)
 	state = str_of(rec, "state");
 	/* A finished instance is not restarted in place: start a fresh one. */
 	if (strcmp(state, "failed") == 0 || strcmp(state, "exited") == 0 ||
-	    strcmp(state, "stopped") == 0)
+	    strcmp(state, "stopped") == 0) {
+		/* the user asks again: every node may be tried again */
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "failed_on");
 		rc = new_instance(rec, a->ts);
+	}
 	rc = rc ?: set_str(rec, "desired", "running");
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
 	return rc ?: keep_service(a, rec);
@@ -409,7 +451,8 @@ static int op_service_assign(struct apply *a)
 	rc = rc ?: set_num(rec, "generation", num_of(rec, "generation") + 1);
 	rc = rc ?: set_str(rec, "state", "pending");
 	rc = rc ?: set_num(rec, "pid", 0);
-	rc = rc ?: set_str(rec, "reason", "");
+	rc = rc ?: set_num(rec, "restarts", 0);
+	rc = rc ?: set_str(rec, "reason", bx_command_str(a->cmd, "reason"));
 	rc = rc ?: set_str(rec, "health", "");
 	rc = rc ?: set_num(rec, "state_at", a->ts);
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
@@ -434,7 +477,10 @@ static int op_service_report(struct apply *a)
 			      " generation %" PRIu64 "; now node %.0f generation %.0f)",
 			      a->key, node, generation, num_of(rec, "node"),
 			      num_of(rec, "generation"));
-	rc = set_str(rec, "state", bx_command_str(a->cmd, "state"));
+	if (strcmp(bx_command_str(a->cmd, "state"), "failed") == 0 &&
+	    strcmp(str_of(rec, "state"), "failed") != 0)
+		rc = note_failed_on(rec, node, a->ts);
+	rc = rc ?: set_str(rec, "state", bx_command_str(a->cmd, "state"));
 	rc = rc ?: set_num(rec, "pid", (double)bx_command_u64(a->cmd, "pid"));
 	rc = rc ?: set_num(rec, "restarts", (double)bx_command_u64(a->cmd, "restarts"));
 	rc = rc ?: set_str(rec, "reason", bx_command_str(a->cmd, "reason"));

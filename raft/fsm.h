@@ -9,6 +9,12 @@
 
 #include "store.h"
 
+/* A service record's "failed_on": the nodes where it failed within this
+ * window (by command time), at most this many; a failed service is moved to
+ * a node not on it (src/scheduler.h). */
+#define BX_FAILED_ON_WINDOW_MS 600000.0
+#define BX_FAILED_ON_MAX 8
+
 /*
  * Every entry is one JSON command object {"op": …, "ts": ms, …} (raft/command.h
  * lists the ops and their fields) or a JSON array of them (a batch). Apply is a pure function of (state,

@@ -329,6 +329,57 @@ static struct bx_sched_node *usable_nodes(struct bx_daemon *d, size_t *n)
 	return nodes;
 }
 
+static bool usable(const struct bx_sched_node *nodes, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (nodes[i].id == id)
+			return nodes[i].usable;
+	return false;
+}
+
+/* A candidate: it should run, it failed, and where it is may take work (those
+ * on unusable nodes are candidates already). */
+static bool failed_in_place(const cJSON *rec, struct bx_sched_node *nodes, size_t n)
+{
+	const cJSON *state = cJSON_GetObjectItemCaseSensitive(rec, "state");
+	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
+	const cJSON *node = cJSON_GetObjectItemCaseSensitive(rec, "node");
+
+	return cJSON_IsString(state) && strcmp(state->valuestring, "failed") == 0 &&
+	       cJSON_IsString(desired) && strcmp(desired->valuestring, "running") == 0 &&
+	       cJSON_IsNumber(node) && usable(nodes, n, (uint64_t)node->valuedouble);
+}
+
+/* The services reported failed since the last pass (all of them after an
+ * overflow) join the candidates. */
+static void add_failed(struct bx_daemon *d, cJSON *cands, struct bx_sched_node *nodes,
+		       size_t n_nodes)
+{
+	cJSON *all = NULL, *rec;
+
+	if (d->failed_overflow && bx_store_list_services(d->store, &all) == 0) {
+		while (all->child != NULL) {
+			rec = cJSON_DetachItemViaPointer(all, all->child);
+			if (failed_in_place(rec, nodes, n_nodes))
+				cJSON_AddItemToArray(cands, rec);
+			else
+				cJSON_Delete(rec);
+		}
+		cJSON_Delete(all);
+	} else {
+		for (unsigned i = 0; i < d->n_failed; i++) {
+			if (bx_store_get_service(d->store, d->failed_names[i], &rec) != 0)
+				continue;
+			if (failed_in_place(rec, nodes, n_nodes))
+				cJSON_AddItemToArray(cands, rec);
+			else
+				cJSON_Delete(rec);
+		}
+	}
+	d->n_failed = 0;
+	d->failed_overflow = false;
+}
+
 /*
  * The services a pass must decide on, read through the placement index: those
  * that should run and have no node, or a node that is not usable. The load of
@@ -349,10 +400,10 @@ static cJSON *candidates(struct bx_daemon *d, struct bx_sched_node *nodes, size_
 		for (size_t j = 0; j < n_nodes && loads[i].node != 0; j++)
 			if (nodes[j].id == loads[i].node)
 				at = &nodes[j];
-		if (at != NULL) {
+		if (at != NULL)
 			at->load = (unsigned)loads[i].services;
-			continue;
-		}
+		if (at != NULL && at->usable)
+			continue; /* a down node's services are candidates */
 		if (loads[i].running == 0 ||
 		    bx_store_list_placed(d->store, loads[i].node, true, &more) != 0)
 			continue;
@@ -362,6 +413,8 @@ static cJSON *candidates(struct bx_daemon *d, struct bx_sched_node *nodes, size_
 		cJSON_Delete(more);
 	}
 	free(loads);
+	if (cands != NULL)
+		add_failed(d, cands, nodes, n_nodes);
 	return cands;
 }
 
@@ -393,6 +446,17 @@ void bx_cluster_schedule(struct bx_daemon *d)
 			cJSON_AddNumberToObject(cmd, "node", (double)moves[i].node);
 			cJSON_AddNumberToObject(cmd, "expect_generation",
 						(double)moves[i].expect_generation);
+			if (moves[i].moved_failed) {
+				char why[96];
+				snprintf(why, sizeof why, "moved: it failed on node %llu",
+					 (unsigned long long)moves[i].from);
+				cJSON_AddStringToObject(cmd, "reason", why);
+				BX_INFO("scheduler",
+					"service '%s' failed on node %llu: moving it to "
+					"node %llu",
+					moves[i].name, (unsigned long long)moves[i].from,
+					(unsigned long long)moves[i].node);
+			}
 			if (bx_daemon_propose(d, cmd, assign_done, d) == BX_OK)
 				d->inflight_assign++;
 		}

@@ -13,8 +13,8 @@ static const char usage[] = "usage: blixard [--json] nodes [list]\n"
 
 static int list(struct bx_cli *cli)
 {
-	static const char *const header[] = {"ID",       "NAME", "ROLE", "ALIVE",
-					     "SERVICES", "API",  "RAFT"};
+	static const char *const header[] = {"ID",    "NAME",     "ROLE", "STATUS",
+					     "HEARD", "SERVICES", "API",  "RAFT"};
 	struct bx_cli_reply r;
 	struct bx_table t;
 	const cJSON *n;
@@ -27,19 +27,24 @@ static int list(struct bx_cli *cli)
 		bx_cli_reply_free(&r);
 		return BX_EXIT_OK;
 	}
-	bx_table_init(&t, 7, header);
+	bx_table_init(&t, 8, header);
 	cJSON_ArrayForEach(n, r.json)
 	{
-		char id[24], svcs[24];
-		const char *row[] = {
-		    bx_fmt_num(n, "id", id, sizeof id, 0),
-		    bx_fmt_str(n, "name"),
-		    bx_fmt_str(n, "role"),
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(n, "alive")) ? "yes"
-									       : "no",
-		    bx_fmt_num(n, "services", svcs, sizeof svcs, 0),
-		    bx_fmt_str(n, "api"),
-		    bx_fmt_str(n, "raft")};
+		char id[24], svcs[24], heard[32] = "-";
+		const cJSON *age =
+		    cJSON_GetObjectItemCaseSensitive(n, "heartbeat_age_ms");
+		/* how long ago the leader heard it: only the leader knows */
+		if (cJSON_IsNumber(age))
+			snprintf(heard, sizeof heard, "%.1fs ago",
+				 age->valuedouble / 1000.0);
+		const char *row[] = {bx_fmt_num(n, "id", id, sizeof id, 0),
+				     bx_fmt_str(n, "name"),
+				     bx_fmt_str(n, "role"),
+				     bx_fmt_str(n, "status"),
+				     heard,
+				     bx_fmt_num(n, "services", svcs, sizeof svcs, 0),
+				     bx_fmt_str(n, "api"),
+				     bx_fmt_str(n, "raft")};
 		bx_table_row(&t, row);
 	}
 	bx_table_print(&t, stdout);

@@ -15,8 +15,17 @@
 
 extern char **environ;
 
-#define ELECTION_SLACK_MS                                                                \
-	250 /* a pre-vote and a vote round, a new leader's first commit */
+/* Failover timeouts (src/heartbeat.h): the defaults, and the slack over two
+ * election timeouts that a pre-vote, a vote and a new leader's first commit take. */
+#define DEFAULT_FENCE_MS 1750
+#define DEFAULT_NODE_MS 2250
+#define ELECTION_SLACK_MS 250
+
+static uint32_t max3(uint32_t a, uint32_t b, uint32_t c)
+{
+	uint32_t m = a > b ? a : b;
+	return m > c ? m : c;
+}
 
 struct option {
 	struct bx_field field; /* key in the file, kind, place, range */
@@ -86,10 +95,10 @@ static const struct option options[] = {
     U32("lease_ms", lease_ms, 20, 60000, "--lease-ms", "BLIXARD_LEASE_MS", "500",
 	"heartbeat to the leader, renewing this node's lease"),
     U32("fence_timeout_ms", fence_timeout_ms, 40, 600000, "--fence-timeout-ms",
-	"BLIXARD_FENCE_TIMEOUT_MS", "2000",
+	"BLIXARD_FENCE_TIMEOUT_MS", "1750 or lease_ms + 2 x election_ms + 250, the larger",
 	"lease not renewed this long: stop on_partition=stop services"),
     U32("node_timeout_ms", node_timeout_ms, 100, 3600000, "--node-timeout-ms",
-	"BLIXARD_NODE_TIMEOUT_MS", "2500",
+	"BLIXARD_NODE_TIMEOUT_MS", "2250 or fence_timeout_ms + 500, the larger",
 	"leader: no heartbeat this long, the node is down (its services move)"),
     U32("snapshot_threshold", snapshot_threshold, 4, 10000000, "--snapshot-threshold",
 	"BLIXARD_SNAPSHOT_THRESHOLD", "8192", "log entries between snapshots"),
@@ -143,8 +152,8 @@ void bx_config_init(struct bx_config *cfg)
 	cfg->heartbeat_ms = 100;
 	cfg->election_ms = 500;
 	cfg->lease_ms = 500;
-	cfg->fence_timeout_ms = 2000;
-	cfg->node_timeout_ms = 2500;
+	cfg->fence_timeout_ms = 0; /* derived in check(): DEFAULT_FENCE_MS at least */
+	cfg->node_timeout_ms = 0;
 	cfg->snapshot_threshold = 8192;
 	cfg->snapshot_trailing = 1024;
 	cfg->log_level = sdup("info");
@@ -336,6 +345,16 @@ static int final_checks(struct bx_config *cfg, struct bx_diags *diags)
 		bx_diags_add(diags,
 			     "election_ms (%u) must be greater than heartbeat_ms (%u)",
 			     cfg->election_ms, cfg->heartbeat_ms);
+	/* Unset timeouts follow the others: the least that passes the rules
+	 * below, and never less than the defaults. */
+	if (cfg->fence_timeout_ms == 0)
+		cfg->fence_timeout_ms =
+		    max3(DEFAULT_FENCE_MS, 2 * cfg->lease_ms,
+			 cfg->lease_ms + 2 * cfg->election_ms + ELECTION_SLACK_MS);
+	if (cfg->node_timeout_ms == 0)
+		cfg->node_timeout_ms =
+		    max3(DEFAULT_NODE_MS, 0,
+			 cfg->fence_timeout_ms + max3(cfg->lease_ms, 500, 0));
 	char why[BX_ERRMSG_SIZE] = "";
 	if (bx_liveness_check(cfg->lease_ms, cfg->fence_timeout_ms, cfg->node_timeout_ms,
 			      why) != 0)

@@ -34,8 +34,8 @@ struct bx_config {
 	uint32_t heartbeat_ms;     /* default 100, 10..10000 */
 	uint32_t election_ms;      /* default 500, 50..60000, must be > heartbeat_ms */
 	uint32_t lease_ms;         /* agent heartbeat to the leader, default 500 */
-	uint32_t fence_timeout_ms; /* lease length: unrenewed, instances stop; default 2000 */
-	uint32_t node_timeout_ms;  /* unheard this long, a node is down; default 2500 */
+	uint32_t fence_timeout_ms; /* lease length: unrenewed, instances stop; default 1750 */
+	uint32_t node_timeout_ms;  /* unheard this long, a node is down; default 2250 */
 	uint32_t snapshot_threshold; /* entries between snapshots, default 1024, 4..10000000 */
 	uint32_t snapshot_trailing;  /* entries kept after a snapshot, default 128, 0..10000000 */
 	char *log_level; /* "debug" | "info" (default) | "warn" | "error" */

@@ -254,6 +254,23 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 				    strcmp(desired->valuestring, "running") == 0 &&
 				    cJSON_GetNumberValue(node) == 0))
 			d->schedule_due = true;
+	} else if (strcmp(op, "service.report") == 0) {
+		const cJSON *rec = res != NULL ? res->record : NULL;
+		const cJSON *state = cJSON_GetObjectItemCaseSensitive(rec, "state");
+		const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
+		/* failed where it is: the leader's next pass moves it elsewhere */
+		if (cJSON_IsString(state) && strcmp(state->valuestring, "failed") == 0 &&
+		    cJSON_IsString(desired) &&
+		    strcmp(desired->valuestring, "running") == 0 && d->raft != NULL &&
+		    bx_raft_node_is_leader(d->raft)) {
+			if (d->n_failed <
+			    sizeof d->failed_names / sizeof d->failed_names[0])
+				snprintf(d->failed_names[d->n_failed++],
+					 sizeof d->failed_names[0], "%s", name);
+			else
+				d->failed_overflow = true;
+			d->schedule_due = true;
+		}
 	} else if (strncmp(op, "node.", 5) == 0 || strcmp(op, "snapshot.restore") == 0 ||
 		   strcmp(op, "cluster.init") == 0) {
 		d->schedule_due = true;

@@ -54,8 +54,13 @@ struct bx_daemon {
 	uint64_t scheduled_index; /* applied index of the last scheduling pass */
 	uint64_t scheduled_at;    /* uv_now() of the last scheduling pass */
 	bool schedule_due;        /* an applied entry may need a placement */
-	bool tick_kicked;         /* the tick is due early (schedule_due on the leader) */
-	bool duty_in_flight;      /* a bookkeeping command (init, node record) is out */
+	/* Leader: services reported failed since the last pass, to move (the
+	 * placement index does not know states); overflow: look at them all. */
+	char failed_names[64][64];
+	unsigned n_failed;
+	bool failed_overflow;
+	bool tick_kicked;    /* the tick is due early (schedule_due on the leader) */
+	bool duty_in_flight; /* a bookkeeping command (init, node record) is out */
 	bool stopping;
 	int exit_code;
 };

@@ -15,12 +15,35 @@ static struct bx_sched_node *find(struct bx_sched_node *nodes, size_t n, uint64_
 	return NULL;
 }
 
-static struct bx_sched_node *least_loaded(struct bx_sched_node *nodes, size_t n)
+static uint64_t field_u64(const cJSON *obj, const char *key);
+
+/* Did the service fail on node `id` recently (its "failed_on")? */
+static bool failed_on(const cJSON *svc, uint64_t id)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(svc, "failed_on"))
+	{
+		if (field_u64(e, "node") == id)
+			return true;
+	}
+	return false;
+}
+
+static bool is_failed(const cJSON *svc)
+{
+	const cJSON *state = cJSON_GetObjectItemCaseSensitive(svc, "state");
+	return cJSON_IsString(state) && strcmp(state->valuestring, "failed") == 0;
+}
+
+/* The usable node with the fewest services where `svc` has not failed lately. */
+static struct bx_sched_node *least_loaded(struct bx_sched_node *nodes, size_t n,
+					  const cJSON *svc)
 {
 	struct bx_sched_node *best = NULL;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!nodes[i].usable)
+		if (!nodes[i].usable || failed_on(svc, nodes[i].id))
 			continue;
 		if (best == NULL || nodes[i].load < best->load ||
 		    (nodes[i].load == best->load && nodes[i].id < best->id))
@@ -71,13 +94,13 @@ int bx_schedule(const cJSON *services, struct bx_sched_node *nodes, size_t n,
 		struct bx_sched_node *to;
 
 		if (!cJSON_IsString(name) || !wants_to_run(svc) ||
-		    (at != NULL && at->usable))
+		    (at != NULL && at->usable && !is_failed(svc)))
 			continue;
 		if (max_moves != 0 && len == max_moves)
 			break;
-		to = least_loaded(nodes, n);
-		if (to == NULL)
-			break; /* nowhere to go: the next pass tries again */
+		to = least_loaded(nodes, n, svc);
+		if (to == NULL || to == at)
+			continue; /* nowhere (else) to go: the next pass tries again */
 		if (len == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			struct bx_sched_move *grown = realloc(out, ncap * sizeof *grown);
@@ -92,6 +115,8 @@ int bx_schedule(const cJSON *services, struct bx_sched_node *nodes, size_t n,
 		strncpy(out[len].name, name->valuestring, sizeof out[len].name - 1);
 		out[len].node = to->id;
 		out[len].expect_generation = field_u64(svc, "generation");
+		out[len].from = field_u64(svc, "node");
+		out[len].moved_failed = at != NULL && at->usable;
 		to->load++;
 		len++;
 	}

@@ -16,7 +16,10 @@
  *
  * Policy (for now): a service that should run (desired "running") and has
  * no usable node goes to the usable node with the fewest services, ties to
- * the lowest id. Services on usable nodes never move.
+ * the lowest id. A service that failed where it is (state "failed": its
+ * restarts ran out, or it could not start there) moves the same way. Either
+ * avoids the nodes where it failed lately (its "failed_on", raft/fsm.h); with
+ * none left it stays. Other services on usable nodes never move.
  */
 
 struct bx_sched_node {
@@ -30,6 +33,8 @@ struct bx_sched_move {
 	char name[64];
 	uint64_t node;
 	uint64_t expect_generation;
+	uint64_t from;     /* the node it leaves (0: none) */
+	bool moved_failed; /* it failed on `from`, which is usable */
 };
 
 /* Set each node's load from a list of service records (all of them). */

@@ -34,7 +34,7 @@ bx_check "three hosts form a cluster" bx_wait 30 "3 voters" three
 all_up() { [ "$(nodes_json 1 | jq '[.[] | select(.alive and .status == "up")] | length')" = 3 ]; }
 bx_check "GET /v1/nodes: three nodes up and alive" bx_wait 10 "alive" all_up
 bx_check "... the leader reports each node's heartbeat age" \
-	bash -c "curl -s http://$(bx_addr "$(bx_leader_of 1)")/v1/nodes | jq -e 'all(.[]; .heartbeat_age_ms < 2250)' >/dev/null"
+	bash -c "curl -s http://$(bx_addr "$(bx_leader_of 1)")/v1/nodes | jq -e 'all(.[]; .heartbeat_age_ms < 2000)' >/dev/null"
 
 # Services to fail over: enough that every host runs at least one.
 names=(fa fb fc fd fe ff)
@@ -141,6 +141,48 @@ moved_from_leader() { local n; n=$(node_of "${rest[0]}" "$lsvc") && [ "$n" != "$
 bx_check "... and $lsvc runs on another host" bx_wait 25 "moved" moved_from_leader
 bx_host_heal "$leader"
 bx_check "healed: the old leader's node is up again" bx_wait 20 "up" status_is "${rest[0]}" "$leader" up
+
+# --- restarts run out on one host: the service moves ------------------------------------
+# flaky fails (exit 3) on the first host that runs it, and runs anywhere else.
+cat >"$BX_TMP/flaky.sh" <<EOF
+me=\$(ip -o -4 addr show dev eth0 | awk '{print \$4}')
+[ -e $BX_TMP/flaky-bad ] || echo "\$me" >$BX_TMP/flaky-bad
+[ "\$(cat $BX_TMP/flaky-bad)" = "\$me" ] && exit 3
+mkdir -p $BX_TMP/www-flaky && echo ok >$BX_TMP/www-flaky/index.html
+exec busybox httpd -f -p 8199 -h $BX_TMP/www-flaky
+EOF
+cat >"$BX_TMP/flaky.toml" <<EOF
+[service]
+name = "flaky"
+driver = "process"
+
+[process]
+command = ["/bin/sh", "$BX_TMP/flaky.sh"]
+
+[health]
+type = "http"
+port = 8199
+path = "/index.html"
+interval_ms = 200
+timeout_ms = 150
+
+[restart]
+policy = "on-failure"
+max_attempts = 1
+backoff_ms = 100
+EOF
+asker=$(bx_leader_of "${rest[0]}")
+bx_cli "$asker" start --no-wait "$BX_TMP/flaky.toml" >/dev/null
+flaky_moved() {
+	local first n
+	first=$(curl -s -m 2 "http://$(bx_addr "$asker")/v1/services/flaky" | jq -r '.failed_on[0].node // empty')
+	n=$(node_of "$asker" flaky)
+	[ -n "$first" ] && [ "$n" != "$first" ] && healthy_on "$asker" flaky "$n"
+}
+bx_check "a service whose restarts ran out on one host moves to another, where it runs" \
+	bx_wait 30 "flaky moved" flaky_moved
+bx_check "... the scheduler logged the move" \
+	bash -c "grep -h 'service .flaky. failed on node' $BX_TMP/n*/log | grep -q 'moving it to node'"
 
 bx_fo_sample_stop
 bx_check "sampled the hosts' process tables ($BX_FO_SAMPLES times)" [ "$BX_FO_SAMPLES" -gt 100 ]

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """fo_sample.py - where services really run, from the hosts' process tables.
 
-Usage: fo_sample.py WWW_PREFIX INTERVAL_S NS...   (runs until SIGTERM)
+Usage: fo_sample.py [--once] WWW_PREFIX INTERVAL_S NS...
+(runs until SIGTERM; --once: one sample, then exit)
 
 Every INTERVAL_S it reads /proc once: each process whose network namespace
 is one of NS (the hosts, by /run/netns/NS) and whose command line ends in
-"-h WWW_PREFIXname" is an instance of service "name" on that host. One line
+"-h WWW_PREFIXname" (a process service, lib_failover.sh) or holds
+"-name blixard-name" (a QEMU guest of the qemu driver) is an instance of
+service "name" on that host. One line
 a sample: "TIME name:h1,h2 name:h3 ..." (hosts numbered from 1 in NS order);
 services with no instance are left out.
 """
@@ -36,13 +39,24 @@ def sample(prefix, hosts):
         except OSError:
             continue
         args = [a.decode(errors="replace") for a in argv if a]
+        name = None
         if len(args) >= 2 and args[-2] == "-h" and args[-1].startswith(prefix):
-            where.setdefault(args[-1][len(prefix):], set()).add(host)
+            name = args[-1][len(prefix):]
+        elif "-name" in args[:-1]:
+            vm = args[args.index("-name") + 1]
+            if vm.startswith("blixard-"):
+                name = vm[len("blixard-"):]
+        if name:
+            where.setdefault(name, set()).add(host)
     return where
 
 
 def main():
-    prefix, interval, names = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+    args = sys.argv[1:]
+    once = bool(args) and args[0] == "--once"
+    if once:
+        args = args[1:]
+    prefix, interval, names = args[0], float(args[1]), args[2:]
     hosts = ns_inodes(names)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     out = sys.stdout
@@ -52,6 +66,8 @@ def main():
         out.write("%.3f %s\n" % (t, " ".join(
             "%s:%s" % (n, ",".join(str(h) for h in sorted(hs))) for n, hs in sorted(where.items()))))
         out.flush()
+        if once:
+            return
         time.sleep(max(0.0, interval - (time.time() - t)))
 
 

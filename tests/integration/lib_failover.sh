@@ -5,6 +5,9 @@
 # bx_fo_spec NAME [ON_PARTITION]  write $BX_TMP/NAME.toml: a process service
 #     (busybox httpd on a port of its own, 8100 up, serving $BX_TMP/www-NAME,
 #     which is also its mark in the process table), health-checked over HTTP
+#     every BX_FO_INTERVAL ms (default 200)
+# bx_fo_vm_spec NAME PORT  write $BX_TMP/NAME.toml: the test guest (bx_guest
+#     first) under TCG, its HTTP on PORT of its host, health-checked there
 # bx_fo_where NAME    the hosts whose process tables hold an instance of NAME
 # bx_fo_sample_start NAME...   sample every 100 ms in the background
 # bx_fo_sample_stop   stop it; sets BX_FO_SAMPLES and BX_FO_DOUBLES (samples
@@ -29,7 +32,7 @@ command = ["busybox", "httpd", "-f", "-p", "$port", "-h", "$BX_TMP/www-$name"]
 type = "http"
 port = $port
 path = "/index.html"
-interval_ms = 200
+interval_ms = ${BX_FO_INTERVAL:-200}
 timeout_ms = 150
 
 [placement]
@@ -37,12 +40,39 @@ on_partition = "$onp"
 TOML
 }
 
+bx_fo_vm_spec() { # NAME PORT
+	cat >"$BX_TMP/$1.toml" <<TOML
+[service]
+name = "$1"
+driver = "qemu"
+memory_mb = 128
+
+[vm]
+kernel = "$BX_IMG/vmlinuz"
+initrd = "$BX_IMG/initrd.gz"
+cmdline = "console=ttyS0 reboot=t panic=-1 quiet${BX_KHZ:+ tsc_early_khz=$BX_KHZ}"
+accel = "tcg"
+
+[network]
+ports = ["$2:80"]
+
+[health]
+type = "http"
+port = $2
+path = "/health"
+expect = "ok"
+interval_ms = 200
+timeout_ms = 150
+TOML
+}
+
 # The instances of NAME on host I (pids), from /proc: the host's processes
-# whose command line names NAME's web root.
+# whose command line names NAME's web root, or QEMU's "-name blixard-NAME".
 bx_fo_pids_on() { # I NAME
 	local p
 	for p in $(ip netns pids "$(bx_host_ns "$1")" 2>/dev/null); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "-h $BX_TMP/www-$2 *\$" &&
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+			grep -qE -- "-h $BX_TMP/www-$2 *\$|-name blixard-$2 " &&
 			! bx_gone "$p" && echo "$p"
 	done
 }

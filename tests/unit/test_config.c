@@ -84,6 +84,43 @@ TEST(badValuesAreAllReported)
 	bx_config_free(&c);
 }
 
+TEST(failoverTimeoutsDefaultFollowTheElectionAndAreChecked)
+{
+	struct bx_config c;
+	struct bx_diags d;
+	char *env[] = {NULL};
+	char *none[] = {NULL};
+	char *slow[] = {"--election-ms", "1000"};
+	char *unsafe[] = {"--fence-timeout-ms", "2000", "--node-timeout-ms", "2100"};
+	char *short_fence[] = {"--election-ms", "1000", "--fence-timeout-ms", "2000"};
+
+	ASSERT_INT(load(&c, 0, none, env, &d), BX_OK);
+	ASSERT_INT(c.lease_ms, 500);
+	ASSERT_INT(c.fence_timeout_ms, 1750);
+	ASSERT_INT(c.node_timeout_ms, 2250);
+	bx_diags_free(&d);
+	bx_config_free(&c);
+	/* unset, they grow with the election timeout */
+	ASSERT_INT(load(&c, 2, slow, env, &d), BX_OK);
+	ASSERT_INT(c.fence_timeout_ms, 500 + 2 * 1000 + 250);
+	ASSERT_INT(c.node_timeout_ms, 2750 + 500);
+	bx_diags_free(&d);
+	bx_config_free(&c);
+	/* set, they must keep a node from being declared down while it runs */
+	ASSERT_INT(load(&c, 4, unsafe, env, &d), BX_EINVAL);
+	ASSERT_CONTAINS(d.items[0],
+			"node_timeout_ms (2100) must exceed fence_timeout_ms (2000)");
+	bx_diags_free(&d);
+	bx_config_free(&c);
+	/* and a new leader's election from fencing every node */
+	ASSERT_INT(load(&c, 4, short_fence, env, &d), BX_EINVAL);
+	ASSERT_CONTAINS(d.items[0],
+			"fence_timeout_ms (2000) must be at least lease_ms + 2 x "
+			"election_ms + 250 (2750)");
+	bx_diags_free(&d);
+	bx_config_free(&c);
+}
+
 TEST(fileErrorsCarryPositionAndSuggestion)
 {
 	struct bx_config c;

@@ -608,6 +608,46 @@ TEST(nodeDownUnassignsRunningServicesWithNewGenerationUntilUp)
 	fx_close(&f);
 }
 
+TEST(failedReportsNoteTheNodeAndAMoveCarriesItsReason)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	const cJSON *list;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	two_nodes_two_services(&f, false, 1);
+	ok(apply(&f, "{'op':'service.report','ts':10,'name':'a','node':1,'generation':2,"
+		     "'state':'failed','pid':0,'restarts':3,'reason':'exit 1'}"));
+	r = get_service(&f, "a");
+	list = cJSON_GetObjectItem(r, "failed_on");
+	ASSERT_INT(cJSON_GetArraySize(list), 1);
+	ASSERT_INT(num(cJSON_GetArrayItem(list, 0), "node"), 1);
+	ASSERT_INT(num(cJSON_GetArrayItem(list, 0), "at"), 10);
+	cJSON_Delete(r);
+	/* moved, a fresh instance with the reason; it fails there too, much later:
+	 * the old entry has aged out */
+	res = apply(&f, "{'op':'service.assign','ts':11,'name':'a','node':2,"
+			"'expect_generation':2,'reason':'moved: it failed on node 1'}");
+	ok(res);
+	ASSERT_STR(str(res->record, "reason"), "moved: it failed on node 1");
+	ASSERT_INT(num(res->record, "restarts"), 0);
+	ok(apply(&f,
+		 "{'op':'service.report','ts':900000,'name':'a','node':2,'generation':3,"
+		 "'state':'failed','pid':0,'restarts':3,'reason':'exit 1'}"));
+	r = get_service(&f, "a");
+	list = cJSON_GetObjectItem(r, "failed_on");
+	ASSERT_INT(cJSON_GetArraySize(list), 1);
+	ASSERT_INT(num(cJSON_GetArrayItem(list, 0), "node"), 2);
+	cJSON_Delete(r);
+	/* the user starts it again: every node may be tried */
+	ok(apply(&f, "{'op':'service.start','ts':900001,'name':'a'}"));
+	r = get_service(&f, "a");
+	ASSERT(cJSON_GetObjectItem(r, "failed_on") == NULL);
+	cJSON_Delete(r);
+	fx_close(&f);
+}
+
 TEST(clusterConfirmChangesNothingButTheAppliedIndex)
 {
 	struct fx f;

@@ -129,7 +129,7 @@ TEST(givenLoadsDecideWithoutTheOtherRecords)
 
 	cJSON_AddItemToArray(cands, svc("x", 0, 1, "running"));
 	cJSON_AddItemToArray(cands, svc("y", 3, 4, "running")); /* on an unusable node */
-	cJSON_AddItemToArray(cands, svc("z", 0, 1, "stopped"));  /* does not want to run */
+	cJSON_AddItemToArray(cands, svc("z", 0, 1, "stopped")); /* does not want to run */
 	ASSERT_INT(bx_schedule(cands, nodes, 3, 0, &moves, &n), 0);
 	ASSERT_INT(n, 2);
 	ASSERT_STR(moves[0].name, "x");
@@ -140,4 +140,51 @@ TEST(givenLoadsDecideWithoutTheOtherRecords)
 	ASSERT_INT(nodes[1].load, 5);
 	free(moves);
 	cJSON_Delete(cands);
+}
+
+static void failed_on(cJSON *s, uint64_t node)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(s, "failed_on");
+	cJSON *e = cJSON_CreateObject();
+
+	if (list == NULL)
+		list = cJSON_AddArrayToObject(s, "failed_on");
+	cJSON_AddNumberToObject(e, "node", (double)node);
+	cJSON_AddNumberToObject(e, "at", 1);
+	cJSON_AddItemToArray(list, e);
+}
+
+TEST(failedServiceMovesAwayFromNodesWhereItFailed)
+{
+	cJSON *all = cJSON_CreateArray();
+	/* node 2 is the least loaded, but "bad" failed there before */
+	struct bx_sched_node nodes[] = {{1, true, 0}, {2, true, 0}, {3, true, 0}};
+	struct bx_sched_move *moves;
+	cJSON *bad = svc("bad", 1, 4, "running"), *ok = svc("ok", 3, 2, "running");
+	cJSON *done = svc("done", 1, 2, "stopped");
+	size_t n;
+
+	cJSON_AddStringToObject(bad, "state", "failed");
+	failed_on(bad, 2);
+	failed_on(bad, 1);
+	cJSON_AddStringToObject(ok, "state", "running");
+	cJSON_AddStringToObject(done, "state", "failed");
+	cJSON_AddItemToArray(all, bad);
+	cJSON_AddItemToArray(all, ok);
+	cJSON_AddItemToArray(all, done);
+	bx_sched_count(all, nodes, 3);
+	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(n, 1); /* a running service stays; a stopped failed one stays */
+	ASSERT_STR(moves[0].name, "bad");
+	ASSERT_INT(moves[0].node, 3);
+	ASSERT_INT(moves[0].from, 1);
+	ASSERT(moves[0].moved_failed);
+	ASSERT_INT(moves[0].expect_generation, 4);
+	free(moves);
+	/* failed on every usable node: it stays where it is */
+	failed_on(bad, 3);
+	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(n, 0);
+	free(moves);
+	cJSON_Delete(all);
 }
