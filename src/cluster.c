@@ -22,8 +22,39 @@
 #define JOIN_TIMEOUT_MS 60000
 #define FORWARD_TIMEOUT_MS 10000
 
+static void init_done(void *data, int code, const char *msg, const cJSON *record)
+{
+	struct bx_daemon *d = data;
+
+	(void)code;
+	(void)msg;
+	(void)record;
+	d->init_in_flight = false;
+}
+
+/* The cluster id goes into the state before anything else: a daemon stopped
+ * right after its first write must still find it there next time (it checks
+ * node.json against it). The tick proposes it too; twice is harmless. */
+static void init_first(struct bx_daemon *d, const cJSON *cmd)
+{
+	const char *have = bx_store_cluster_id(d->store);
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(cmd, "op");
+	cJSON *init;
+
+	if (d->init_in_flight || d->cluster_id[0] == '\0' ||
+	    (have != NULL && have[0] != '\0') ||
+	    (cJSON_IsString(op) && strcmp(op->valuestring, "cluster.init") == 0))
+		return;
+	init = cJSON_CreateObject();
+	cJSON_AddStringToObject(init, "op", "cluster.init");
+	cJSON_AddStringToObject(init, "cluster_id", d->cluster_id);
+	cJSON_AddNumberToObject(init, "ts", (double)bx_now_ms());
+	d->init_in_flight = bx_proposer_submit(&d->proposer, init, init_done, d) == BX_OK;
+}
+
 int bx_daemon_propose(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data)
 {
+	init_first(d, cmd);
 	if (!cJSON_HasObjectItem(cmd, "ts"))
 		cJSON_AddNumberToObject(cmd, "ts", (double)bx_now_ms());
 	return bx_proposer_submit(&d->proposer, cmd, cb, data);
