@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,6 +497,14 @@ int bx_daemon_run(struct bx_config *cfg)
 	d.loop = &loop;
 	uv_loop_init(&loop);
 	signal(SIGPIPE, SIG_IGN);
+	/* A SIGTERM during start-up (between the Raft bootstrap and node.json,
+	 * say) must not kill the daemon half-way: held until the loop's handlers
+	 * are in place, then an orderly stop. */
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
 	rv = mkdir_p(cfg->data_dir, 0700, errmsg);
 	if (rv == 0)
@@ -535,6 +544,7 @@ int bx_daemon_run(struct bx_config *cfg)
 	d.sigint.data = &d;
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	bx_heartbeat_free(&d.hb);
