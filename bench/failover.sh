@@ -104,4 +104,3 @@ echo
 stats "all kills" "${all[@]}"
 stats "follower hosts" "${follower[@]}"
 stats "leader's host" "${leader_kills[@]}"
-bx_finish >/dev/null

@@ -207,7 +207,7 @@ static int load_node(struct apply *a, uint64_t *id, cJSON **rec)
 	return rc;
 }
 
-static bool node_down(const cJSON *rec)
+bool bx_fsm_node_down(const cJSON *rec)
 {
 	return strcmp(str_of(rec, "status"), "down") == 0;
 }
@@ -276,7 +276,7 @@ static int op_node_down(struct apply *a)
 
 	if (rc != 0 || rec == NULL)
 		return rc;
-	if (node_down(rec)) {
+	if (bx_fsm_node_down(rec)) {
 		a->changed = false;
 		return 0;
 	}
@@ -294,7 +294,7 @@ static int op_node_up(struct apply *a)
 
 	if (rc != 0 || rec == NULL)
 		return rc;
-	if (!node_down(rec)) {
+	if (!bx_fsm_node_down(rec)) {
 		a->changed = false;
 		return 0;
 	}
@@ -440,7 +440,7 @@ static int op_service_assign(struct apply *a)
 				      node);
 		if (rc != 0)
 			return rc;
-		if (node_down(node_rec)) {
+		if (bx_fsm_node_down(node_rec)) {
 			cJSON_Delete(node_rec);
 			return reject(a, BX_ECONFLICT,
 				      "service.assign: node %" PRIu64 " is down", node);

@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <raft.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,14 +16,17 @@
 #define BX_FAILED_ON_WINDOW_MS 600000.0
 #define BX_FAILED_ON_MAX 8
 
+/* Is this node record's status "down" (node.down, src/heartbeat.h)? */
+bool bx_fsm_node_down(const cJSON *node);
+
 /*
  * Every entry is one JSON command object {"op": …, "ts": ms, …} (raft/command.h
- * lists the ops and their fields) or a JSON array of them (a batch). Apply is a pure function of (state,
- * command): it validates the command again (a bad one is rejected with a
- * result code and changes nothing), writes the new records and the entry's
- * index in one transaction, and skips entries at or below the stored applied
- * index (restarts and restore are idempotent). Nothing else happens inside
- * apply: `on_apply` only tells the daemon that state changed.
+ * lists the ops and their fields) or a JSON array of them (a batch). Apply is a pure
+ * function of (state, command): it validates the command again (a bad one is rejected
+ * with a result code and changes nothing), writes the new records and the entry's index
+ * in one transaction, and skips entries at or below the stored applied index (restarts
+ * and restore are idempotent). Nothing else happens inside apply: `on_apply` only tells
+ * the daemon that state changed.
  *
  * Results: one result per command of the entry (one for a single command).
  * libraft applies every newly committed entry first and only then calls the
@@ -35,7 +39,8 @@
  */
 
 struct bx_fsm_result {
-	int code;      /* BX_OK, or why the command was rejected (BX_EINVAL, BX_ENOENT, BX_ECONFLICT…) */
+	int code;      /* BX_OK, or why the command was rejected (BX_EINVAL, BX_ENOENT,
+			  BX_ECONFLICT…) */
 	char msg[256]; /* "" or the reason, for the API's error */
 	cJSON *record; /* the record written (service or node), or NULL */
 };

@@ -72,9 +72,9 @@ struct instance {
 	char reason[200];
 	bool report_dirty;
 	bool report_in_flight;
-	bool seen;    /* during a full pass: its record was among those placed here */
-	bool removed; /* its record was deleted: a record of the same name is a new
-			 service */
+	bool seen; /* during a full pass: its record was among those placed here */
+	/* its record was deleted: a record of the same name is a new service */
+	bool removed;
 	struct instance *next;
 };
 
@@ -165,8 +165,8 @@ static void report_done(void *data, int code, const char *msg, const cJSON *reco
 			 msg);
 	}
 	if (inst->phase == PH_CLOSING) {
-		if (!inst->vm_live) /* else its driver close is under way: vm_closed frees
-				       it */
+		/* else its driver close is under way: vm_closed frees it */
+		if (!inst->vm_live)
 			free_instance(inst);
 		return;
 	}
@@ -329,8 +329,8 @@ static void start_instance(struct instance *inst)
 	const struct bx_driver *drv = inst->vm.driver;
 	int rv;
 
-	rv = drv->start(&inst->vm,
-			errmsg); /* which checks the spec against this host first */
+	/* start() checks the spec against this host first */
+	rv = drv->start(&inst->vm, errmsg);
 	if (rv != 0) {
 		/* A spec this host cannot run (missing file, port in use) fails
 		 * the same way every time: report it and wait for a new spec or

@@ -140,6 +140,20 @@ bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body,
 
 /* --- forwarding to the leader ----------------------------------------- */
 
+bool bx_api_node_id(struct bx_http_request *req, const cJSON *body, uint64_t *id)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "id");
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+	    v->valuedouble > 9007199254740991.0 ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble) {
+		bx_http_respond_error(req, 400, "field 'id' must be a whole number >= 1");
+		return false;
+	}
+	*id = (uint64_t)v->valuedouble;
+	return true;
+}
+
 static bool was_forwarded(const struct bx_http_request *req)
 {
 	return strstr(req->query, "forwarded=1") != NULL;
@@ -353,23 +367,16 @@ static void internal_heartbeat(struct bx_daemon *d, struct bx_http_request *req)
 {
 	static const char *const keys[] = {"id", "cluster_id", NULL};
 	cJSON *body = bx_api_parse_object(req);
-	const cJSON *id, *cluster;
+	const cJSON *cluster;
 	struct pending *p;
+	uint64_t id;
 	int rv;
 
 	if (body == NULL)
 		return;
-	id = cJSON_GetObjectItemCaseSensitive(body, "id");
 	cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
-	if (!bx_api_only_keys(req, body, keys))
+	if (!bx_api_only_keys(req, body, keys) || !bx_api_node_id(req, body, &id))
 		goto out;
-	if (!cJSON_IsNumber(id) || id->valuedouble < 1 ||
-	    id->valuedouble > 9007199254740992.0 ||
-	    id->valuedouble != (double)(uint64_t)id->valuedouble) {
-		bx_http_respond_error(req, 400,
-				      "field 'id' (an integer >= 1) is required");
-		goto out;
-	}
 	if (cluster != NULL && (!cJSON_IsString(cluster) ||
 				strcmp(cluster->valuestring, d->cluster_id) != 0)) {
 		bx_api_respond_code(req, BX_EMISMATCH, "heartbeat from another cluster");
@@ -378,7 +385,7 @@ static void internal_heartbeat(struct bx_daemon *d, struct bx_http_request *req)
 	p = bx_api_pending_new(d, req);
 	if (p == NULL)
 		goto out;
-	rv = bx_heartbeat_heard(&d->hb, (uint64_t)id->valuedouble, heartbeat_answered, p);
+	rv = bx_heartbeat_heard(&d->hb, id, heartbeat_answered, p);
 	if (rv != BX_OK) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv,
@@ -479,11 +486,9 @@ static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
 				cJSON_GetObjectItem(svc, "node")) == id)
 				count++;
 		}
-		const cJSON *status = cJSON_GetObjectItemCaseSensitive(node, "status");
-		bool down =
-		    cJSON_IsString(status) && strcmp(status->valuestring, "down") == 0;
+		bool down = bx_fsm_node_down(node);
 		cJSON_AddStringToObject(node, "role", role ? role : "none");
-		if (!cJSON_IsString(status))
+		if (!cJSON_HasObjectItem(node, "status"))
 			cJSON_AddStringToObject(node, "status", "up");
 		/* alive: a member the leader has not declared down (src/heartbeat.h) */
 		cJSON_AddBoolToObject(node, "alive", role != NULL && !down);

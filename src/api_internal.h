@@ -32,8 +32,13 @@ void bx_api_respond_code(struct bx_http_request *req, int code, const char *msg)
 /* The body as a JSON object, or NULL after answering 400. */
 cJSON *bx_api_parse_object(struct bx_http_request *req);
 
+/* body's "id" as a node id (a whole number >= 1) into *id; false after
+ * answering 400. */
+bool bx_api_node_id(struct bx_http_request *req, const cJSON *body, uint64_t *id);
+
 /* False (after answering 400) if body has a key not in `allowed`. */
-bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body, const char *const *allowed);
+bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body,
+		      const char *const *allowed);
 
 /* Client callback (data = struct pending): relay the leader's answer as is. */
 void bx_api_relay_leader(void *data, const struct bx_http_response *resp);

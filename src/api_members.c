@@ -99,9 +99,10 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 {
 	static const char *const keys[] = {"id",  "name",       "raft",
 					   "api", "cluster_id", NULL};
-	const cJSON *id, *name, *raft, *api, *cluster;
+	const cJSON *name, *raft, *api, *cluster;
 	const struct raft_server *s;
 	struct pending *p;
+	uint64_t node_id;
 	cJSON *body;
 	int rv;
 
@@ -114,17 +115,12 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 		return;
 	if (!bx_api_only_keys(req, body, keys))
 		goto out;
-	id = cJSON_GetObjectItemCaseSensitive(body, "id");
 	name = cJSON_GetObjectItemCaseSensitive(body, "name");
 	raft = cJSON_GetObjectItemCaseSensitive(body, "raft");
 	api = cJSON_GetObjectItemCaseSensitive(body, "api");
 	cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
-	if (!cJSON_IsNumber(id) || id->valuedouble < 1 ||
-	    id->valuedouble > 9007199254740991.0 ||
-	    id->valuedouble != (double)(uint64_t)id->valuedouble) {
-		bx_http_respond_error(req, 400, "field 'id' must be a whole number >= 1");
+	if (!bx_api_node_id(req, body, &node_id))
 		goto out;
-	}
 	if (!cJSON_IsString(raft) || !valid_address(raft->valuestring)) {
 		bx_http_respond_error(req, 400, "field 'raft' must be \"HOST:PORT\"");
 		goto out;
@@ -149,14 +145,14 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 		    cJSON_IsString(cluster) ? cluster->valuestring : "?", d->cluster_id);
 		goto out;
 	}
-	s = server_by_id(d, (uint64_t)id->valuedouble);
+	s = server_by_id(d, node_id);
 	if (s != NULL && strcmp(s->address, raft->valuestring) != 0) {
 		bx_http_respond_error(req, 409, "node id %llu is already a member at %s",
 				      (unsigned long long)s->id, s->address);
 		goto out;
 	}
 	s = server_by_address(d, raft->valuestring);
-	if (s != NULL && s->id != (uint64_t)id->valuedouble) {
+	if (s != NULL && s->id != node_id) {
 		bx_http_respond_error(req, 409,
 				      "raft address %s is already used by node %llu",
 				      raft->valuestring, (unsigned long long)s->id);
@@ -165,7 +161,7 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 	p = bx_api_pending_new(d, req);
 	if (p == NULL)
 		goto out;
-	p->id = (uint64_t)id->valuedouble;
+	p->id = node_id;
 	p->name = strdup(cJSON_IsString(name) ? name->valuestring : "");
 	p->api = strdup(cJSON_IsString(api) ? api->valuestring : "");
 	p->raft = strdup(raft->valuestring);
@@ -234,22 +230,17 @@ void bx_api_leave(struct bx_daemon *d, struct bx_http_request *req, uint64_t id)
 	}
 	if (id == 0) {
 		cJSON *body = bx_api_parse_object(req);
-		const cJSON *jid;
+		bool ok;
 		if (body == NULL)
 			return;
 		if (!bx_api_only_keys(req, body, keys)) {
 			cJSON_Delete(body);
 			return;
 		}
-		jid = cJSON_GetObjectItemCaseSensitive(body, "id");
-		if (!cJSON_IsNumber(jid) || jid->valuedouble < 1) {
-			cJSON_Delete(body);
-			bx_http_respond_error(req, 400,
-					      "field 'id' must be a whole number >= 1");
-			return;
-		}
-		id = (uint64_t)jid->valuedouble;
+		ok = bx_api_node_id(req, body, &id);
 		cJSON_Delete(body);
+		if (!ok)
+			return;
 	}
 	if (server_by_id(d, id) == NULL && bx_store_get_node(d->store, id, &node) != 0) {
 		bx_http_respond_error(req, 404, "no node %llu in the cluster",

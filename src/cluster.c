@@ -32,29 +32,32 @@ static void init_done(void *data, int code, const char *msg, const cJSON *record
 	d->init_in_flight = false;
 }
 
-/* The cluster id goes into the state before anything else: a daemon stopped
- * right after its first write must still find it there next time (it checks
- * node.json against it). The tick proposes it too; twice is harmless. */
-static void init_first(struct bx_daemon *d, const cJSON *cmd)
+/*
+ * The cluster id goes into the state ahead of any other command this leader
+ * proposes, not at some later tick: a daemon stopped right after its first
+ * write must still find it there next time (it checks node.json against it).
+ * True while the state still lacks it (the init is then under way).
+ */
+static bool init_first(struct bx_daemon *d)
 {
 	const char *have = bx_store_cluster_id(d->store);
-	const cJSON *op = cJSON_GetObjectItemCaseSensitive(cmd, "op");
 	cJSON *init;
 
-	if (d->init_in_flight || d->cluster_id[0] == '\0' ||
-	    (have != NULL && have[0] != '\0') ||
-	    (cJSON_IsString(op) && strcmp(op->valuestring, "cluster.init") == 0))
-		return;
+	if (d->cluster_id[0] == '\0' || (have != NULL && have[0] != '\0'))
+		return false;
+	if (d->init_in_flight)
+		return true;
 	init = cJSON_CreateObject();
 	cJSON_AddStringToObject(init, "op", "cluster.init");
 	cJSON_AddStringToObject(init, "cluster_id", d->cluster_id);
 	cJSON_AddNumberToObject(init, "ts", (double)bx_now_ms());
 	d->init_in_flight = bx_proposer_submit(&d->proposer, init, init_done, d) == BX_OK;
+	return true;
 }
 
 int bx_daemon_propose(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data)
 {
-	init_first(d, cmd);
+	init_first(d);
 	if (!cJSON_HasObjectItem(cmd, "ts"))
 		cJSON_AddNumberToObject(cmd, "ts", (double)bx_now_ms());
 	return bx_proposer_submit(&d->proposer, cmd, cb, data);
@@ -301,17 +304,8 @@ cJSON *bx_cmd_node_upsert(uint64_t id, const char *name, const char *api,
 
 static void leader_duties(struct bx_daemon *d)
 {
-	const char *cluster = bx_store_cluster_id(d->store);
-
-	if (d->duty_in_flight)
+	if (d->duty_in_flight || init_first(d))
 		return;
-	if ((cluster == NULL || cluster[0] == '\0') && d->cluster_id[0] != '\0') {
-		cJSON *cmd = cJSON_CreateObject();
-		cJSON_AddStringToObject(cmd, "op", "cluster.init");
-		cJSON_AddStringToObject(cmd, "cluster_id", d->cluster_id);
-		d->duty_in_flight = bx_daemon_propose(d, cmd, duty_done, d) == BX_OK;
-		return;
-	}
 	if (d->inflight_assign == 0)
 		bx_cluster_schedule(d);
 }
@@ -346,13 +340,10 @@ static struct bx_sched_node *usable_nodes(struct bx_daemon *d, size_t *n)
 		return NULL;
 	for (unsigned i = 0; i < r->configuration.n; i++) {
 		uint64_t id = r->configuration.servers[i].id;
-		const cJSON *status;
 		if (bx_store_get_node(d->store, id, &rec) != 0)
 			continue;
-		status = cJSON_GetObjectItemCaseSensitive(rec, "status");
 		nodes[*n].id = id;
-		nodes[*n].usable =
-		    !cJSON_IsString(status) || strcmp(status->valuestring, "down") != 0;
+		nodes[*n].usable = !bx_fsm_node_down(rec);
 		cJSON_Delete(rec);
 		rec = NULL;
 		(*n)++;

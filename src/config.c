@@ -15,16 +15,14 @@
 
 extern char **environ;
 
-/* Failover timeouts (src/heartbeat.h): the defaults, and the slack over two
- * election timeouts that a pre-vote, a vote and a new leader's first commit take. */
+/* The failover timeouts' defaults (src/heartbeat.h): unset, they are these or
+ * the least the rules in liveness.h allow, the larger. */
 #define DEFAULT_FENCE_MS 1750
 #define DEFAULT_NODE_MS 2250
-#define ELECTION_SLACK_MS 250
 
-static uint32_t max3(uint32_t a, uint32_t b, uint32_t c)
+static uint32_t larger(uint32_t a, uint32_t b)
 {
-	uint32_t m = a > b ? a : b;
-	return m > c ? m : c;
+	return a > b ? a : b;
 }
 
 struct option {
@@ -95,7 +93,8 @@ static const struct option options[] = {
     U32("lease_ms", lease_ms, 20, 60000, "--lease-ms", "BLIXARD_LEASE_MS", "500",
 	"heartbeat to the leader, renewing this node's lease"),
     U32("fence_timeout_ms", fence_timeout_ms, 40, 600000, "--fence-timeout-ms",
-	"BLIXARD_FENCE_TIMEOUT_MS", "1750 or lease_ms + 2 x election_ms + 250, the larger",
+	"BLIXARD_FENCE_TIMEOUT_MS",
+	"1750 or lease_ms + 2 x election_ms + 250, the larger",
 	"lease not renewed this long: stop on_partition=stop services"),
     U32("node_timeout_ms", node_timeout_ms, 100, 3600000, "--node-timeout-ms",
 	"BLIXARD_NODE_TIMEOUT_MS", "2250 or fence_timeout_ms + 500, the larger",
@@ -349,29 +348,18 @@ static int final_checks(struct bx_config *cfg, struct bx_diags *diags)
 	 * below, and never less than the defaults. */
 	if (cfg->fence_timeout_ms == 0)
 		cfg->fence_timeout_ms =
-		    max3(DEFAULT_FENCE_MS, 2 * cfg->lease_ms,
-			 cfg->lease_ms + 2 * cfg->election_ms + ELECTION_SLACK_MS);
+		    larger(larger(DEFAULT_FENCE_MS, 2 * cfg->lease_ms),
+			   bx_liveness_least_fence(cfg->lease_ms, cfg->election_ms));
 	if (cfg->node_timeout_ms == 0)
 		cfg->node_timeout_ms =
-		    max3(DEFAULT_NODE_MS, 0,
-			 cfg->fence_timeout_ms + max3(cfg->lease_ms, 500, 0));
+		    larger(DEFAULT_NODE_MS,
+			   cfg->fence_timeout_ms + bx_liveness_margin(cfg->lease_ms));
 	char why[BX_ERRMSG_SIZE] = "";
 	if (bx_liveness_check(cfg->lease_ms, cfg->fence_timeout_ms, cfg->node_timeout_ms,
-			      why) != 0)
+			      why) != 0 ||
+	    bx_liveness_check_election(cfg->lease_ms, cfg->fence_timeout_ms,
+				       cfg->election_ms, why) != 0)
 		bx_diags_add(diags, "%s", why);
-	else if ((uint64_t)cfg->fence_timeout_ms < (uint64_t)cfg->lease_ms +
-						       2 * (uint64_t)cfg->election_ms +
-						       ELECTION_SLACK_MS)
-		/* A leader's crash leaves the nodes without answers for a
-		 * heartbeat's age plus up to two election timeouts and a vote:
-		 * that must not stop every service. */
-		bx_diags_add(
-		    diags,
-		    "fence_timeout_ms (%u) must be at least lease_ms + 2 x election_ms "
-		    "+ %u (%u): electing a new leader must not stop every node's "
-		    "services",
-		    cfg->fence_timeout_ms, ELECTION_SLACK_MS,
-		    cfg->lease_ms + 2 * cfg->election_ms + ELECTION_SLACK_MS);
 	bool level_ok = false;
 	for (const char *const *l = levels; *l; l++)
 		level_ok |= strcmp(*l, cfg->log_level) == 0;

@@ -61,7 +61,7 @@ struct bx_daemon {
 	bool failed_overflow;
 	bool tick_kicked;    /* the tick is due early (schedule_due on the leader) */
 	bool duty_in_flight; /* a bookkeeping command (init, node record) is out */
-	bool init_in_flight; /* a cluster.init put before another command is out */
+	bool init_in_flight; /* the cluster.init of init_first (cluster.c) is out */
 	bool stopping;
 	int exit_code;
 };

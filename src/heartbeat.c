@@ -44,7 +44,6 @@ static void confirm_done(void *data, int code, const char *msg, const cJSON *rec
 	(void)msg;
 	(void)record;
 	hb->confirming = NULL;
-	hb->confirm_in_flight = false;
 	answer_all(batch, code, code == BX_OK ? bx_store_applied_index(hb->d->store) : 0);
 	confirm_start(hb);
 }
@@ -55,7 +54,7 @@ static void confirm_start(struct bx_heartbeat *hb)
 	cJSON *cmd;
 	int rv;
 
-	if (hb->confirm_in_flight || hb->waiting == NULL || hb->d->stopping)
+	if (hb->confirming != NULL || hb->waiting == NULL || hb->d->stopping)
 		return;
 	hb->confirming = hb->waiting;
 	hb->waiting = NULL;
@@ -66,10 +65,7 @@ static void confirm_start(struct bx_heartbeat *hb)
 		struct bx_beat_waiter *batch = hb->confirming;
 		hb->confirming = NULL;
 		answer_all(batch, rv, 0);
-		return;
 	}
-	hb->confirm_in_flight = true;
-	hb->confirms++;
 }
 
 static void node_cmd_done(void *data, int code, const char *msg, const cJSON *record)
@@ -130,14 +126,14 @@ int bx_heartbeat_heard(struct bx_heartbeat *hb, uint64_t id, bx_beat_cb cb, void
 		return BX_ESHUTDOWN;
 	if (!sync_term(hb, uv_now(d->loop)))
 		return BX_ENOTLEADER;
+	/* not a member (removed, or not joined yet): no lease */
 	if (bx_store_get_node(d->store, id, &node) != 0)
-		return BX_ENOENT; /* not a member (removed, or not joined yet): no lease
-				   */
+		return BX_ENOENT;
 	if (bx_liveness_heard(&hb->live, id, uv_now(d->loop)) != 0) {
 		cJSON_Delete(node);
 		return BX_ENOMEM;
 	}
-	if (strcmp(str_field(node, "status"), "down") == 0 && !hb->node_cmd_in_flight) {
+	if (bx_fsm_node_down(node) && !hb->node_cmd_in_flight) {
 		BX_INFO("failover", "node %llu (%s) is heard again: up",
 			(unsigned long long)id, str_field(node, "name"));
 		propose_node(hb, "node.up", id);
@@ -168,7 +164,7 @@ static void leader_check(struct bx_heartbeat *hb, uint64_t now)
 	{
 		uint64_t id = (uint64_t)cJSON_GetNumberValue(
 		    cJSON_GetObjectItemCaseSensitive(node, "id"));
-		if (id == 0 || strcmp(str_field(node, "status"), "down") == 0)
+		if (id == 0 || bx_fsm_node_down(node))
 			continue;
 		bx_liveness_seen(&hb->live, id, now);
 		if (!bx_liveness_down(&hb->live, id, now))
@@ -212,7 +208,7 @@ static void answered(void *data, int code, uint64_t index)
 		if (index > hb->lease_index)
 			hb->lease_index = index;
 		hb->lease_held = true;
-		if (hb->lease_lost && bx_lease_valid(&hb->lease, uv_now(d->loop))) {
+		if (hb->lease_lost && bx_heartbeat_may_run(hb)) {
 			hb->lease_lost = false;
 			BX_INFO("failover", "lease renewed: services may run again");
 		}
@@ -224,30 +220,26 @@ static void answered(void *data, int code, uint64_t index)
 
 static void http_answered(void *data, const struct bx_http_response *resp)
 {
-	struct send *s = data;
 	cJSON *body = NULL;
-	const cJSON *index;
+	const cJSON *index = NULL;
 	int code = resp->code;
 
-	if (code == BX_OK && resp->status != 200) {
+	if (code != BX_OK) {
+		BX_DEBUG("failover", "heartbeat not answered: %s",
+			 resp->errmsg ? resp->errmsg : bx_strerror(code));
+	} else if (resp->status != 200) {
 		BX_DEBUG("failover", "heartbeat answered HTTP %d: %.*s",
 			 (int)resp->status,
 			 (int)(resp->body_len < 200 ? resp->body_len : 200), resp->body);
 		code = BX_EUNAVAIL;
-	} else if (code != BX_OK) {
-		BX_DEBUG("failover", "heartbeat not answered: %s",
-			 resp->errmsg ? resp->errmsg : bx_strerror(code));
-	}
-	if (code == BX_OK) {
+	} else {
 		body = cJSON_ParseWithLength(resp->body, resp->body_len);
 		index = cJSON_GetObjectItemCaseSensitive(body, "index");
 		if (!cJSON_IsNumber(index) || index->valuedouble < 0)
 			code = BX_EIO;
-		answered(s, code, code == BX_OK ? (uint64_t)index->valuedouble : 0);
-		cJSON_Delete(body);
-		return;
 	}
-	answered(s, code, 0);
+	answered(data, code, code == BX_OK ? (uint64_t)index->valuedouble : 0);
+	cJSON_Delete(body);
 }
 
 static void send_heartbeat(struct bx_heartbeat *hb, uint64_t now)
@@ -365,10 +357,4 @@ bool bx_heartbeat_may_start(const struct bx_heartbeat *hb)
 {
 	return hb->lease_held && bx_heartbeat_may_run(hb) &&
 	       bx_store_applied_index(hb->d->store) >= hb->lease_index;
-}
-
-uint64_t bx_heartbeat_lease_left(const struct bx_heartbeat *hb)
-{
-	uint64_t now = uv_now(hb->d->loop);
-	return hb->lease.until > now ? hb->lease.until - now : 0;
 }

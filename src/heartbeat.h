@@ -49,13 +49,11 @@ struct bx_heartbeat {
 	/* The leader's side. */
 	struct bx_liveness live;
 	uint64_t lead_term; /* the term `live` counts from; 0 while not leading */
-	struct bx_beat_waiter
-	    *waiting; /* arrived since the confirm under way was proposed */
-	struct bx_beat_waiter
-	    *confirming; /* answered when the confirm under way commits */
-	bool confirm_in_flight;
+	/* heartbeats that arrived since the confirm under way was proposed */
+	struct bx_beat_waiter *waiting;
+	/* answered when the confirm under way commits; NULL: none under way */
+	struct bx_beat_waiter *confirming;
 	bool node_cmd_in_flight; /* a node.down or node.up is under way */
-	unsigned long confirms;  /* cluster.confirm commands proposed, for tests */
 };
 
 /* Set up (the timer starts with bx_heartbeat_start). */
@@ -83,8 +81,5 @@ bool bx_heartbeat_may_run(const struct bx_heartbeat *hb);
 
 /* May this node start an instance: a lease from an answer, and applied past its index? */
 bool bx_heartbeat_may_start(const struct bx_heartbeat *hb);
-
-/* Milliseconds the lease still holds (0: run out). */
-uint64_t bx_heartbeat_lease_left(const struct bx_heartbeat *hb);
 
 #endif

@@ -7,6 +7,7 @@
 #include "error.h"
 
 #define MIN_MARGIN_MS 500
+#define ELECTION_SLACK_MS 250 /* a pre-vote, a vote, a new leader's first commit */
 
 void bx_liveness_init(struct bx_liveness *l, uint32_t node_timeout_ms)
 {
@@ -103,7 +104,7 @@ bool bx_lease_valid(const struct bx_lease *lease, uint64_t now)
 int bx_liveness_check(uint32_t lease_ms, uint32_t fence_timeout_ms,
 		      uint32_t node_timeout_ms, char *errmsg)
 {
-	uint32_t margin = lease_ms > MIN_MARGIN_MS ? lease_ms : MIN_MARGIN_MS;
+	uint32_t margin = bx_liveness_margin(lease_ms);
 
 	if (lease_ms == 0)
 		return bx_err(errmsg, BX_EINVAL, "lease_ms must be > 0");
@@ -120,4 +121,28 @@ int bx_liveness_check(uint32_t lease_ms, uint32_t fence_timeout_ms,
 		    "%u ms: a node must have stopped its services before they move",
 		    node_timeout_ms, fence_timeout_ms, margin);
 	return 0;
+}
+
+uint32_t bx_liveness_margin(uint32_t lease_ms)
+{
+	return lease_ms > MIN_MARGIN_MS ? lease_ms : MIN_MARGIN_MS;
+}
+
+uint32_t bx_liveness_least_fence(uint32_t lease_ms, uint32_t election_ms)
+{
+	return lease_ms + 2 * election_ms + ELECTION_SLACK_MS;
+}
+
+int bx_liveness_check_election(uint32_t lease_ms, uint32_t fence_timeout_ms,
+			       uint32_t election_ms, char *errmsg)
+{
+	uint32_t least = bx_liveness_least_fence(lease_ms, election_ms);
+
+	if (fence_timeout_ms >= least)
+		return 0;
+	return bx_err(
+	    errmsg, BX_EINVAL,
+	    "fence_timeout_ms (%u) must be at least lease_ms + 2 x election_ms + "
+	    "%u (%u): electing a new leader must not stop every node's services",
+	    fence_timeout_ms, ELECTION_SLACK_MS, least);
 }

@@ -82,4 +82,19 @@ bool bx_lease_valid(const struct bx_lease *lease, uint64_t now);
 int bx_liveness_check(uint32_t lease_ms, uint32_t fence_timeout_ms,
 		      uint32_t node_timeout_ms, char *errmsg);
 
+/* The least node_timeout over fence_timeout: max(lease_ms, 500 ms). */
+uint32_t bx_liveness_margin(uint32_t lease_ms);
+
+/*
+ * The least fence_timeout that survives a leader's crash without fencing
+ * every node: they have no one to renew with for a heartbeat's age plus up
+ * to two election timeouts (libraft draws it from [election, 2 x election])
+ * and a vote: lease_ms + 2 x election_ms + 250 ms.
+ */
+uint32_t bx_liveness_least_fence(uint32_t lease_ms, uint32_t election_ms);
+
+/* 0, or BX_EINVAL naming the settings if fence_timeout_ms is below that. */
+int bx_liveness_check_election(uint32_t lease_ms, uint32_t fence_timeout_ms,
+			       uint32_t election_ms, char *errmsg);
+
 #endif

@@ -1,4 +1,5 @@
-/* test_liveness.c - the leader's view of who is alive, a node's lease, and why they never overlap. */
+/* test_liveness.c - the leader's view of who is alive, a node's lease, and why they never
+ * overlap. */
 #include "harness.h"
 
 #include "error.h"
@@ -25,9 +26,11 @@ TEST(aNewLeaderDeclaresNobodyDownBeforeATimeoutAfterItsElection)
 
 	bx_liveness_init(&l, 2000);
 	ASSERT_INT(bx_liveness_heard(&l, 3, 100), 0);
-	bx_liveness_elected(&l, 10000); /* a later term: what it heard before is forgotten */
+	bx_liveness_elected(&l,
+			    10000); /* a later term: what it heard before is forgotten */
 	ASSERT(!bx_liveness_down(&l, 3, 11999));
-	ASSERT(!bx_liveness_down(&l, 7, 12000)); /* never heard at all: counted from the election */
+	ASSERT(!bx_liveness_down(
+	    &l, 7, 12000)); /* never heard at all: counted from the election */
 	ASSERT(bx_liveness_down(&l, 7, 12001));
 	ASSERT(bx_liveness_down(&l, 3, 12001));
 	bx_liveness_free(&l);
@@ -100,9 +103,12 @@ TEST(aNodeIsNeverDownWhileItsLeaseHolds)
 				for (uint64_t now = 0; now <= 8000; now += 50)
 					ASSERT_MSG(!(bx_liveness_down(&l, 9, now) &&
 						     bx_lease_valid(&lease, now)),
-						   "s=%llu d=%llu e=%llu now=%llu: down while leased",
-						   (unsigned long long)s, (unsigned long long)d,
-						   (unsigned long long)e, (unsigned long long)now);
+						   "s=%llu d=%llu e=%llu now=%llu: down "
+						   "while leased",
+						   (unsigned long long)s,
+						   (unsigned long long)d,
+						   (unsigned long long)e,
+						   (unsigned long long)now);
 				bx_liveness_free(&l);
 			}
 }
@@ -112,10 +118,21 @@ TEST(unsafeTimeoutsAreRefusedWithTheReason)
 	char errmsg[BX_ERRMSG_SIZE] = "";
 
 	ASSERT_INT(bx_liveness_check(500, 900, 3000, errmsg), BX_EINVAL);
-	ASSERT_CONTAINS(errmsg, "fence_timeout_ms (900) must be at least twice lease_ms (500)");
+	ASSERT_CONTAINS(errmsg,
+			"fence_timeout_ms (900) must be at least twice lease_ms (500)");
 	ASSERT_INT(bx_liveness_check(500, 1500, 1800, errmsg), BX_EINVAL);
-	ASSERT_CONTAINS(errmsg, "node_timeout_ms (1800) must exceed fence_timeout_ms (1500)");
-	ASSERT_INT(bx_liveness_check(1000, 3000, 3900, errmsg), BX_EINVAL); /* margin = lease_ms */
+	ASSERT_CONTAINS(errmsg,
+			"node_timeout_ms (1800) must exceed fence_timeout_ms (1500)");
+	ASSERT_INT(bx_liveness_check(1000, 3000, 3900, errmsg),
+		   BX_EINVAL); /* margin = lease_ms */
 	ASSERT_INT(bx_liveness_check(1000, 3000, 4000, errmsg), 0);
 	ASSERT_INT(bx_liveness_check(0, 3000, 4000, errmsg), BX_EINVAL);
+	/* a leader's crash: a heartbeat's age, two election timeouts and a vote */
+	ASSERT_INT(bx_liveness_least_fence(500, 500), 1750);
+	ASSERT_INT(bx_liveness_check_election(500, 1750, 500, errmsg), 0);
+	ASSERT_INT(bx_liveness_check_election(500, 1749, 500, errmsg), BX_EINVAL);
+	ASSERT_CONTAINS(errmsg, "fence_timeout_ms (1749) must be at least lease_ms + 2 x "
+				"election_ms + 250 (1750)");
+	ASSERT_INT(bx_liveness_margin(200), 500);
+	ASSERT_INT(bx_liveness_margin(800), 800);
 }
