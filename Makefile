@@ -49,6 +49,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o 
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# bench/scheduler.sh: the scheduling throughput benchmark
+$(BUILD)/sched_bench: $(BUILD)/obj/bench/sched_bench.o $(BUILD)/libblixard.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 test: all
 	BUILD=$(BUILD) tests/run.sh
 

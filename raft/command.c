@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "spec.h"
 
 static bool is_integer(const cJSON *v, double min)
 {
@@ -100,6 +101,57 @@ static const struct bx_command_field node_upsert_fields[] = {
     F_END,
 };
 
+/*
+ * What a node offers (optional: a node record without them sets no limit):
+ * memory_mb and vcpus, integers >= 0, and labels, an object of at most
+ * BX_NODE_LABELS_MAX strings forming valid "key=value" labels.
+ */
+static int check_node_upsert(const cJSON *cmd, char *msg, size_t size)
+{
+	static const char *const amounts[] = {"memory_mb", "vcpus"};
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cmd, "labels"), *l;
+	char text[BX_LABEL_KEY_MAX + BX_LABEL_VALUE_MAX + 8];
+	int n = 0;
+
+	for (size_t i = 0; i < 2; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(cmd, amounts[i]);
+		if (v != NULL && (!is_integer(v, 0) || v->valuedouble > 4294967295.0)) {
+			snprintf(
+			    msg, size,
+			    "node.upsert: field '%s' must be an integer 0..4294967295",
+			    amounts[i]);
+			return BX_EINVAL;
+		}
+	}
+	if (labels == NULL)
+		return BX_OK;
+	if (!cJSON_IsObject(labels)) {
+		snprintf(msg, size, "node.upsert: field 'labels' must be an object");
+		return BX_EINVAL;
+	}
+	cJSON_ArrayForEach(l, labels)
+	{
+		if (!check_string(l) ||
+		    snprintf(text, sizeof text, "%s=%s", l->string, l->valuestring) >=
+			(int)sizeof text ||
+		    !bx_label_valid(text) || ++n > BX_NODE_LABELS_MAX) {
+			snprintf(
+			    msg, size,
+			    "node.upsert: labels must be at most %d \"key\": \"value\" "
+			    "pairs of valid labels; '%.64s' is not",
+			    BX_NODE_LABELS_MAX, l->string ? l->string : "");
+			return BX_EINVAL;
+		}
+	}
+	return BX_OK;
+}
+
+static const struct bx_command_field node_drain_fields[] = {
+    {"id", check_id, "an integer >= 1"},
+    {"drain", check_bool, "true or false"},
+    F_END,
+};
+
 static const struct bx_command_field node_id_fields[] = {
     {"id", check_id, "an integer >= 1"},
     F_END,
@@ -125,6 +177,20 @@ static const struct bx_command_field service_assign_fields[] = {
     F_NAME,
     {"node", check_uint, "an integer >= 0"},
     {"expect_generation", check_uint, "an integer >= 0"},
+    F_END,
+};
+
+static const struct bx_command_field service_migrate_fields[] = {
+    F_NAME,
+    {"node", check_id, "an integer >= 1"},
+    {"expect_generation", check_uint, "an integer >= 0"},
+    F_END,
+};
+
+static const struct bx_command_field service_wait_fields[] = {
+    F_NAME,
+    {"expect_generation", check_uint, "an integer >= 0"},
+    {"reason", check_string, "a string"},
     F_END,
 };
 
@@ -177,7 +243,8 @@ static int check_service_report(const cJSON *cmd, char *msg, size_t size)
 
 static const struct bx_command_op ops[] = {
     {"cluster.init", cluster_init_fields, NULL},
-    {"node.upsert", node_upsert_fields, NULL},
+    {"node.upsert", node_upsert_fields, check_node_upsert},
+    {"node.drain", node_drain_fields, NULL},
     {"node.remove", node_id_fields, NULL},
     {"node.down", node_id_fields, NULL},
     {"node.up", node_id_fields, NULL},
@@ -187,6 +254,8 @@ static const struct bx_command_op ops[] = {
     {"service.stop", service_name_fields, NULL},
     {"service.delete", service_name_fields, NULL},
     {"service.assign", service_assign_fields, NULL},
+    {"service.migrate", service_migrate_fields, NULL},
+    {"service.wait", service_wait_fields, NULL},
     {"service.report", service_report_fields, check_service_report},
 };
 

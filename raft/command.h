@@ -13,7 +13,10 @@
  * and never reads a clock, so every server computes the same records.
  *
  *   cluster.init    cluster_id: hex string, 1..64 chars
- *   node.upsert     id: integer >= 1, name, api, raft: strings
+ *   node.upsert     id: integer >= 1, name, api, raft: strings; optional
+ *                   memory_mb, vcpus: integers >= 0 (what it offers, 0: no
+ *                   limit), labels: {"key": "value"} (src/spec.h, at most 64)
+ *   node.drain      id: integer >= 1, drain: bool (false: eligible again)
  *   node.remove     id: integer >= 1
  *   node.down       id: integer >= 1 (the leader heard nothing for node_timeout)
  *   node.up         id: integer >= 1 (heard again)
@@ -24,6 +27,10 @@
  *   service.delete  name
  *   service.assign  name, node: integer >= 0, expect_generation: integer >= 0,
  *                   reason: string (optional: why it moved)
+ *   service.migrate name, node: integer >= 1, expect_generation: integer >= 0
+ *                   (its node stops it, then it moves: raft/fsm.c)
+ *   service.wait    name, expect_generation: integer >= 0, reason: string
+ *                   (no node can take it, and why)
  *   service.report  name, node: integer >= 1, generation: integer >= 0,
  *                   state: one of BX_SERVICE_STATES, pid, restarts: integer >= 0,
  *                   reason: string
@@ -35,6 +42,7 @@
  */
 
 #define BX_CMD_MAX_INT 9007199254740992.0 /* 2^53 */
+#define BX_NODE_LABELS_MAX 64
 
 /* States an agent may report. */
 #define BX_SERVICE_STATES                                                                \

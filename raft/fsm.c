@@ -181,6 +181,17 @@ static int op_node_upsert(struct apply *a)
 	rc = set_str(rec, "name", bx_command_str(a->cmd, "name"));
 	rc = rc ?: set_str(rec, "api", bx_command_str(a->cmd, "api"));
 	rc = rc ?: set_str(rec, "raft", bx_command_str(a->cmd, "raft"));
+	/* what it offers: kept from an earlier upsert when not given (a join) */
+	for (size_t i = 0; i < 2 && rc == 0; i++) {
+		static const char *const amounts[] = {"memory_mb", "vcpus"};
+		if (cJSON_HasObjectItem(a->cmd, amounts[i]))
+			rc = set_num(rec, amounts[i],
+				     (double)bx_command_u64(a->cmd, amounts[i]));
+	}
+	if (rc == 0 && cJSON_HasObjectItem(a->cmd, "labels"))
+		rc = set_item(rec, "labels",
+			      cJSON_Duplicate(
+				  cJSON_GetObjectItemCaseSensitive(a->cmd, "labels"), 1));
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
 	rc = rc ?: bx_store_put_node(a->txn, id, rec);
 out:
@@ -219,20 +230,26 @@ static int set_node_status(struct apply *a, uint64_t id, cJSON *rec, const char 
 	return rc ?: bx_store_put_node(a->txn, id, rec);
 }
 
+enum which { ALL, RUNNING, STOPPED };
+
 /*
- * Take the services off node `id` (all, or those that should run): each is
- * a fresh instance on no node, pending until the scheduler places it. Read
- * through the placement index, not every record.
+ * Take the services off node `id` (all, those that should run, or those
+ * stopped): each is a fresh instance on no node, pending until the scheduler
+ * places it (a move under way is dropped). Read through the placement index,
+ * not every record.
  */
-static int unplace(struct apply *a, uint64_t id, bool running_only, const char *reason)
+static int unplace(struct apply *a, uint64_t id, enum which which, const char *reason)
 {
 	cJSON *services, *svc;
-	int rc = bx_store_list_placed(a->fsm->store, id, running_only, &services);
+	int rc = bx_store_list_placed(a->fsm->store, id, which == RUNNING, &services);
 
 	if (rc != 0)
 		return rc;
 	cJSON_ArrayForEach(svc, services)
 	{
+		if (which == STOPPED && strcmp(str_of(svc, "desired"), "running") == 0)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(svc, "move_to");
 		rc = set_num(svc, "node", 0);
 		rc = rc ?: new_instance(svc, a->ts);
 		rc = rc ?: set_str(svc, "reason", reason);
@@ -257,7 +274,7 @@ static int op_node_remove(struct apply *a)
 	if (rc != 0)
 		return rc;
 	/* Its services go back to the scheduler, which places them again. */
-	return unplace(a, id, false, "");
+	return unplace(a, id, ALL, "");
 }
 
 /*
@@ -283,7 +300,7 @@ static int op_node_down(struct apply *a)
 	snprintf(reason, sizeof reason, "node %" PRIu64 " (%s) is down", id,
 		 str_of(rec, "name"));
 	rc = set_node_status(a, id, rec, "down");
-	return rc ?: unplace(a, id, true, reason);
+	return rc ?: unplace(a, id, RUNNING, reason);
 }
 
 static int op_node_up(struct apply *a)
@@ -299,6 +316,35 @@ static int op_node_up(struct apply *a)
 		return 0;
 	}
 	return set_node_status(a, id, rec, "up");
+}
+
+/*
+ * Drain: the node takes no new work and its services leave it. Those that
+ * should run are migrated by the scheduler one by one (service.migrate: the
+ * node stops each before it starts elsewhere); stopped ones have nothing to
+ * stop and leave now. Undrained ("eligible"), it takes work again; what
+ * already left stays where it went.
+ */
+static int op_node_drain(struct apply *a)
+{
+	bool drain = bx_command_bool(a->cmd, "drain");
+	uint64_t id;
+	cJSON *rec;
+	int rc = load_node(a, &id, &rec);
+
+	if (rc != 0 || rec == NULL)
+		return rc;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "draining")) != drain) {
+		rc = set_item(rec, "draining", cJSON_CreateBool(drain));
+		rc = rc ?: set_num(rec, "draining_at", a->ts);
+		rc = rc ?: bx_store_put_node(a->txn, id, rec);
+	}
+	if (rc == 0 && drain) {
+		char reason[96];
+		snprintf(reason, sizeof reason, "node %" PRIu64 " is draining", id);
+		rc = unplace(a, id, STOPPED, reason);
+	}
+	return rc;
 }
 
 /* Changes nothing: its commit proves the proposer still led when it proposed. */
@@ -419,34 +465,74 @@ static int op_service_delete(struct apply *a)
 	return bx_store_del_service(a->txn, a->key);
 }
 
+/* Reject unless the record is at the generation the command expects. */
+static bool at_generation(struct apply *a, const cJSON *rec)
+{
+	uint64_t expect = bx_command_u64(a->cmd, "expect_generation");
+
+	if (num_of(rec, "generation") == (double)expect)
+		return true;
+	reject(a, BX_ECONFLICT, "%s: '%s' is at generation %.0f, not %" PRIu64,
+	       str_of(a->cmd, "op"), a->key, num_of(rec, "generation"), expect);
+	return false;
+}
+
+/* The command's service, at the generation it expects: 0 and *rec, or 0
+ * and *rec NULL once rejected (no such service, another generation), or a
+ * store error. */
+static int load_expected(struct apply *a, cJSON **rec)
+{
+	int rc = load_service(a, rec);
+
+	if (rc != 0) {
+		*rec = NULL;
+		return rc == BX_ENOENT ? 0 : rc;
+	}
+	a->res->record = *rec;
+	if (!at_generation(a, *rec))
+		*rec = NULL;
+	return 0;
+}
+
+/* 0 if node `id` may take work (exists, not down, not draining), else the
+ * rejection (returned as 0 through reject, with *ok false). */
+static int node_takes_work(struct apply *a, uint64_t id, bool *ok)
+{
+	cJSON *node;
+	int rc = bx_store_get_node(a->fsm->store, id, &node);
+
+	*ok = false;
+	if (rc == BX_ENOENT)
+		return reject(a, BX_ENOENT, "%s: no node %" PRIu64, str_of(a->cmd, "op"),
+			      id);
+	if (rc != 0)
+		return rc;
+	if (bx_fsm_node_down(node))
+		reject(a, BX_ECONFLICT, "%s: node %" PRIu64 " is down",
+		       str_of(a->cmd, "op"), id);
+	else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(node, "draining")))
+		reject(a, BX_ECONFLICT, "%s: node %" PRIu64 " is draining",
+		       str_of(a->cmd, "op"), id);
+	else
+		*ok = true;
+	cJSON_Delete(node);
+	return 0;
+}
+
 static int op_service_assign(struct apply *a)
 {
 	uint64_t node = bx_command_u64(a->cmd, "node");
-	uint64_t expect = bx_command_u64(a->cmd, "expect_generation");
-	cJSON *rec, *node_rec;
-	int rc = load_service(a, &rec);
+	bool ok = true;
+	cJSON *rec;
+	int rc = load_expected(a, &rec);
 
-	if (rc != 0)
-		return rc == BX_ENOENT ? 0 : rc;
-	a->res->record = rec;
-	if (num_of(rec, "generation") != (double)expect)
-		return reject(a, BX_ECONFLICT,
-			      "service.assign: '%s' is at generation %.0f, not %" PRIu64,
-			      a->key, num_of(rec, "generation"), expect);
-	if (node != 0) {
-		rc = bx_store_get_node(a->fsm->store, node, &node_rec);
-		if (rc == BX_ENOENT)
-			return reject(a, BX_ENOENT, "service.assign: no node %" PRIu64,
-				      node);
-		if (rc != 0)
-			return rc;
-		if (bx_fsm_node_down(node_rec)) {
-			cJSON_Delete(node_rec);
-			return reject(a, BX_ECONFLICT,
-				      "service.assign: node %" PRIu64 " is down", node);
-		}
-		cJSON_Delete(node_rec);
-	}
+	if (rc != 0 || rec == NULL)
+		return rc;
+	if (node != 0)
+		rc = node_takes_work(a, node, &ok);
+	if (rc != 0 || !ok)
+		return rc;
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "move_to");
 	rc = set_num(rec, "node", (double)node);
 	rc = rc ?: set_num(rec, "generation", num_of(rec, "generation") + 1);
 	rc = rc ?: set_str(rec, "state", "pending");
@@ -455,6 +541,83 @@ static int op_service_assign(struct apply *a)
 	rc = rc ?: set_str(rec, "reason", bx_command_str(a->cmd, "reason"));
 	rc = rc ?: set_str(rec, "health", "");
 	rc = rc ?: set_num(rec, "state_at", a->ts);
+	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	return rc ?: keep_service(a, rec);
+}
+
+/*
+ * Move a running service without ever running it twice: the record keeps
+ * its node and generation and gains "move_to"; the agent there stops the
+ * instance (a record with move_to is not its to run) and reports "stopped"
+ * for that generation, and that report hands the service over (hand_over).
+ * Should the node die first, node.down takes the service off it as usual.
+ */
+static int op_service_migrate(struct apply *a)
+{
+	uint64_t to = bx_command_u64(a->cmd, "node");
+	char reason[128];
+	bool ok;
+	cJSON *rec;
+	int rc = load_expected(a, &rec);
+
+	if (rc != 0 || rec == NULL)
+		return rc;
+	if (num_of(rec, "node") == 0 || num_of(rec, "node") == (double)to)
+		return reject(a, BX_ECONFLICT,
+			      "service.migrate: '%s' is on node %.0f: nothing to move",
+			      a->key, num_of(rec, "node"));
+	rc = node_takes_work(a, to, &ok);
+	if (rc != 0 || !ok)
+		return rc;
+	snprintf(reason, sizeof reason,
+		 "moving to node %" PRIu64 ": node %.0f is draining", to,
+		 num_of(rec, "node"));
+	rc = set_num(rec, "move_to", (double)to);
+	rc = rc ?: set_str(rec, "reason", reason);
+	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	return rc ?: keep_service(a, rec);
+}
+
+/* No node can take the service: say why (the scheduler's words). */
+static int op_service_wait(struct apply *a)
+{
+	const char *reason = bx_command_str(a->cmd, "reason");
+	cJSON *rec;
+	int rc = load_expected(a, &rec);
+
+	if (rc != 0 || rec == NULL)
+		return rc;
+	if (strcmp(str_of(rec, "reason"), reason) == 0) {
+		a->changed = false;
+		return 0;
+	}
+	rc = set_str(rec, "reason", reason);
+	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	return rc ?: keep_service(a, rec);
+}
+
+/* The old node stopped a migrating service: a fresh instance on the new one
+ * (or on none, should that one have gone down meanwhile). */
+static int hand_over(struct apply *a, cJSON *rec)
+{
+	uint64_t from = (uint64_t)num_of(rec, "node"),
+		 to = (uint64_t)num_of(rec, "move_to");
+	char reason[96];
+	cJSON *node;
+	int rc = bx_store_get_node(a->fsm->store, to, &node);
+
+	if (rc == 0 && bx_fsm_node_down(node))
+		to = 0;
+	cJSON_Delete(node);
+	if (rc == BX_ENOENT)
+		to = 0;
+	else if (rc != 0)
+		return rc;
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "move_to");
+	snprintf(reason, sizeof reason, "moved from node %" PRIu64 " (draining)", from);
+	rc = set_num(rec, "node", (double)to);
+	rc = rc ?: new_instance(rec, a->ts);
+	rc = rc ?: set_str(rec, "reason", reason);
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
 	return rc ?: keep_service(a, rec);
 }
@@ -477,6 +640,9 @@ static int op_service_report(struct apply *a)
 			      " generation %" PRIu64 "; now node %.0f generation %.0f)",
 			      a->key, node, generation, num_of(rec, "node"),
 			      num_of(rec, "generation"));
+	if (num_of(rec, "move_to") > 0 &&
+	    strcmp(bx_command_str(a->cmd, "state"), "stopped") == 0)
+		return hand_over(a, rec);
 	if (strcmp(bx_command_str(a->cmd, "state"), "failed") == 0 &&
 	    strcmp(str_of(rec, "state"), "failed") != 0)
 		rc = note_failed_on(rec, node, a->ts);
@@ -501,9 +667,12 @@ static const struct {
     {"service.stop", op_service_stop},
     {"service.delete", op_service_delete},
     {"service.assign", op_service_assign},
+    {"service.migrate", op_service_migrate},
+    {"service.wait", op_service_wait},
     {"service.report", op_service_report},
     {"node.down", op_node_down},
     {"node.up", op_node_up},
+    {"node.drain", op_node_drain},
     {"cluster.confirm", op_cluster_confirm},
 };
 

@@ -510,12 +510,56 @@ static void drop_instance(struct bx_agent *a, struct instance *inst,
 
 /* --- reconciliation ------------------------------------------------------ */
 
+/* A record with "move_to" is leaving this node (service.migrate, raft/fsm.c):
+ * it is stopped here, and the report of that stop hands it over. */
+static bool moving_away(const cJSON *record)
+{
+	return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(record, "move_to")) >
+	       0;
+}
+
 static bool assigned_here(struct bx_agent *a, const cJSON *record)
 {
 	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(record, "desired");
 
 	return node_of(record) == a->d->id && cJSON_IsString(desired) &&
-	       strcmp(desired->valuestring, "running") == 0;
+	       strcmp(desired->valuestring, "running") == 0 && !moving_away(record);
+}
+
+static void released_done(void *data, int code, const char *msg, const cJSON *record)
+{
+	(void)data;
+	(void)record;
+	if (code != BX_OK && code != BX_ECONFLICT && code != BX_ENOENT)
+		BX_DEBUG("agent", "hand-over report not accepted yet: %s", msg);
+}
+
+/*
+ * A service moving away with no instance here (it never started, or an
+ * earlier daemon's instance was stopped as an orphan): nothing runs, so say
+ * "stopped" for its generation, which hands it over. Sent again by later
+ * passes until the record leaves; a repeat is stale and refused.
+ */
+static void report_released(struct bx_agent *a, const cJSON *record)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
+	cJSON *cmd;
+
+	if (!cJSON_IsString(name) || a->d->stopping)
+		return;
+	cmd = cJSON_CreateObject();
+	cJSON_AddStringToObject(cmd, "op", "service.report");
+	cJSON_AddStringToObject(cmd, "name", name->valuestring);
+	cJSON_AddNumberToObject(cmd, "node", (double)a->d->id);
+	cJSON_AddNumberToObject(
+	    cmd, "generation",
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(record, "generation")));
+	cJSON_AddStringToObject(cmd, "state", "stopped");
+	cJSON_AddNumberToObject(cmd, "pid", 0);
+	cJSON_AddNumberToObject(cmd, "restarts", 0);
+	cJSON_AddStringToObject(cmd, "reason", "");
+	cJSON_AddStringToObject(cmd, "health", "");
+	bx_daemon_submit(a->d, cmd, released_done, NULL);
 }
 
 /* Bring one service in line with its record (NULL: no record any more). */
@@ -541,6 +585,8 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 	if (inst == NULL) {
 		if (wanted)
 			new_instance(a, record, NI_START_IF_LEASED);
+		else if (still_ours && moving_away(record))
+			report_released(a, record);
 		return;
 	}
 	if (!wanted) {

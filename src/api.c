@@ -474,6 +474,7 @@ static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
 		    (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(node, "id"));
 		const char *role = NULL;
 		int count = 0;
+		double used_mem = 0, used_cpu = 0;
 		const cJSON *svc;
 
 		for (unsigned i = 0; i < r->configuration.n; i++)
@@ -482,9 +483,16 @@ static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
 				    bx_raft_role_name(r->configuration.servers[i].role);
 		cJSON_ArrayForEach(svc, services)
 		{
+			const cJSON *res = cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(svc, "spec"), "service");
 			if ((uint64_t)cJSON_GetNumberValue(
-				cJSON_GetObjectItem(svc, "node")) == id)
-				count++;
+				cJSON_GetObjectItem(svc, "node")) != id)
+				continue;
+			count++;
+			used_mem += cJSON_GetNumberValue(
+			    cJSON_GetObjectItemCaseSensitive(res, "memory_mb"));
+			used_cpu += cJSON_GetNumberValue(
+			    cJSON_GetObjectItemCaseSensitive(res, "vcpus"));
 		}
 		bool down = bx_fsm_node_down(node);
 		cJSON_AddStringToObject(node, "role", role ? role : "none");
@@ -497,6 +505,11 @@ static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
 						(double)bx_liveness_silent_ms(
 						    &d->hb.live, id, uv_now(d->loop)));
 		cJSON_AddNumberToObject(node, "services", count);
+		/* what its services reserve (stopped ones too: they return there) */
+		cJSON_AddNumberToObject(node, "used_memory_mb", used_mem);
+		cJSON_AddNumberToObject(node, "used_vcpus", used_cpu);
+		if (!cJSON_HasObjectItem(node, "draining"))
+			cJSON_AddBoolToObject(node, "draining", false);
 	}
 	bx_http_respond_json(req, 200, nodes);
 	cJSON_Delete(nodes);
@@ -793,14 +806,30 @@ static void route_node(struct bx_daemon *d, struct bx_http_request *req, const c
 
 	errno = 0;
 	id = strtoull(rest, &end, 10);
-	if (errno != 0 || end == rest || *end != '\0' || id == 0) {
+	if (errno != 0 || end == rest || (*end != '\0' && *end != '/') || id == 0 ||
+	    rest[0] == '-' || id > (1ull << 53)) {
 		bx_http_respond_error(req, 400, "invalid node id '%.40s'", rest);
 		return;
 	}
-	if (is(req, "DELETE"))
+	/* drain: the node takes nothing new and its services leave (two-phase,
+	 * raft/fsm.c); eligible: it takes work again */
+	if (strcmp(end, "/drain") == 0 || strcmp(end, "/eligible") == 0) {
+		if (!is(req, "POST")) {
+			method_not_allowed(req, "POST");
+			return;
+		}
+		cJSON *cmd = cJSON_CreateObject();
+		cJSON_AddStringToObject(cmd, "op", "node.drain");
+		cJSON_AddNumberToObject(cmd, "id", (double)id);
+		cJSON_AddBoolToObject(cmd, "drain", strcmp(end, "/drain") == 0);
+		propose_or_forward(d, req, cmd);
+	} else if (*end != '\0') {
+		bx_http_respond_error(req, 404, "no route %s %s", req->method, req->path);
+	} else if (is(req, "DELETE")) {
 		bx_api_leave(d, req, id);
-	else
+	} else {
 		method_not_allowed(req, "DELETE");
+	}
 }
 
 void bx_api_handle(void *data, struct bx_http_request *req)

@@ -269,7 +269,8 @@ static void duty_done(void *data, int code, const char *msg, const cJSON *record
 		BX_WARN("daemon", "cluster bookkeeping failed: %s", msg);
 }
 
-/* The node record says where this node's API and Raft listen; keep it true. */
+/* The node record says where this node's API and Raft listen, what it
+ * offers and its labels; keep it true. */
 static bool own_record_current(struct bx_daemon *d)
 {
 	cJSON *node = NULL;
@@ -281,12 +282,29 @@ static bool own_record_current(struct bx_daemon *d)
 	api = cJSON_GetObjectItemCaseSensitive(node, "api");
 	raft = cJSON_GetObjectItemCaseSensitive(node, "raft");
 	name = cJSON_GetObjectItemCaseSensitive(node, "name");
-	same = cJSON_IsString(api) && cJSON_IsString(raft) && cJSON_IsString(name) &&
-	       strcmp(api->valuestring, d->cfg->api ? d->cfg->api : "") == 0 &&
-	       strcmp(raft->valuestring, d->cfg->raft) == 0 &&
-	       strcmp(name->valuestring, d->cfg->name ? d->cfg->name : "") == 0;
+	same =
+	    cJSON_IsString(api) && cJSON_IsString(raft) && cJSON_IsString(name) &&
+	    strcmp(api->valuestring, d->cfg->api ? d->cfg->api : "") == 0 &&
+	    strcmp(raft->valuestring, d->cfg->raft) == 0 &&
+	    strcmp(name->valuestring, d->cfg->name ? d->cfg->name : "") == 0 &&
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(node, "memory_mb")) ==
+		(double)d->memory_mb &&
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(node, "vcpus")) ==
+		(double)d->vcpus &&
+	    cJSON_Compare(cJSON_GetObjectItemCaseSensitive(node, "labels"), d->labels,
+			  true);
 	cJSON_Delete(node);
 	return same;
+}
+
+static cJSON *own_upsert(struct bx_daemon *d)
+{
+	cJSON *cmd = bx_cmd_node_upsert(d->id, d->cfg->name, d->cfg->api, d->cfg->raft);
+
+	cJSON_AddNumberToObject(cmd, "memory_mb", d->memory_mb);
+	cJSON_AddNumberToObject(cmd, "vcpus", d->vcpus);
+	cJSON_AddItemToObject(cmd, "labels", cJSON_Duplicate(d->labels, true));
+	return cmd;
 }
 
 cJSON *bx_cmd_node_upsert(uint64_t id, const char *name, const char *api,
@@ -312,7 +330,7 @@ static void leader_duties(struct bx_daemon *d)
 
 /* --- scheduling ----------------------------------------------------------- */
 
-#define MAX_MOVES_PER_PASS 256
+#define MAX_MOVES_PER_PASS 1024
 
 static void assign_done(void *data, int code, const char *msg, const cJSON *record)
 {
@@ -327,126 +345,127 @@ static void assign_done(void *data, int code, const char *msg, const cJSON *reco
 		BX_WARN("scheduler", "placement not recorded: %s", msg);
 }
 
-/* Nodes that may take work: in the Raft configuration, with a node record,
- * and not down (node.down took their services off them). */
-static struct bx_sched_node *usable_nodes(struct bx_daemon *d, size_t *n)
+/* The cluster's nodes as the scheduler sees them; their records stay alive in
+ * `recs` (the labels point into them). */
+struct sched_nodes {
+	struct bx_sched_node *nodes;
+	cJSON **recs;
+	size_t n;
+};
+
+static void sched_nodes_free(struct sched_nodes *sn)
+{
+	for (size_t i = 0; i < sn->n; i++)
+		cJSON_Delete(sn->recs[i]);
+	free(sn->recs);
+	free(sn->nodes);
+}
+
+static uint32_t rec_u32(const cJSON *rec, const char *key)
+{
+	double v = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, key));
+	return v > 0 && v <= 4294967295.0 ? (uint32_t)v : 0;
+}
+
+/* Nodes that may keep and take work: in the Raft configuration, with a node
+ * record, and not down (node.down took their services off them). */
+static int load_nodes(struct bx_daemon *d, struct sched_nodes *sn)
 {
 	struct raft *r = bx_raft_node_raft(d->raft);
-	struct bx_sched_node *nodes = calloc(r->configuration.n + 1, sizeof *nodes);
-	cJSON *rec = NULL;
+	unsigned n = r->configuration.n;
 
-	*n = 0;
-	if (nodes == NULL)
-		return NULL;
-	for (unsigned i = 0; i < r->configuration.n; i++) {
+	sn->n = 0;
+	sn->nodes = calloc(n + 1, sizeof *sn->nodes);
+	sn->recs = calloc(n + 1, sizeof *sn->recs);
+	if (sn->nodes == NULL || sn->recs == NULL) {
+		sched_nodes_free(sn);
+		return BX_ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
 		uint64_t id = r->configuration.servers[i].id;
+		struct bx_sched_node *node = &sn->nodes[sn->n];
+		cJSON *rec = NULL;
 		if (bx_store_get_node(d->store, id, &rec) != 0)
 			continue;
-		nodes[*n].id = id;
-		nodes[*n].usable = !bx_fsm_node_down(rec);
-		cJSON_Delete(rec);
-		rec = NULL;
-		(*n)++;
+		node->id = id;
+		node->usable = !bx_fsm_node_down(rec);
+		node->draining =
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "draining"));
+		node->memory_mb = rec_u32(rec, "memory_mb");
+		node->vcpus = rec_u32(rec, "vcpus");
+		node->labels = cJSON_GetObjectItemCaseSensitive(rec, "labels");
+		sn->recs[sn->n++] = rec;
 	}
-	return nodes;
-}
-
-static bool usable(const struct bx_sched_node *nodes, size_t n, uint64_t id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (nodes[i].id == id)
-			return nodes[i].usable;
-	return false;
-}
-
-/* A candidate: it should run, it failed, and where it is may take work (those
- * on unusable nodes are candidates already). */
-static bool failed_in_place(const cJSON *rec, struct bx_sched_node *nodes, size_t n)
-{
-	const cJSON *state = cJSON_GetObjectItemCaseSensitive(rec, "state");
-	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
-	const cJSON *node = cJSON_GetObjectItemCaseSensitive(rec, "node");
-
-	return cJSON_IsString(state) && strcmp(state->valuestring, "failed") == 0 &&
-	       cJSON_IsString(desired) && strcmp(desired->valuestring, "running") == 0 &&
-	       cJSON_IsNumber(node) && usable(nodes, n, (uint64_t)node->valuedouble);
-}
-
-/* The services reported failed since the last pass (all of them after an
- * overflow) join the candidates. */
-static void add_failed(struct bx_daemon *d, cJSON *cands, struct bx_sched_node *nodes,
-		       size_t n_nodes)
-{
-	cJSON *all = NULL, *rec;
-
-	if (d->failed_overflow && bx_store_list_services(d->store, &all) == 0) {
-		while (all->child != NULL) {
-			rec = cJSON_DetachItemViaPointer(all, all->child);
-			if (failed_in_place(rec, nodes, n_nodes))
-				cJSON_AddItemToArray(cands, rec);
-			else
-				cJSON_Delete(rec);
-		}
-		cJSON_Delete(all);
-	} else {
-		for (unsigned i = 0; i < d->n_failed; i++) {
-			if (bx_store_get_service(d->store, d->failed_names[i], &rec) != 0)
-				continue;
-			if (failed_in_place(rec, nodes, n_nodes))
-				cJSON_AddItemToArray(cands, rec);
-			else
-				cJSON_Delete(rec);
-		}
-	}
-	d->n_failed = 0;
-	d->failed_overflow = false;
+	return BX_OK;
 }
 
 /*
- * The services a pass must decide on, read through the placement index: those
- * that should run and have no node, or a node that is not usable. The load of
- * each usable node comes from the index too: no other record is read.
+ * Is there work a pass can see without reading every record? Through the
+ * placement index: services that should run and sit on no node, on a node
+ * that is not usable, or on a draining one. Failures in place are not in the
+ * index: a failed report (or a node change, which may open room) sets
+ * d->schedule_scan instead.
  */
-static cJSON *candidates(struct bx_daemon *d, struct bx_sched_node *nodes, size_t n_nodes)
+static bool work_in_index(struct bx_daemon *d, const struct sched_nodes *sn)
 {
 	struct bx_store_load *loads = NULL;
 	size_t n_loads = 0;
-	cJSON *cands;
+	bool work = false;
 
 	if (bx_store_loads(d->store, &loads, &n_loads) != 0)
-		return NULL;
-	cands = cJSON_CreateArray();
-	for (size_t i = 0; i < n_loads && cands != NULL; i++) {
-		struct bx_sched_node *at = NULL;
-		cJSON *more = NULL;
-		for (size_t j = 0; j < n_nodes && loads[i].node != 0; j++)
-			if (nodes[j].id == loads[i].node)
-				at = &nodes[j];
-		if (at != NULL)
-			at->load = (unsigned)loads[i].services;
-		if (at != NULL && at->usable)
-			continue; /* a down node's services are candidates */
-		if (loads[i].running == 0 ||
-		    bx_store_list_placed(d->store, loads[i].node, true, &more) != 0)
-			continue;
-		while (more->child != NULL)
-			cJSON_AddItemToArray(
-			    cands, cJSON_DetachItemViaPointer(more, more->child));
-		cJSON_Delete(more);
+		return true; /* cannot tell: look */
+	for (size_t i = 0; i < n_loads && !work; i++) {
+		const struct bx_sched_node *at = NULL;
+		for (size_t j = 0; j < sn->n; j++)
+			if (sn->nodes[j].id == loads[i].node)
+				at = &sn->nodes[j];
+		work =
+		    loads[i].running > 0 && (at == NULL || !at->usable || at->draining);
 	}
 	free(loads);
-	if (cands != NULL)
-		add_failed(d, cands, nodes, n_nodes);
-	return cands;
+	return work;
+}
+
+static void propose_move(struct bx_daemon *d, const struct bx_sched_move *m)
+{
+	static const char *const ops[] = {[BX_SCHED_ASSIGN] = "service.assign",
+					  [BX_SCHED_MIGRATE] = "service.migrate",
+					  [BX_SCHED_WAIT] = "service.wait"};
+	cJSON *cmd = cJSON_CreateObject();
+	char why[96];
+
+	cJSON_AddStringToObject(cmd, "op", ops[m->kind]);
+	cJSON_AddStringToObject(cmd, "name", m->name);
+	cJSON_AddNumberToObject(cmd, "expect_generation", (double)m->expect_generation);
+	if (m->kind != BX_SCHED_WAIT)
+		cJSON_AddNumberToObject(cmd, "node", (double)m->node);
+	if (m->kind == BX_SCHED_WAIT) {
+		cJSON_AddStringToObject(cmd, "reason", m->reason);
+		BX_INFO("scheduler", "service '%s' waits for a node: %s", m->name,
+			m->reason);
+	} else if (m->kind == BX_SCHED_MIGRATE) {
+		BX_INFO("scheduler",
+			"service '%s' leaves draining node %llu for node %llu", m->name,
+			(unsigned long long)m->from, (unsigned long long)m->node);
+	} else if (m->moved_failed) {
+		snprintf(why, sizeof why, "moved: it failed on node %llu",
+			 (unsigned long long)m->from);
+		cJSON_AddStringToObject(cmd, "reason", why);
+		BX_INFO("scheduler",
+			"service '%s' failed on node %llu: moving it to node %llu",
+			m->name, (unsigned long long)m->from,
+			(unsigned long long)m->node);
+	}
+	if (bx_daemon_propose(d, cmd, assign_done, d) == BX_OK)
+		d->inflight_assign++;
 }
 
 void bx_cluster_schedule(struct bx_daemon *d)
 {
-	cJSON *cands = NULL;
-	struct bx_sched_node *nodes;
+	struct sched_nodes sn = {0};
 	struct bx_sched_move *moves = NULL;
-	size_t n_nodes = 0, n_moves = 0;
-	uint64_t applied = bx_store_applied_index(d->store);
+	size_t n_moves = 0;
+	cJSON *all = NULL;
 
 	/* A pass runs after an entry that can leave a service without a node
 	 * (put, start, node changes, restore), and every 5 s in any case: Raft
@@ -456,38 +475,26 @@ void bx_cluster_schedule(struct bx_daemon *d)
 	if (uv_now(d->loop) - d->scheduled_at < BX_SCHEDULE_GAP_MS)
 		return; /* at most ~3 passes a second during a burst of writes */
 	d->schedule_due = false;
-	nodes = usable_nodes(d, &n_nodes);
-	if (nodes != NULL)
-		cands = candidates(d, nodes, n_nodes);
-	if (cands != NULL && bx_schedule(cands, nodes, n_nodes, MAX_MOVES_PER_PASS,
-					 &moves, &n_moves) == 0) {
-		for (size_t i = 0; i < n_moves; i++) {
-			cJSON *cmd = cJSON_CreateObject();
-			cJSON_AddStringToObject(cmd, "op", "service.assign");
-			cJSON_AddStringToObject(cmd, "name", moves[i].name);
-			cJSON_AddNumberToObject(cmd, "node", (double)moves[i].node);
-			cJSON_AddNumberToObject(cmd, "expect_generation",
-						(double)moves[i].expect_generation);
-			if (moves[i].moved_failed) {
-				char why[96];
-				snprintf(why, sizeof why, "moved: it failed on node %llu",
-					 (unsigned long long)moves[i].from);
-				cJSON_AddStringToObject(cmd, "reason", why);
-				BX_INFO("scheduler",
-					"service '%s' failed on node %llu: moving it to "
-					"node %llu",
-					moves[i].name, (unsigned long long)moves[i].from,
-					(unsigned long long)moves[i].node);
-			}
-			if (bx_daemon_propose(d, cmd, assign_done, d) == BX_OK)
-				d->inflight_assign++;
+	d->scheduled_at = uv_now(d->loop);
+	if (load_nodes(d, &sn) != 0)
+		return;
+	/* Reading every record costs a pass over the whole state: only when
+	 * there is something to decide. */
+	if ((d->schedule_scan || work_in_index(d, &sn)) &&
+	    bx_store_list_services(d->store, &all) == 0) {
+		d->schedule_scan = false;
+		if (bx_schedule(all, sn.nodes, sn.n, MAX_MOVES_PER_PASS, &moves,
+				&n_moves) == 0) {
+			for (size_t i = 0; i < n_moves; i++)
+				propose_move(d, &moves[i]);
+			/* a full pass leaves more for the next one */
+			if (n_moves == MAX_MOVES_PER_PASS)
+				d->schedule_due = true;
 		}
-		d->scheduled_index = applied;
-		d->scheduled_at = uv_now(d->loop);
 	}
 	free(moves);
-	free(nodes);
-	cJSON_Delete(cands);
+	cJSON_Delete(all);
+	sched_nodes_free(&sn);
 }
 
 void bx_cluster_tick(struct bx_daemon *d)
@@ -503,8 +510,6 @@ void bx_cluster_tick(struct bx_daemon *d)
 	if (!d->duty_in_flight && bx_raft_node_leader(d->raft) != 0 &&
 	    !own_record_current(d)) {
 		d->duty_in_flight = true;
-		bx_daemon_submit(
-		    d, bx_cmd_node_upsert(d->id, d->cfg->name, d->cfg->api, d->cfg->raft),
-		    duty_done, d);
+		bx_daemon_submit(d, own_upsert(d), duty_done, d);
 	}
 }

@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "liveness.h"
+#include "raft/command.h"
 #include "schema.h"
 #include "toml.h"
 
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -99,6 +101,21 @@ static const struct option options[] = {
     U32("node_timeout_ms", node_timeout_ms, 100, 3600000, "--node-timeout-ms",
 	"BLIXARD_NODE_TIMEOUT_MS", "2250 or fence_timeout_ms + 500, the larger",
 	"leader: no heartbeat this long, the node is down (its services move)"),
+    U32("memory_mb", memory_mb, 0, 1u << 30, "--memory-mb", "BLIXARD_MEMORY_MB",
+	"0 (the host's memory)",
+	"memory this node offers to services, before the reserve"),
+    U32("reserved_memory_mb", reserved_memory_mb, 0, 1u << 30, "--reserved-memory-mb",
+	"BLIXARD_RESERVED_MEMORY_MB", "512", "memory kept back for the host"),
+    U32("vcpus", vcpus, 0, 1u << 20, "--vcpus", "BLIXARD_VCPUS",
+	"0 (4 x the host's CPUs)",
+	"vCPUs this node offers to services, before the reserve"),
+    U32("reserved_vcpus", reserved_vcpus, 0, 1u << 20, "--reserved-vcpus",
+	"BLIXARD_RESERVED_VCPUS", "0", "vCPUs kept back for the host"),
+    {{"labels", BX_F_STRS, OFF(labels), OFF(labels_len), 0, 0, 4096, NULL},
+     "--labels",
+     "BLIXARD_LABELS",
+     "",
+     "node labels KEY=VALUE, comma-separated (for [placement] constraints)"},
     U32("snapshot_threshold", snapshot_threshold, 4, 10000000, "--snapshot-threshold",
 	"BLIXARD_SNAPSHOT_THRESHOLD", "8192", "log entries between snapshots"),
     U32("snapshot_trailing", snapshot_trailing, 0, 10000000, "--snapshot-trailing",
@@ -116,13 +133,13 @@ static char *sdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static void free_peers(struct bx_config *cfg)
+static void free_list(char ***list, size_t *len)
 {
-	for (size_t i = 0; i < cfg->peers_len; i++)
-		free(cfg->peers[i]);
-	free(cfg->peers);
-	cfg->peers = NULL;
-	cfg->peers_len = 0;
+	for (size_t i = 0; i < *len; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*len = 0;
 }
 
 void bx_config_init(struct bx_config *cfg)
@@ -153,6 +170,7 @@ void bx_config_init(struct bx_config *cfg)
 	cfg->lease_ms = 500;
 	cfg->fence_timeout_ms = 0; /* derived in check(): DEFAULT_FENCE_MS at least */
 	cfg->node_timeout_ms = 0;
+	cfg->reserved_memory_mb = 512;
 	cfg->snapshot_threshold = 8192;
 	cfg->snapshot_trailing = 1024;
 	cfg->log_level = sdup("info");
@@ -172,7 +190,8 @@ void bx_config_free(struct bx_config *cfg)
 	free(cfg->discovery);
 	free(cfg->tag);
 	free(cfg->log_level);
-	free_peers(cfg);
+	free_list(&cfg->peers, &cfg->peers_len);
+	free_list(&cfg->labels, &cfg->labels_len);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -225,16 +244,17 @@ static int set_text(struct bx_config *cfg, const struct option *o, const char *t
 		}
 		return BX_OK;
 	case BX_F_STRS: {
-		free_peers(cfg);
+		char ***list = (char ***)(void *)at;
+		size_t *len = (size_t *)(void *)((char *)cfg + o->field.len_offset);
+		free_list(list, len);
 		for (const char *p = text; *p;) {
 			size_t n = strcspn(p, ",");
 			if (n > 0) {
-				char **grown = realloc(cfg->peers, (cfg->peers_len + 1) *
-								       sizeof *grown);
+				char **grown = realloc(*list, (*len + 1) * sizeof *grown);
 				if (grown == NULL)
 					return BX_ENOMEM;
-				cfg->peers = grown;
-				cfg->peers[cfg->peers_len++] = strndup(p, n);
+				*list = grown;
+				(*list)[(*len)++] = strndup(p, n);
 			}
 			p += n;
 			if (*p == ',')
@@ -332,6 +352,33 @@ static int final_checks(struct bx_config *cfg, struct bx_diags *diags)
 		bx_diags_add(diags, "join: '%s' is not HOST:PORT", cfg->join);
 	if (cfg->bootstrap && cfg->join != NULL && cfg->join[0] != '\0')
 		bx_diags_add(diags, "--bootstrap and --join exclude each other");
+	for (size_t i = 0; i < cfg->labels_len; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < i; j++)
+			dup |= strcspn(cfg->labels[i], "=") ==
+				   strcspn(cfg->labels[j], "=") &&
+			       strncmp(cfg->labels[i], cfg->labels[j],
+				       strcspn(cfg->labels[i], "=")) == 0;
+		if (!bx_label_valid(cfg->labels[i]))
+			bx_diags_add(
+			    diags,
+			    "labels: '%.64s' is not KEY=VALUE (key: A-Z a-z 0-9 _ . "
+			    "-, at most %d; value: at most %d printable characters)",
+			    cfg->labels[i], BX_LABEL_KEY_MAX, BX_LABEL_VALUE_MAX);
+		else if (dup)
+			bx_diags_add(diags, "labels: '%.64s' repeats a key",
+				     cfg->labels[i]);
+	}
+	if (cfg->labels_len > BX_NODE_LABELS_MAX)
+		bx_diags_add(diags, "labels: at most %d, got %zu", BX_NODE_LABELS_MAX,
+			     cfg->labels_len);
+	if (cfg->memory_mb != 0 && cfg->reserved_memory_mb >= cfg->memory_mb)
+		bx_diags_add(diags,
+			     "reserved_memory_mb (%u) must be less than memory_mb (%u)",
+			     cfg->reserved_memory_mb, cfg->memory_mb);
+	if (cfg->vcpus != 0 && cfg->reserved_vcpus >= cfg->vcpus)
+		bx_diags_add(diags, "reserved_vcpus (%u) must be less than vcpus (%u)",
+			     cfg->reserved_vcpus, cfg->vcpus);
 	for (size_t i = 0; i < cfg->peers_len; i++)
 		if (!valid_hostport(cfg->peers[i], false))
 			bx_diags_add(diags, "peers: '%s' is not HOST:PORT",
@@ -459,6 +506,40 @@ int bx_config_load(struct bx_config *cfg, int argc, char **argv, char **envp, bo
 	if (rv == BX_OK)
 		rv = final_checks(cfg, diags);
 	return rv;
+}
+
+int bx_config_capacity(const struct bx_config *cfg, uint32_t *memory_mb, uint32_t *vcpus,
+		       char *errmsg)
+{
+	uint64_t mem = cfg->memory_mb, cpus = cfg->vcpus;
+
+	if (mem == 0) {
+		struct sysinfo si;
+		if (sysinfo(&si) != 0)
+			return bx_err(errmsg, BX_EIO, "cannot read the host's memory: %s",
+				      strerror(errno));
+		mem = (uint64_t)si.totalram * si.mem_unit / (1024 * 1024);
+	}
+	if (cpus == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		cpus = 4 * (uint64_t)(n > 0 ? n : 1);
+	}
+	if (mem <= cfg->reserved_memory_mb)
+		return bx_err(
+		    errmsg, BX_EINVAL,
+		    "the host has %llu MB of memory, not more than "
+		    "reserved_memory_mb (%u): set memory_mb or a smaller reserve",
+		    (unsigned long long)mem, cfg->reserved_memory_mb);
+	if (cpus <= cfg->reserved_vcpus)
+		return bx_err(errmsg, BX_EINVAL,
+			      "the node offers %llu vCPUs, not more than reserved_vcpus "
+			      "(%u)",
+			      (unsigned long long)cpus, cfg->reserved_vcpus);
+	mem -= cfg->reserved_memory_mb;
+	cpus -= cfg->reserved_vcpus;
+	*memory_mb = mem > UINT32_MAX ? UINT32_MAX : (uint32_t)mem;
+	*vcpus = cpus > UINT32_MAX ? UINT32_MAX : (uint32_t)cpus;
+	return BX_OK;
 }
 
 void bx_config_usage(FILE *out)

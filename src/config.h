@@ -36,6 +36,13 @@ struct bx_config {
 	uint32_t lease_ms;         /* agent heartbeat to the leader, default 500 */
 	uint32_t fence_timeout_ms; /* lease length: unrenewed, instances stop; default 1750 */
 	uint32_t node_timeout_ms;  /* unheard this long, a node is down; default 2250 */
+	/* What this node offers to services (src/scheduler.h): memory_mb and
+	 * vcpus, 0 = detected (the host's memory; 4 x its CPUs), less the
+	 * reserves (default 512 MB, 0 vCPUs); labels "key=value". */
+	uint32_t memory_mb, reserved_memory_mb;
+	uint32_t vcpus, reserved_vcpus;
+	char **labels;
+	size_t labels_len;
 	uint32_t snapshot_threshold; /* entries between snapshots, default 1024, 4..10000000 */
 	uint32_t snapshot_trailing;  /* entries kept after a snapshot, default 128, 0..10000000 */
 	char *log_level; /* "debug" | "info" (default) | "warn" | "error" */
@@ -55,6 +62,14 @@ void bx_config_free(struct bx_config *cfg); /* NULL allowed */
  */
 int bx_config_load(struct bx_config *cfg, int argc, char **argv, char **envp, bool *help,
 		   struct bx_diags *diags);
+
+/*
+ * What the node offers to services after the reserves: the configured
+ * amounts, or the host's memory and 4 x its online CPUs where unset. Fails
+ * (BX_EINVAL, errmsg says which) when a reserve takes it all.
+ */
+int bx_config_capacity(const struct bx_config *cfg, uint32_t *memory_mb, uint32_t *vcpus,
+		       char *errmsg);
 
 /* Print the options table (flags, env, defaults, help) for `blixard daemon --help`. */
 void bx_config_usage(FILE *out);

@@ -245,7 +245,8 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 	if (strcmp(op, "snapshot.restore") == 0)
 		BX_INFO("raft", "restored snapshot: state at index %llu",
 			(unsigned long long)bx_store_applied_index(d->store));
-	/* Only these can leave a service that should run without a node. */
+	/* Only these can leave a service that should run without a node, or
+	 * open room for one. */
 	if (strcmp(op, "service.put") == 0 || strcmp(op, "service.start") == 0) {
 		const cJSON *rec = res != NULL ? res->record : NULL;
 		const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
@@ -259,21 +260,24 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 		const cJSON *rec = res != NULL ? res->record : NULL;
 		const cJSON *state = cJSON_GetObjectItemCaseSensitive(rec, "state");
 		const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
+		/* handed over to a node that went down meanwhile: place it */
+		if (cJSON_IsString(desired) &&
+		    strcmp(desired->valuestring, "running") == 0 &&
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "node")) ==
+			0)
+			d->schedule_due = true;
 		/* failed where it is: the leader's next pass moves it elsewhere */
 		if (cJSON_IsString(state) && strcmp(state->valuestring, "failed") == 0 &&
 		    cJSON_IsString(desired) &&
 		    strcmp(desired->valuestring, "running") == 0 && d->raft != NULL &&
 		    bx_raft_node_is_leader(d->raft)) {
-			if (d->n_failed <
-			    sizeof d->failed_names / sizeof d->failed_names[0])
-				snprintf(d->failed_names[d->n_failed++],
-					 sizeof d->failed_names[0], "%s", name);
-			else
-				d->failed_overflow = true;
+			d->schedule_scan = true;
 			d->schedule_due = true;
 		}
 	} else if (strncmp(op, "node.", 5) == 0 || strcmp(op, "snapshot.restore") == 0 ||
-		   strcmp(op, "cluster.init") == 0) {
+		   strcmp(op, "cluster.init") == 0 || strcmp(op, "service.delete") == 0) {
+		/* a deleted service leaves room; a node change may open some */
+		d->schedule_scan = true;
 		d->schedule_due = true;
 	}
 	if (d->schedule_due)
@@ -506,7 +510,19 @@ int bx_daemon_run(struct bx_config *cfg)
 	sigaddset(&stop_signals, SIGINT);
 	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
-	rv = mkdir_p(cfg->data_dir, 0700, errmsg);
+	rv = bx_config_capacity(cfg, &d.memory_mb, &d.vcpus, errmsg);
+	d.labels = cJSON_CreateObject();
+	for (size_t i = 0; rv == 0 && i < cfg->labels_len; i++) {
+		char key[BX_LABEL_KEY_MAX + 1];
+		size_t n = strcspn(cfg->labels[i], "=");
+		snprintf(key, sizeof key, "%.*s", (int)n, cfg->labels[i]);
+		if (d.labels == NULL ||
+		    cJSON_AddStringToObject(d.labels, key, cfg->labels[i] + n + 1) ==
+			NULL)
+			rv = bx_err(errmsg, BX_ENOMEM, "out of memory");
+	}
+	if (rv == 0)
+		rv = mkdir_p(cfg->data_dir, 0700, errmsg);
 	if (rv == 0)
 		rv = lock_data_dir(&d, errmsg);
 	if (rv == 0)
@@ -548,6 +564,7 @@ int bx_daemon_run(struct bx_config *cfg)
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	bx_heartbeat_free(&d.hb);
+	cJSON_Delete(d.labels);
 	uv_loop_close(&loop);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);

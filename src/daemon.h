@@ -29,6 +29,10 @@ struct bx_daemon {
 	uint64_t id;              /* this node's Raft id */
 	char cluster_id[65];      /* "" until bootstrapped or joined */
 	char identity_path[4096]; /* DATA_DIR/node.json */
+	/* What this node offers to services (bx_config_capacity), and its
+	 * labels {"key": "value"}: kept in its node record (cluster.c). */
+	uint32_t memory_mb, vcpus;
+	cJSON *labels;
 
 	struct bx_store *store;
 	struct bx_fsm fsm;
@@ -51,14 +55,11 @@ struct bx_daemon {
 	unsigned join_attempts;
 
 	unsigned inflight_assign; /* scheduler proposals not yet applied */
-	uint64_t scheduled_index; /* applied index of the last scheduling pass */
 	uint64_t scheduled_at;    /* uv_now() of the last scheduling pass */
 	bool schedule_due;        /* an applied entry may need a placement */
-	/* Leader: services reported failed since the last pass, to move (the
-	 * placement index does not know states); overflow: look at them all. */
-	char failed_names[64][64];
-	unsigned n_failed;
-	bool failed_overflow;
+	/* Leader: the next pass reads every record, as the placement index
+	 * cannot show its work: a service failed in place, or a node changed. */
+	bool schedule_scan;
 	bool tick_kicked;    /* the tick is due early (schedule_due on the leader) */
 	bool duty_in_flight; /* a bookkeeping command (init, node record) is out */
 	bool init_in_flight; /* the cluster.init of init_first (cluster.c) is out */

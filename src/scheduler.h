@@ -9,45 +9,73 @@
 #include <stdint.h>
 
 /*
- * The leader calls bx_schedule() with the committed service records and the
- * nodes it believes usable; it proposes each move as a service.assign
- * command carrying the generation it saw (invariant 3), so a decision made
- * on stale state is rejected by the FSM instead of applied.
+ * The leader calls bx_schedule() with every committed service record and
+ * the nodes of the cluster; it proposes each decision as a command carrying
+ * the generation it saw (invariant 3), so a decision made on stale state is
+ * rejected by the FSM instead of applied.
  *
- * Policy (for now): a service that should run (desired "running") and has
- * no usable node goes to the usable node with the fewest services, ties to
- * the lowest id. A service that failed where it is (state "failed": its
- * restarts ran out, or it could not start there) moves the same way. Either
- * avoids the nodes where it failed lately (its "failed_on", raft/fsm.h); with
- * none left it stays. Other services on usable nodes never move.
+ * Which services move:
+ * - one that should run (desired "running") and has no usable node: placed;
+ * - one that failed where it is (state "failed": its restarts ran out, or it
+ *   could not start there): moved, avoiding the nodes where it failed lately
+ *   (its "failed_on", raft/fsm.h); with no other node it stays;
+ * - one on a draining node: migrated (the node stops it first, then the
+ *   FSM hands it over: never two running at once; raft/fsm.c);
+ * - every other service stays where it is.
+ *
+ * Where to: the nodes that are up and not draining, that carry every label
+ * of its [placement] constraints, that run none of the services it avoids
+ * (anti_affinity, either way round: a service that avoids it keeps it away
+ * as well), that it has not failed on lately, and that have room for its
+ * memory_mb and vcpus; of those, the one with the fewest services, ties to
+ * the lowest id. Candidates are taken in the order of `services` (the
+ * store's: by name), so the decision depends only on the inputs.
+ *
+ * A service with nowhere to go gets a WAIT decision whose reason says which
+ * rule left no node, issued only when the record's reason differs (a pass
+ * that finds nothing new proposes nothing).
  */
 
 struct bx_sched_node {
 	uint64_t id;
-	bool usable;   /* alive and allowed to take work */
-	unsigned load; /* services placed on it (stopped ones too: they come
-			  back where they were); bx_schedule adds its moves */
+	bool usable;   /* up: its services stay and it may take work */
+	bool draining; /* drained by the user: takes nothing, its services leave */
+	uint32_t memory_mb, vcpus; /* what it offers to services; 0: no limit */
+	const cJSON *labels;       /* {"key": "value", …} or NULL; not owned */
+
+	/* Set by bx_schedule: services placed on it (stopped ones too: they
+	 * come back where they were; one migrating here counts here as well)
+	 * and what they reserve, its own decisions included. */
+	unsigned load;
+	uint64_t used_memory_mb, used_vcpus;
+};
+
+enum bx_sched_kind {
+	BX_SCHED_ASSIGN,  /* service.assign: place it on `node` now */
+	BX_SCHED_MIGRATE, /* service.migrate: `from` stops it, then it goes to `node` */
+	BX_SCHED_WAIT     /* service.wait: nowhere to go, `reason` says why */
 };
 
 struct bx_sched_move {
+	enum bx_sched_kind kind;
 	char name[64];
-	uint64_t node;
+	uint64_t node; /* where to (0 for WAIT) */
 	uint64_t expect_generation;
 	uint64_t from;     /* the node it leaves (0: none) */
 	bool moved_failed; /* it failed on `from`, which is usable */
+	char reason[200];  /* WAIT: why no node can take it */
 };
 
-/* Set each node's load from a list of service records (all of them). */
-void bx_sched_count(const cJSON *services, struct bx_sched_node *nodes, size_t n);
-
 /*
- * Compute the moves for `services` (the candidates: any records, typically
- * those without a usable node; the others are left alone) given the nodes
- * and their current load. `nodes` (n entries) is updated with the load after
- * the moves. *moves is malloc'd (caller frees), *n_moves its length; at most
- * `max_moves` moves are produced (0 = no limit). Returns 0 or BX_ENOMEM.
+ * Decide the moves for `services` (every service record) given `nodes`
+ * (n entries; their load and used_* are recomputed and include the moves).
+ * *moves is malloc'd (caller frees), *n_moves its length; at most
+ * `max_moves` decisions are produced (0 = no limit). Returns 0 or BX_ENOMEM.
  */
 int bx_schedule(const cJSON *services, struct bx_sched_node *nodes, size_t n,
 		size_t max_moves, struct bx_sched_move **moves, size_t *n_moves);
+
+/* True if a node's labels satisfy a "key=value" constraint. */
+bool bx_sched_label_matches(const cJSON *labels, const char *constraint);
 
 #endif

@@ -196,6 +196,22 @@ bool bx_name_valid(const char *name)
 	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
+bool bx_label_valid(const char *label)
+{
+	const char *eq = strchr(label, '=');
+	size_t key = eq ? (size_t)(eq - label) : 0;
+
+	if (key == 0 || key > BX_LABEL_KEY_MAX || strlen(eq + 1) > BX_LABEL_VALUE_MAX ||
+	    strspn(label,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+		key)
+		return false;
+	for (const char *p = eq + 1; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == ',')
+			return false;
+	return true;
+}
+
 /* --- checking ---------------------------------------------------------------------- */
 
 static size_t cross_check(const struct bx_spec *s, const char *prefix, struct bx_diags *d)
@@ -246,6 +262,15 @@ static size_t cross_check(const struct bx_spec *s, const char *prefix, struct bx
 		bx_diags_add(
 		    d, "%s[restart] backoff_ms (%u) must not exceed backoff_max_ms (%u)",
 		    prefix, s->restart.backoff_ms, s->restart.backoff_max_ms);
+	/* Placing several instances of one service (spread across nodes) is not
+	 * built yet: refuse rather than run fewer than asked. */
+	if (s->count > 1)
+		bx_diags_add(
+		    d,
+		    "%s[service] count: one instance per service is supported for "
+		    "now, got %u (run copies as services of their own, with "
+		    "anti_affinity between them to keep them apart)",
+		    prefix, s->count);
 	for (size_t i = 0; i < s->placement.anti_affinity_len; i++)
 		if (!bx_name_valid(s->placement.anti_affinity[i]))
 			bx_diags_add(
@@ -253,10 +278,14 @@ static size_t cross_check(const struct bx_spec *s, const char *prefix, struct bx
 			    "%s[placement] anti_affinity: '%.64s' is not a service name",
 			    prefix, s->placement.anti_affinity[i]);
 	for (size_t i = 0; i < s->placement.constraints_len; i++)
-		if (strchr(s->placement.constraints[i], '=') == NULL)
+		if (!bx_label_valid(s->placement.constraints[i]))
 			bx_diags_add(
-			    d, "%s[placement] constraints: '%.64s' must be \"key=value\"",
-			    prefix, s->placement.constraints[i]);
+			    d,
+			    "%s[placement] constraints: '%.64s' must be \"key=value\" "
+			    "(key: A-Z a-z 0-9 _ . -, at most %d; value: at most %d "
+			    "printable characters, no ',')",
+			    prefix, s->placement.constraints[i], BX_LABEL_KEY_MAX,
+			    BX_LABEL_VALUE_MAX);
 	return d->len - before;
 }
 

@@ -46,7 +46,7 @@ struct bx_spec {
 	char driver[16];          /* "qemu" (default) | "libvirt" | "microvm-nix" | "process" */
 	uint32_t memory_mb;       /* default 256, 16..1048576 */
 	uint32_t vcpus;           /* default 1, 1..256 */
-	uint32_t count;           /* instances, default 1, 1..1000 */
+	uint32_t count;           /* instances: 1 (more are refused for now) */
 	uint32_t stop_timeout_ms; /* graceful stop before a hard kill, default 10000 */
 
 	struct {
@@ -98,6 +98,15 @@ struct bx_spec {
 		enum bx_on_partition on_partition; /* default stop */
 	} placement;
 };
+
+/*
+ * A node label, or a constraint naming one: "key=value"; the key is 1..63 of
+ * A-Z a-z 0-9 _ . -, the value at most 127 printable ASCII characters other
+ * than ',' (labels are given comma-separated on the command line).
+ */
+#define BX_LABEL_KEY_MAX 63
+#define BX_LABEL_VALUE_MAX 127
+bool bx_label_valid(const char *label);
 
 /* Fill `spec` with every default (name empty). */
 void bx_spec_init(struct bx_spec *spec);

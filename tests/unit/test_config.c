@@ -154,3 +154,60 @@ TEST(helpIsRecognised)
 	ASSERT(help);
 	bx_config_free(&c);
 }
+
+TEST(capacityAndLabelsFromFlagsFileAndHost)
+{
+	struct bx_config c;
+	struct bx_diags d;
+	char path[512], cfgarg[600], errmsg[BX_ERRMSG_SIZE];
+	char *env[] = {NULL};
+	uint32_t mem = 0, cpus = 0;
+	FILE *f;
+
+	/* the host's own: its memory less 512 MB, 4 x its CPUs */
+	ASSERT_INT(load(&c, 0, NULL, env, &d), 0);
+	ASSERT_INT(c.labels_len, 0);
+	ASSERT_INT(bx_config_capacity(&c, &mem, &cpus, errmsg), 0);
+	ASSERT(mem > 0 && cpus >= 4 && cpus % 4 == 0);
+	bx_config_free(&c);
+
+	char *flags[] = {"--memory-mb", "4096",      "--reserved-memory-mb",
+			 "1024",        "--vcpus=8", "--reserved-vcpus",
+			 "2",           "--labels",  "zone=eu,disk=ssd"};
+	ASSERT_INT(load(&c, 9, flags, env, &d), 0);
+	ASSERT_INT(bx_config_capacity(&c, &mem, &cpus, errmsg), 0);
+	ASSERT_INT(mem, 3072);
+	ASSERT_INT(cpus, 6);
+	ASSERT_INT(c.labels_len, 2);
+	ASSERT_STR(c.labels[1], "disk=ssd");
+	bx_config_free(&c);
+
+	snprintf(path, sizeof path, "%s/labels.toml", bx_test_tmpdir());
+	f = fopen(path, "w");
+	fputs("labels = [\"rack=r1\"]\nmemory_mb = 100\nreserved_memory_mb = 0\n", f);
+	fclose(f);
+	snprintf(cfgarg, sizeof cfgarg, "--config=%s", path);
+	char *file[] = {cfgarg};
+	ASSERT_INT(load(&c, 1, file, env, &d), 0);
+	ASSERT_INT(c.labels_len, 1);
+	ASSERT_STR(c.labels[0], "rack=r1");
+	ASSERT_INT(bx_config_capacity(&c, &mem, &cpus, errmsg), 0);
+	ASSERT_INT(mem, 100);
+	bx_config_free(&c);
+
+	/* bad labels and reserves that take everything are refused, each said */
+	char *bad[] = {"--labels",         "zone,disk=ssd,disk=hdd,bad key=x",
+		       "--memory-mb",      "512",
+		       "--vcpus",          "2",
+		       "--reserved-vcpus", "2"};
+	ASSERT_INT(load(&c, 8, bad, env, &d), BX_EINVAL);
+	ASSERT_INT(d.len, 5);
+	ASSERT_CONTAINS(d.items[0], "'zone' is not KEY=VALUE");
+	ASSERT_CONTAINS(d.items[1], "'disk=hdd' repeats a key");
+	ASSERT_CONTAINS(d.items[2], "'bad key=x' is not KEY=VALUE");
+	ASSERT_CONTAINS(d.items[3],
+			"reserved_memory_mb (512) must be less than memory_mb (512)");
+	ASSERT_CONTAINS(d.items[4], "reserved_vcpus (2) must be less than vcpus (2)");
+	bx_diags_free(&d);
+	bx_config_free(&c);
+}

@@ -608,6 +608,195 @@ TEST(nodeDownUnassignsRunningServicesWithNewGenerationUntilUp)
 	fx_close(&f);
 }
 
+TEST(nodeUpsertKeepsCapacityAndLabelsUntilGivenAgain)
+{
+	struct fx f;
+	cJSON *r = NULL;
+
+	fx_open(&f, "db");
+	ok(apply(&f, "{'op':'node.upsert','ts':1,'id':1,'name':'n1','api':'','raft':'',"
+		     "'memory_mb':2048,'vcpus':8,'labels':{'zone':'a','disk':'ssd'}}"));
+	/* a join's upsert says nothing of them: they stay */
+	ok(apply(&f,
+		 "{'op':'node.upsert','ts':2,'id':1,'name':'n1','api':'x','raft':''}"));
+	ASSERT_INT(bx_store_get_node(f.store, 1, &r), 0);
+	ASSERT_INT(num(r, "memory_mb"), 2048);
+	ASSERT_INT(num(r, "vcpus"), 8);
+	ASSERT_STR(str(cJSON_GetObjectItem(r, "labels"), "disk"), "ssd");
+	cJSON_Delete(r);
+	ok(apply(&f, "{'op':'node.upsert','ts':3,'id':1,'name':'n1','api':'x','raft':'',"
+		     "'memory_mb':0,'labels':{}}"));
+	ASSERT_INT(bx_store_get_node(f.store, 1, &r), 0);
+	ASSERT_INT(num(r, "memory_mb"), 0);
+	ASSERT_INT(num(r, "vcpus"), 8);
+	ASSERT(cJSON_GetArraySize(cJSON_GetObjectItem(r, "labels")) == 0);
+	cJSON_Delete(r);
+	reject(&f, BX_EINVAL,
+	       "{'op':'node.upsert','ts':4,'id':1,'name':'n1','api':'','raft':'',"
+	       "'memory_mb':-1}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'node.upsert','ts':4,'id':1,'name':'n1','api':'','raft':'',"
+	       "'labels':{'zone':3}}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'node.upsert','ts':4,'id':1,'name':'n1','api':'','raft':'',"
+	       "'labels':{'bad key':'x'}}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'node.upsert','ts':4,'id':1,'name':'n1','api':'','raft':'',"
+	       "'labels':['zone=a']}");
+	fx_close(&f);
+}
+
+TEST(drainTakesStoppedServicesOffAndRefusesNewWork)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	reject(&f, BX_ENOENT, "{'op':'node.drain','ts':1,'id':1,'drain':true}");
+	two_nodes_two_services(&f, false, 1);
+	res = apply(&f, "{'op':'node.drain','ts':10,'id':1,'drain':true}");
+	ok(res);
+	ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(res->record, "draining")));
+	ASSERT_INT(num(res->record, "draining_at"), 10);
+	/* the running one stays until the scheduler migrates it; the stopped one left */
+	r = get_service(&f, "a");
+	ASSERT_INT(num(r, "node"), 1);
+	ASSERT_INT(num(r, "generation"), 2);
+	cJSON_Delete(r);
+	r = get_service(&f, "b");
+	ASSERT_INT(num(r, "node"), 0);
+	ASSERT_STR(str(r, "reason"), "node 1 is draining");
+	cJSON_Delete(r);
+	/* nothing new is placed or migrated there */
+	reject(
+	    &f, BX_ECONFLICT,
+	    "{'op':'service.assign','ts':11,'name':'b','node':1,'expect_generation':3}");
+	ok(apply(&f, "{'op':'node.drain','ts':12,'id':1,'drain':false}"));
+	ok(apply(
+	    &f,
+	    "{'op':'service.assign','ts':13,'name':'b','node':1,'expect_generation':3}"));
+	reject(&f, BX_EINVAL, "{'op':'node.drain','ts':14,'id':1}");
+	reject(&f, BX_EINVAL, "{'op':'node.drain','ts':14,'id':1,'drain':'yes'}");
+	fx_close(&f);
+}
+
+TEST(migrateStopsFirstThenTheStopReportHandsOver)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	two_nodes_two_services(&f, true, 2);
+	ok(apply(&f,
+		 "{'op':'node.upsert','ts':1,'id':3,'name':'n3','api':'','raft':''}"));
+	ok(apply(&f, "{'op':'node.drain','ts':4,'id':1,'drain':true}"));
+	/* stale generation, same node, unknown or draining target: refused */
+	reject(
+	    &f, BX_ECONFLICT,
+	    "{'op':'service.migrate','ts':5,'name':'a','node':2,'expect_generation':1}");
+	reject(
+	    &f, BX_ECONFLICT,
+	    "{'op':'service.migrate','ts':5,'name':'a','node':1,'expect_generation':2}");
+	reject(
+	    &f, BX_ENOENT,
+	    "{'op':'service.migrate','ts':5,'name':'a','node':9,'expect_generation':2}");
+	res = apply(
+	    &f,
+	    "{'op':'service.migrate','ts':6,'name':'a','node':2,'expect_generation':2}");
+	ok(res);
+	/* still node 1, same generation: only node 1 may run it, until it stops */
+	ASSERT_INT(num(res->record, "node"), 1);
+	ASSERT_INT(num(res->record, "generation"), 2);
+	ASSERT_INT(num(res->record, "move_to"), 2);
+	ASSERT_STR(str(res->record, "state"), "running");
+	ASSERT_STR(str(res->record, "reason"), "moving to node 2: node 1 is draining");
+	/* any other report of node 1 is taken as usual */
+	ok(apply(&f, "{'op':'service.report','ts':7,'name':'a','node':1,'generation':2,"
+		     "'state':'running','pid':5,'restarts':0,'reason':''}"));
+	r = get_service(&f, "a");
+	ASSERT_INT(num(r, "move_to"), 2);
+	cJSON_Delete(r);
+	/* stopped there: handed over as a fresh instance on node 2 */
+	res =
+	    apply(&f, "{'op':'service.report','ts':8,'name':'a','node':1,'generation':2,"
+		      "'state':'stopped','pid':0,'restarts':0,'reason':''}");
+	ok(res);
+	ASSERT_INT(num(res->record, "node"), 2);
+	ASSERT_INT(num(res->record, "generation"), 3);
+	ASSERT_STR(str(res->record, "state"), "pending");
+	ASSERT(cJSON_GetObjectItem(res->record, "move_to") == NULL);
+	ASSERT_STR(str(res->record, "reason"), "moved from node 1 (draining)");
+	fx_close(&f);
+}
+
+TEST(migrationToANodeThatWentDownEndsOnNoNode)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	two_nodes_two_services(&f, true, 2);
+	ok(apply(&f, "{'op':'node.drain','ts':4,'id':1,'drain':true}"));
+	ok(apply(
+	    &f,
+	    "{'op':'service.migrate','ts':5,'name':'a','node':2,'expect_generation':2}"));
+	ok(apply(&f, "{'op':'node.down','ts':6,'id':2}"));
+	res =
+	    apply(&f, "{'op':'service.report','ts':7,'name':'a','node':1,'generation':2,"
+		      "'state':'stopped','pid':0,'restarts':0,'reason':''}");
+	ok(res);
+	ASSERT_INT(num(res->record, "node"), 0);
+	ASSERT_INT(num(res->record, "generation"), 3);
+	/* and the source going down drops a migration under way */
+	ok(apply(&f, "{'op':'node.up','ts':8,'id':2}"));
+	ok(apply(&f, "{'op':'node.drain','ts':9,'id':1,'drain':false}"));
+	ok(apply(
+	    &f,
+	    "{'op':'service.assign','ts':10,'name':'a','node':1,'expect_generation':3}"));
+	r = get_service(&f, "a");
+	ASSERT_INT(num(r, "node"), 1);
+	ASSERT_INT(num(r, "generation"), 4);
+	cJSON_Delete(r);
+	ok(apply(&f, "{'op':'service.migrate','ts':11,'name':'a','node':2,'expect_"
+		     "generation':4}"));
+	ok(apply(&f, "{'op':'node.down','ts':12,'id':1}"));
+	r = get_service(&f, "a");
+	ASSERT_INT(num(r, "node"), 0);
+	ASSERT(cJSON_GetObjectItem(r, "move_to") == NULL);
+	ASSERT_STR(str(r, "reason"), "node 1 (n1) is down");
+	cJSON_Delete(r);
+	fx_close(&f);
+}
+
+TEST(waitRecordsTheReasonOnceAtTheGenerationSeen)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+
+	fx_open(&f, "db");
+	ok(apply(&f, "{'op':'service.put','ts':1,'name':'a','start':true,'spec':" SPEC(
+			 "a", "") "}"));
+	reject(
+	    &f, BX_ECONFLICT,
+	    "{'op':'service.wait','ts':2,'name':'a','expect_generation':7,'reason':'x'}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'service.wait','ts':2,'name':'a','expect_generation':1}");
+	res = apply(&f, "{'op':'service.wait','ts':3,'name':'a','expect_generation':1,"
+			"'reason':'no room'}");
+	ok(res);
+	ASSERT_STR(str(res->record, "reason"), "no room");
+	ASSERT_STR(str(res->record, "state"), "pending");
+	ASSERT_INT(num(res->record, "generation"), 1);
+	seen.calls = 0;
+	ok(apply(&f, "{'op':'service.wait','ts':4,'name':'a','expect_generation':1,"
+		     "'reason':'no room'}"));
+	ASSERT_INT(seen.calls, 0);
+	fx_close(&f);
+}
+
 TEST(failedReportsNoteTheNodeAndAMoveCarriesItsReason)
 {
 	struct fx f;

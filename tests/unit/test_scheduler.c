@@ -1,10 +1,11 @@
 /* test_scheduler.c - placement: fewest services first, no needless moves, generations
- * carried. */
+ * carried; capacity, labels, anti-affinity, draining nodes, and why a service waits. */
 #include "harness.h"
 #include "scheduler.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static cJSON *svc(const char *name, uint64_t node, uint64_t gen, const char *desired)
 {
@@ -16,10 +17,46 @@ static cJSON *svc(const char *name, uint64_t node, uint64_t gen, const char *des
 	return s;
 }
 
+/* A service record with a spec: memory, vCPUs, constraints, anti-affinity
+ * (comma-separated lists, "" for none). */
+static cJSON *svc_spec(const char *name, uint64_t node, unsigned mem, unsigned cpus,
+		       const char *constraints, const char *avoid)
+{
+	cJSON *s = svc(name, node, 1, "running");
+	cJSON *spec = cJSON_AddObjectToObject(s, "spec");
+	cJSON *service = cJSON_AddObjectToObject(spec, "service");
+	cJSON *placement = cJSON_AddObjectToObject(spec, "placement");
+	const char *lists[2] = {constraints, avoid};
+	const char *keys[2] = {"constraints", "anti_affinity"};
+
+	cJSON_AddNumberToObject(service, "memory_mb", mem);
+	cJSON_AddNumberToObject(service, "vcpus", cpus);
+	for (int k = 0; k < 2; k++) {
+		cJSON *arr = cJSON_AddArrayToObject(placement, keys[k]);
+		char buf[256];
+		snprintf(buf, sizeof buf, "%s", lists[k]);
+		for (char *save = NULL, *t = strtok_r(buf, ",", &save); t != NULL;
+		     t = strtok_r(NULL, ",", &save))
+			cJSON_AddItemToArray(arr, cJSON_CreateString(t));
+	}
+	return s;
+}
+
+static const struct bx_sched_move *move_of(const struct bx_sched_move *moves, size_t n,
+					   const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(moves[i].name, name) == 0)
+			return &moves[i];
+	return NULL;
+}
+
 TEST(unplacedServiceGoesToLeastLoadedNode)
 {
 	cJSON *all = cJSON_CreateArray();
-	struct bx_sched_node nodes[] = {{1, true, 0}, {2, true, 0}, {3, true, 0}};
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = true},
+					{.id = 2, .usable = true},
+					{.id = 3, .usable = true}};
 	struct bx_sched_move *moves;
 	size_t n;
 
@@ -27,7 +64,6 @@ TEST(unplacedServiceGoesToLeastLoadedNode)
 	cJSON_AddItemToArray(all, svc("b", 1, 2, "running"));
 	cJSON_AddItemToArray(all, svc("c", 2, 2, "running"));
 	cJSON_AddItemToArray(all, svc("new", 0, 1, "running"));
-	bx_sched_count(all, nodes, 3);
 	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
 	ASSERT_INT(n, 1);
 	ASSERT_STR(moves[0].name, "new");
@@ -41,14 +77,14 @@ TEST(unplacedServiceGoesToLeastLoadedNode)
 TEST(placedAndStoppedServicesDoNotMove)
 {
 	cJSON *all = cJSON_CreateArray();
-	struct bx_sched_node nodes[] = {{1, true, 0}, {2, true, 0}};
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = true},
+					{.id = 2, .usable = true}};
 	struct bx_sched_move *moves;
 	size_t n;
 
 	cJSON_AddItemToArray(all, svc("a", 1, 2, "running"));
 	cJSON_AddItemToArray(all, svc("b", 1, 2, "running"));
 	cJSON_AddItemToArray(all, svc("idle", 0, 1, "stopped"));
-	bx_sched_count(all, nodes, 2);
 	ASSERT_INT(bx_schedule(all, nodes, 2, 0, &moves, &n), 0);
 	ASSERT_INT(n, 0);
 	ASSERT_INT(nodes[0].load, 2);
@@ -60,7 +96,9 @@ TEST(placedAndStoppedServicesDoNotMove)
 TEST(servicesOnUnusableNodeAreSpreadEvenly)
 {
 	cJSON *all = cJSON_CreateArray();
-	struct bx_sched_node nodes[] = {{1, false, 0}, {2, true, 0}, {3, true, 0}};
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = false},
+					{.id = 2, .usable = true},
+					{.id = 3, .usable = true}};
 	struct bx_sched_move *moves;
 	size_t n;
 
@@ -69,7 +107,6 @@ TEST(servicesOnUnusableNodeAreSpreadEvenly)
 		snprintf(name, sizeof name, "s%d", i);
 		cJSON_AddItemToArray(all, svc(name, 1, 5, "running"));
 	}
-	bx_sched_count(all, nodes, 3);
 	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
 	ASSERT_INT(n, 6);
 	ASSERT_INT(nodes[1].load, 3);
@@ -82,19 +119,21 @@ TEST(servicesOnUnusableNodeAreSpreadEvenly)
 	cJSON_Delete(all);
 }
 
-TEST(noUsableNodeMeansNoMoves)
+TEST(noUsableNodeMeansAWaitNotAMove)
 {
 	cJSON *all = cJSON_CreateArray();
-	struct bx_sched_node nodes[] = {{1, false, 0}};
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = false}};
 	struct bx_sched_move *moves;
 	size_t n;
 
 	cJSON_AddItemToArray(all, svc("a", 0, 1, "running"));
-	bx_sched_count(all, nodes, 1);
 	ASSERT_INT(bx_schedule(all, nodes, 1, 0, &moves, &n), 0);
-	ASSERT_INT(n, 0);
+	ASSERT_INT(n, 1);
+	ASSERT_INT(moves[0].kind, BX_SCHED_WAIT);
+	free(moves);
 	ASSERT_INT(bx_schedule(all, NULL, 0, 0, &moves, &n), 0);
-	ASSERT_INT(n, 0);
+	ASSERT_INT(n, 1);
+	ASSERT_INT(moves[0].kind, BX_SCHED_WAIT);
 	free(moves);
 	cJSON_Delete(all);
 }
@@ -102,7 +141,7 @@ TEST(noUsableNodeMeansNoMoves)
 TEST(maxMovesBoundsOnePass)
 {
 	cJSON *all = cJSON_CreateArray();
-	struct bx_sched_node nodes[] = {{7, true, 0}};
+	struct bx_sched_node nodes[] = {{.id = 7, .usable = true}};
 	struct bx_sched_move *moves;
 	size_t n;
 
@@ -111,7 +150,6 @@ TEST(maxMovesBoundsOnePass)
 		snprintf(name, sizeof name, "s%d", i);
 		cJSON_AddItemToArray(all, svc(name, 0, 1, "running"));
 	}
-	bx_sched_count(all, nodes, 1);
 	ASSERT_INT(bx_schedule(all, nodes, 1, 4, &moves, &n), 0);
 	ASSERT_INT(n, 4);
 	ASSERT_STR(moves[3].name, "s3");
@@ -119,27 +157,28 @@ TEST(maxMovesBoundsOnePass)
 	cJSON_Delete(all);
 }
 
-TEST(givenLoadsDecideWithoutTheOtherRecords)
+TEST(loadCountsEveryPlacedRecordAndAMigrationOnBothNodes)
 {
-	/* only the candidates are passed; the loads come from elsewhere (the index) */
-	cJSON *cands = cJSON_CreateArray();
-	struct bx_sched_node nodes[] = {{1, true, 5}, {2, true, 3}, {3, false, 0}};
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = true},
+					{.id = 2, .usable = true}};
 	struct bx_sched_move *moves;
+	cJSON *moving = svc_spec("moving", 1, 300, 2, "", "");
 	size_t n;
 
-	cJSON_AddItemToArray(cands, svc("x", 0, 1, "running"));
-	cJSON_AddItemToArray(cands, svc("y", 3, 4, "running")); /* on an unusable node */
-	cJSON_AddItemToArray(cands, svc("z", 0, 1, "stopped")); /* does not want to run */
-	ASSERT_INT(bx_schedule(cands, nodes, 3, 0, &moves, &n), 0);
-	ASSERT_INT(n, 2);
-	ASSERT_STR(moves[0].name, "x");
-	ASSERT_INT(moves[0].node, 2);
-	ASSERT_STR(moves[1].name, "y");
-	ASSERT_INT(moves[1].node, 2);
-	ASSERT_INT(moves[1].expect_generation, 4);
-	ASSERT_INT(nodes[1].load, 5);
+	cJSON_AddNumberToObject(moving, "move_to", 2);
+	cJSON_AddItemToArray(all, moving);
+	cJSON_AddItemToArray(all, svc_spec("idle", 2, 100, 1, "", ""));
+	cJSON_GetObjectItem(cJSON_GetArrayItem(all, 1), "desired")->valuestring[0] = 's';
+	ASSERT_INT(bx_schedule(all, nodes, 2, 0, &moves, &n), 0);
+	ASSERT_INT(n, 0);
+	ASSERT_INT(nodes[0].load, 1);
+	ASSERT_INT(nodes[0].used_memory_mb, 300);
+	ASSERT_INT(nodes[1].load, 2);
+	ASSERT_INT(nodes[1].used_memory_mb, 400);
+	ASSERT_INT(nodes[1].used_vcpus, 3);
 	free(moves);
-	cJSON_Delete(cands);
+	cJSON_Delete(all);
 }
 
 static void failed_on(cJSON *s, uint64_t node)
@@ -158,7 +197,9 @@ TEST(failedServiceMovesAwayFromNodesWhereItFailed)
 {
 	cJSON *all = cJSON_CreateArray();
 	/* node 2 is the least loaded, but "bad" failed there before */
-	struct bx_sched_node nodes[] = {{1, true, 0}, {2, true, 0}, {3, true, 0}};
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = true},
+					{.id = 2, .usable = true},
+					{.id = 3, .usable = true}};
 	struct bx_sched_move *moves;
 	cJSON *bad = svc("bad", 1, 4, "running"), *ok = svc("ok", 3, 2, "running");
 	cJSON *done = svc("done", 1, 2, "stopped");
@@ -172,7 +213,6 @@ TEST(failedServiceMovesAwayFromNodesWhereItFailed)
 	cJSON_AddItemToArray(all, bad);
 	cJSON_AddItemToArray(all, ok);
 	cJSON_AddItemToArray(all, done);
-	bx_sched_count(all, nodes, 3);
 	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
 	ASSERT_INT(n, 1); /* a running service stays; a stopped failed one stays */
 	ASSERT_STR(moves[0].name, "bad");
@@ -186,5 +226,203 @@ TEST(failedServiceMovesAwayFromNodesWhereItFailed)
 	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
 	ASSERT_INT(n, 0);
 	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(capacityKeepsAServiceOffAFullNode)
+{
+	cJSON *all = cJSON_CreateArray();
+	/* node 1 is emptier but has 512 MB left; node 2 sets no limit */
+	struct bx_sched_node nodes[] = {
+	    {.id = 1, .usable = true, .memory_mb = 1024},
+	    {.id = 2, .usable = true},
+	    {.id = 3, .usable = true, .memory_mb = 4096, .vcpus = 1}};
+	struct bx_sched_move *moves;
+	size_t n;
+
+	cJSON_AddItemToArray(all, svc_spec("a", 1, 512, 1, "", ""));
+	cJSON_AddItemToArray(all, svc_spec("b", 2, 64, 1, "", ""));
+	cJSON_AddItemToArray(all, svc_spec("c", 2, 64, 1, "", ""));
+	cJSON_AddItemToArray(all, svc_spec("d", 3, 64, 1, "", ""));
+	cJSON_AddItemToArray(all, svc_spec("e", 3, 64, 0, "", ""));
+	cJSON_AddItemToArray(all, svc_spec("new", 0, 1024, 1, "", ""));
+	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(n, 1);
+	ASSERT_INT(moves[0].kind, BX_SCHED_ASSIGN);
+	ASSERT_INT(moves[0].node, 2); /* 1: no memory; 3: no vCPU left */
+	ASSERT_INT(nodes[1].used_memory_mb, 1152);
+	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(noRoomWaitsWithTheReasonOnce)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {
+	    {.id = 1, .usable = true, .memory_mb = 2048, .vcpus = 4},
+	    {.id = 2, .usable = true, .memory_mb = 1024, .vcpus = 4}};
+	struct bx_sched_move *moves;
+	cJSON *big = svc_spec("big", 0, 4096, 2, "", "");
+	size_t n;
+
+	cJSON_AddItemToArray(all, svc_spec("a", 1, 1024, 1, "", ""));
+	cJSON_AddItemToArray(all, big);
+	ASSERT_INT(bx_schedule(all, nodes, 2, 0, &moves, &n), 0);
+	ASSERT_INT(n, 1);
+	ASSERT_INT(moves[0].kind, BX_SCHED_WAIT);
+	ASSERT_STR(moves[0].name, "big");
+	ASSERT_INT(moves[0].node, 0);
+	ASSERT_INT(moves[0].expect_generation, 1);
+	ASSERT_CONTAINS(moves[0].reason, "no room: it needs 4096 MB and 2 vCPUs");
+	ASSERT_CONTAINS(moves[0].reason, "node 1: 1024 MB and 3 vCPUs");
+	/* the record already says so: nothing to propose */
+	cJSON_AddStringToObject(big, "reason", moves[0].reason);
+	free(moves);
+	ASSERT_INT(bx_schedule(all, nodes, 2, 0, &moves, &n), 0);
+	ASSERT_INT(n, 0);
+	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(constraintsNeedEveryLabel)
+{
+	cJSON *all = cJSON_CreateArray();
+	cJSON *l1 = cJSON_Parse("{\"zone\":\"a\",\"disk\":\"ssd\"}");
+	cJSON *l2 = cJSON_Parse("{\"zone\":\"b\",\"disk\":\"ssd\"}");
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = true, .labels = l1},
+					{.id = 2, .usable = true, .labels = l2},
+					{.id = 3, .usable = true}};
+	struct bx_sched_move *moves;
+	const struct bx_sched_move *m;
+	size_t n;
+
+	cJSON_AddItemToArray(all, svc_spec("fast", 0, 64, 1, "disk=ssd,zone=b", ""));
+	cJSON_AddItemToArray(all, svc_spec("any-ssd", 0, 64, 1, "disk=ssd", ""));
+	cJSON_AddItemToArray(all, svc_spec("gpu", 0, 64, 1, "zone=a,gpu=yes", ""));
+	cJSON_AddItemToArray(all, svc_spec("free", 0, 64, 1, "", ""));
+	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(n, 4);
+	ASSERT((m = move_of(moves, n, "fast")) != NULL && m->node == 2);
+	ASSERT((m = move_of(moves, n, "any-ssd")) != NULL && m->node == 1);
+	ASSERT((m = move_of(moves, n, "gpu")) != NULL && m->kind == BX_SCHED_WAIT);
+	ASSERT_STR(m->reason, "no node has the labels it needs: zone=a gpu=yes");
+	ASSERT((m = move_of(moves, n, "free")) != NULL && m->node == 3);
+	ASSERT(bx_sched_label_matches(l1, "zone=a"));
+	ASSERT(!bx_sched_label_matches(l1, "zone=ab"));
+	ASSERT(!bx_sched_label_matches(l1, "zone"));
+	ASSERT(!bx_sched_label_matches(NULL, "zone=a"));
+	free(moves);
+	cJSON_Delete(all);
+	cJSON_Delete(l1);
+	cJSON_Delete(l2);
+}
+
+TEST(antiAffinityWorksBothWaysAndWithinAPass)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = true},
+					{.id = 2, .usable = true},
+					{.id = 3, .usable = true}};
+	struct bx_sched_move *moves;
+	const struct bx_sched_move *m;
+	size_t n;
+
+	/* db on 1; cache on 2 avoids web; web avoids db: only 3 is left */
+	cJSON_AddItemToArray(all, svc_spec("cache", 2, 64, 1, "", "web"));
+	cJSON_AddItemToArray(all, svc_spec("db", 1, 64, 1, "", ""));
+	cJSON_AddItemToArray(all, svc_spec("web", 0, 64, 1, "", "db"));
+	/* placed in this same pass after web: avoids it, so not on 3 */
+	cJSON_AddItemToArray(all, svc_spec("web2", 0, 64, 1, "", "web"));
+	/* avoids everything: waits, saying why */
+	cJSON_AddItemToArray(all, svc_spec("zz", 0, 64, 1, "", "db,cache,web"));
+	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(n, 3);
+	ASSERT((m = move_of(moves, n, "web")) != NULL && m->node == 3);
+	ASSERT((m = move_of(moves, n, "web2")) != NULL && m->node != 3 &&
+	       m->kind == BX_SCHED_ASSIGN);
+	ASSERT((m = move_of(moves, n, "zz")) != NULL && m->kind == BX_SCHED_WAIT);
+	ASSERT_CONTAINS(m->reason, "anti_affinity");
+	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(drainingNodeMigratesItsRunningServicesAndTakesNothing)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = true, .draining = true},
+					{.id = 2, .usable = true},
+					{.id = 3, .usable = true, .memory_mb = 100}};
+	struct bx_sched_move *moves;
+	const struct bx_sched_move *m;
+	cJSON *moving = svc_spec("moving", 1, 64, 1, "", "");
+	cJSON *idle = svc_spec("idle", 1, 64, 1, "", "");
+	size_t n;
+
+	cJSON_AddNumberToObject(moving, "move_to", 2); /* under way: left alone */
+	cJSON_GetObjectItem(idle, "desired")->valuestring[0] = 's';
+	cJSON_AddItemToArray(all, svc_spec("a", 1, 64, 1, "", ""));
+	cJSON_AddItemToArray(all, svc_spec("b", 1, 512, 1, "", ""));
+	cJSON_AddItemToArray(all, idle);
+	cJSON_AddItemToArray(all, moving);
+	cJSON_AddItemToArray(all, svc_spec("new", 0, 64, 1, "", ""));
+	cJSON_AddItemToArray(all, svc_spec("pinned", 1, 64, 1, "only=here", ""));
+	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(n, 4);
+	ASSERT((m = move_of(moves, n, "a")) != NULL && m->kind == BX_SCHED_MIGRATE &&
+	       m->from == 1 && m->node == 3);
+	ASSERT((m = move_of(moves, n, "b")) != NULL && m->kind == BX_SCHED_MIGRATE &&
+	       m->node == 2); /* no room on 3 */
+	ASSERT((m = move_of(moves, n, "new")) != NULL && m->kind == BX_SCHED_ASSIGN &&
+	       m->node != 1);
+	ASSERT((m = move_of(moves, n, "pinned")) != NULL && m->kind == BX_SCHED_WAIT &&
+	       m->from == 1);
+	ASSERT_CONTAINS(m->reason, "only=here");
+	ASSERT(move_of(moves, n, "idle") == NULL && move_of(moves, n, "moving") == NULL);
+	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(nothingUpSaysSo)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = false},
+					{.id = 2, .usable = true, .draining = true}};
+	struct bx_sched_move *moves;
+	size_t n;
+
+	cJSON_AddItemToArray(all, svc_spec("a", 0, 64, 1, "", ""));
+	ASSERT_INT(bx_schedule(all, nodes, 2, 0, &moves, &n), 0);
+	ASSERT_INT(n, 1);
+	ASSERT_INT(moves[0].kind, BX_SCHED_WAIT);
+	ASSERT_STR(moves[0].reason, "no node is up and not draining");
+	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(sameInputsSameDecisions)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node a[4], b[4];
+	struct bx_sched_move *m1, *m2;
+	size_t n1, n2;
+
+	for (int i = 0; i < 4; i++)
+		a[i] = (struct bx_sched_node){
+		    .id = (uint64_t)(10 - i), .usable = true, .memory_mb = 1000};
+	memcpy(b, a, sizeof a);
+	for (int i = 0; i < 40; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "s%02d", i);
+		cJSON_AddItemToArray(all, svc_spec(name, 0, 50u + (unsigned)i * 7, 1, "",
+						   i % 3 ? "" : "s00"));
+	}
+	ASSERT_INT(bx_schedule(all, a, 4, 0, &m1, &n1), 0);
+	ASSERT_INT(bx_schedule(all, b, 4, 0, &m2, &n2), 0);
+	ASSERT_INT(n1, n2);
+	ASSERT(n1 > 0 && memcmp(m1, m2, n1 * sizeof *m1) == 0);
+	for (int i = 0; i < 4; i++)
+		ASSERT(a[i].used_memory_mb <= a[i].memory_mb);
+	free(m1);
+	free(m2);
 	cJSON_Delete(all);
 }

@@ -195,3 +195,30 @@ TEST(loadFileTakesTheNameFromTheFile)
 	ASSERT(has_diag(&d, "missing.toml: cannot open"));
 	bx_diags_free(&d);
 }
+
+TEST(placementRulesAndCountAreChecked)
+{
+	struct bx_spec s;
+	struct bx_diags d;
+
+	ASSERT_INT(
+	    parse("[service]\ndriver = \"process\"\ncount = 2\n"
+		  "[process]\ncommand = [\"/bin/true\"]\n[placement]\n"
+		  "constraints = [\"zone=eu\", \"zone\", \"bad key=x\", \"v=a,b\"]\n"
+		  "anti_affinity = [\"db\", \"Not-A-Name\"]\n",
+		  &s, &d),
+	    BX_EINVAL);
+	ASSERT_INT(d.len, 5);
+	ASSERT(
+	    has_diag(&d, "count: one instance per service is supported for now, got 2"));
+	ASSERT(has_diag(&d, "constraints: 'zone' must be \"key=value\""));
+	ASSERT(has_diag(&d, "constraints: 'bad key=x' must be"));
+	ASSERT(has_diag(&d, "constraints: 'v=a,b' must be"));
+	ASSERT(has_diag(&d, "anti_affinity: 'Not-A-Name' is not a service name"));
+	bx_diags_free(&d);
+	ASSERT(bx_label_valid("zone=eu"));
+	ASSERT(bx_label_valid("k8s.io_x-y="));
+	ASSERT(!bx_label_valid("=eu"));
+	ASSERT(!bx_label_valid("zone"));
+	ASSERT(!bx_label_valid("zone=\x01"));
+}
