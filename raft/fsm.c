@@ -606,13 +606,11 @@ static int hand_over(struct apply *a, cJSON *rec)
 	cJSON *node;
 	int rc = bx_store_get_node(a->fsm->store, to, &node);
 
-	if (rc == 0 && bx_fsm_node_down(node))
-		to = 0;
-	cJSON_Delete(node);
-	if (rc == BX_ENOENT)
-		to = 0;
-	else if (rc != 0)
+	if (rc != 0 && rc != BX_ENOENT)
 		return rc;
+	if (node == NULL || bx_fsm_node_down(node))
+		to = 0; /* gone or down meanwhile */
+	cJSON_Delete(node);
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "move_to");
 	snprintf(reason, sizeof reason, "moved from node %" PRIu64 " (draining)", from);
 	rc = set_num(rec, "node", (double)to);

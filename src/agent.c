@@ -176,6 +176,25 @@ static void report_done(void *data, int code, const char *msg, const cJSON *reco
 		send_report(inst);
 }
 
+/* A service.report of this node about generation `gen` of service `name`. */
+static cJSON *report_cmd(struct bx_daemon *d, const char *name, double gen,
+			 const char *state, double pid, double restarts,
+			 const char *reason, const char *health)
+{
+	cJSON *cmd = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(cmd, "op", "service.report");
+	cJSON_AddStringToObject(cmd, "name", name);
+	cJSON_AddNumberToObject(cmd, "node", (double)d->id);
+	cJSON_AddNumberToObject(cmd, "generation", gen);
+	cJSON_AddStringToObject(cmd, "state", state);
+	cJSON_AddNumberToObject(cmd, "pid", pid);
+	cJSON_AddNumberToObject(cmd, "restarts", restarts);
+	cJSON_AddStringToObject(cmd, "reason", reason);
+	cJSON_AddStringToObject(cmd, "health", health);
+	return cmd;
+}
+
 static void send_report(struct instance *inst)
 {
 	struct bx_daemon *d = inst->agent->d;
@@ -183,16 +202,9 @@ static void send_report(struct instance *inst)
 
 	if (inst->report_in_flight || d->stopping)
 		return;
-	cmd = cJSON_CreateObject();
-	cJSON_AddStringToObject(cmd, "op", "service.report");
-	cJSON_AddStringToObject(cmd, "name", inst->name);
-	cJSON_AddNumberToObject(cmd, "node", (double)d->id);
-	cJSON_AddNumberToObject(cmd, "generation", (double)inst->generation);
-	cJSON_AddStringToObject(cmd, "state", inst->state);
-	cJSON_AddNumberToObject(cmd, "pid", inst->vm.pid);
-	cJSON_AddNumberToObject(cmd, "restarts", inst->restarts.total);
-	cJSON_AddStringToObject(cmd, "reason", inst->reason);
-	cJSON_AddStringToObject(cmd, "health", health_name(inst));
+	cmd =
+	    report_cmd(d, inst->name, (double)inst->generation, inst->state, inst->vm.pid,
+		       inst->restarts.total, inst->reason, health_name(inst));
 	inst->report_dirty = false;
 	inst->report_in_flight = true;
 	bx_daemon_submit(d, cmd, report_done, inst);
@@ -543,23 +555,15 @@ static void released_done(void *data, int code, const char *msg, const cJSON *re
 static void report_released(struct bx_agent *a, const cJSON *record)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
-	cJSON *cmd;
 
 	if (!cJSON_IsString(name) || a->d->stopping)
 		return;
-	cmd = cJSON_CreateObject();
-	cJSON_AddStringToObject(cmd, "op", "service.report");
-	cJSON_AddStringToObject(cmd, "name", name->valuestring);
-	cJSON_AddNumberToObject(cmd, "node", (double)a->d->id);
-	cJSON_AddNumberToObject(
-	    cmd, "generation",
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(record, "generation")));
-	cJSON_AddStringToObject(cmd, "state", "stopped");
-	cJSON_AddNumberToObject(cmd, "pid", 0);
-	cJSON_AddNumberToObject(cmd, "restarts", 0);
-	cJSON_AddStringToObject(cmd, "reason", "");
-	cJSON_AddStringToObject(cmd, "health", "");
-	bx_daemon_submit(a->d, cmd, released_done, NULL);
+	bx_daemon_submit(a->d,
+			 report_cmd(a->d, name->valuestring,
+				    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+					record, "generation")),
+				    "stopped", 0, 0, "", ""),
+			 released_done, NULL);
 }
 
 /* Bring one service in line with its record (NULL: no record any more). */

@@ -353,12 +353,10 @@ static int final_checks(struct bx_config *cfg, struct bx_diags *diags)
 	if (cfg->bootstrap && cfg->join != NULL && cfg->join[0] != '\0')
 		bx_diags_add(diags, "--bootstrap and --join exclude each other");
 	for (size_t i = 0; i < cfg->labels_len; i++) {
+		size_t key = strcspn(cfg->labels[i], "=");
 		bool dup = false;
 		for (size_t j = 0; j < i; j++)
-			dup |= strcspn(cfg->labels[i], "=") ==
-				   strcspn(cfg->labels[j], "=") &&
-			       strncmp(cfg->labels[i], cfg->labels[j],
-				       strcspn(cfg->labels[i], "=")) == 0;
+			dup |= strncmp(cfg->labels[i], cfg->labels[j], key + 1) == 0;
 		if (!bx_label_valid(cfg->labels[i]))
 			bx_diags_add(
 			    diags,

@@ -245,40 +245,56 @@ static const char *amount(long long v, char *buf, size_t size)
 	return buf;
 }
 
-/* Why no node could take `svc`: the first rule that left none. */
+/*
+ * The rules of scheduler.h in order; for one node, how far `svc` got: the
+ * first rule the node fails, or FITS. Higher means further.
+ */
+enum rule { NOT_UP, FAILED_THERE, NO_LABELS, AVOIDS, NO_ROOM, FITS };
+
+static enum rule check(struct pass *p, const struct bx_sched_node *node, const cJSON *svc,
+		       const char *name, uint64_t leaving, struct need need)
+{
+	if (!node->usable || node->draining || node->id == leaving)
+		return NOT_UP;
+	if (failed_on(svc, node->id))
+		return FAILED_THERE;
+	if (!labels_match(node, svc))
+		return NO_LABELS;
+	if (conflicts(&p->pairs, svc, name, node->id))
+		return AVOIDS;
+	return has_room(node, need) ? FITS : NO_ROOM;
+}
+
+/* Why no node could take `svc`: the rule that stopped the node that got
+ * furthest. */
 static void explain(struct pass *p, const cJSON *svc, const char *name, uint64_t leaving,
 		    struct need need, char *out, size_t size)
 {
-	size_t up = 0, fresh = 0, labelled = 0, apart = 0;
+	enum rule furthest = NOT_UP;
 	const struct bx_sched_node *roomiest = NULL;
 	const cJSON *c;
 	int len;
 
 	for (size_t i = 0; i < p->n; i++) {
 		const struct bx_sched_node *node = &p->nodes[i];
-		if (!node->usable || node->draining || node->id == leaving)
-			continue;
-		up++;
-		if (failed_on(svc, node->id))
-			continue;
-		fresh++;
-		if (!labels_match(node, svc))
-			continue;
-		labelled++;
-		if (conflicts(&p->pairs, svc, name, node->id))
-			continue;
-		apart++;
-		if (roomiest == NULL ||
-		    free_of(node->memory_mb, node->used_memory_mb) >
-			free_of(roomiest->memory_mb, roomiest->used_memory_mb))
+		enum rule r = check(p, node, svc, name, leaving, need);
+		if (r > furthest)
+			furthest = r;
+		if (r == NO_ROOM &&
+		    (roomiest == NULL ||
+		     free_of(node->memory_mb, node->used_memory_mb) >
+			 free_of(roomiest->memory_mb, roomiest->used_memory_mb)))
 			roomiest = node;
 	}
-	if (up == 0) {
+	switch (furthest) {
+	case NOT_UP:
 		snprintf(out, size, "no %snode is up and not draining",
 			 leaving != 0 ? "other " : "");
-	} else if (fresh == 0) {
+		break;
+	case FAILED_THERE:
 		snprintf(out, size, "it failed lately on every node that could take it");
-	} else if (labelled == 0) {
+		break;
+	case NO_LABELS:
 		len = snprintf(out, size, "no node has the labels it needs:");
 		cJSON_ArrayForEach(c, spec_item(svc, "placement", "constraints"))
 		{
@@ -286,11 +302,13 @@ static void explain(struct pass *p, const cJSON *svc, const char *name, uint64_t
 				len += snprintf(out + len, size - (size_t)len, " %s",
 						c->valuestring);
 		}
-	} else if (apart == 0) {
+		break;
+	case AVOIDS:
 		snprintf(out, size,
 			 "every node with its labels runs a service it must not share "
 			 "a node with (anti_affinity)");
-	} else {
+		break;
+	case NO_ROOM: { /* then some node stopped there: roomiest is set */
 		char mem[24], cpu[24];
 		snprintf(out, size,
 			 "no room: it needs %" PRIu64 " MB and %" PRIu64
@@ -301,6 +319,11 @@ static void explain(struct pass *p, const cJSON *svc, const char *name, uint64_t
 				mem, sizeof mem),
 			 amount(free_of(roomiest->vcpus, roomiest->used_vcpus), cpu,
 				sizeof cpu));
+		break;
+	}
+	case FITS: /* not asked: choose() found no node that fits */
+		out[0] = '\0';
+		break;
 	}
 }
 
@@ -312,14 +335,12 @@ static struct bx_sched_node *choose(struct pass *p, const cJSON *svc, const char
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct bx_sched_node *node = &p->nodes[i];
-		if (!node->usable || node->draining || node->id == leaving ||
-		    (best != NULL && (node->load > best->load ||
-				      (node->load == best->load && node->id > best->id))))
+		/* only a node better than the best so far is worth the rules */
+		if (best != NULL && (node->load > best->load ||
+				     (node->load == best->load && node->id > best->id)))
 			continue;
-		if (failed_on(svc, node->id) || !labels_match(node, svc) ||
-		    conflicts(&p->pairs, svc, name, node->id) || !has_room(node, need))
-			continue;
-		best = node;
+		if (check(p, node, svc, name, leaving, need) == FITS)
+			best = node;
 	}
 	return best;
 }

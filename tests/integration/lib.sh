@@ -161,6 +161,18 @@ bx_guest() {
 	BX_KHZ=$(awk '/^cpu MHz/ {printf "%d", $4 * 1000; exit}' /proc/cpuinfo)
 }
 
+# bx_guest_vm [KERNEL ARGS...]: the [vm] lines that boot the test guest
+# (bx_guest first) under TCG, the args added to its command line.
+bx_guest_vm() {
+	cat <<TOML
+[vm]
+kernel = "$BX_IMG/vmlinuz"
+initrd = "$BX_IMG/initrd.gz"
+cmdline = "console=ttyS0 reboot=t panic=-1 $*${BX_KHZ:+ tsc_early_khz=$BX_KHZ}"
+accel = "tcg"
+TOML
+}
+
 # bx_failed_with SERVICE TEXT: failed, its reason contains TEXT, never restarted
 bx_failed_with() {
 	bx_is "$1" state failed && bx_field "$1" reason | grep -qF -- "$2" &&

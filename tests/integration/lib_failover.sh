@@ -47,11 +47,7 @@ name = "$1"
 driver = "qemu"
 memory_mb = 128
 
-[vm]
-kernel = "$BX_IMG/vmlinuz"
-initrd = "$BX_IMG/initrd.gz"
-cmdline = "console=ttyS0 reboot=t panic=-1 quiet${BX_KHZ:+ tsc_early_khz=$BX_KHZ}"
-accel = "tcg"
+$(bx_guest_vm quiet)
 
 [network]
 ports = ["$2:80"]

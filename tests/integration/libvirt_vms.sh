@@ -24,11 +24,7 @@ driver = "libvirt"
 memory_mb = 128
 stop_timeout_ms = 20000
 
-[vm]
-kernel = "$BX_IMG/vmlinuz"
-initrd = "$BX_IMG/initrd.gz"
-cmdline = "console=ttyS0 reboot=t panic=-1 blixard.msg=hello-$1${BX_KHZ:+ tsc_early_khz=$BX_KHZ}"
-accel = "tcg"
+$(bx_guest_vm "blixard.msg=hello-$1")
 uri = "${3:-$BX_LV_URI}"
 
 [network]

@@ -35,11 +35,7 @@ name = "$1"
 driver = "qemu"
 memory_mb = 128
 
-[vm]
-kernel = "$BX_IMG/vmlinuz"
-initrd = "$BX_IMG/initrd.gz"
-cmdline = "console=ttyS0 reboot=t panic=-1 blixard.ip=$NET.2/24 blixard.gw=$NET.1 blixard.msg=on-the-bridge${BX_KHZ:+ tsc_early_khz=$BX_KHZ}"
-accel = "tcg"
+$(bx_guest_vm "blixard.ip=$NET.2/24 blixard.gw=$NET.1 blixard.msg=on-the-bridge")
 tap = "$2"
 
 [network]

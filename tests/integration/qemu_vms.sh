@@ -11,8 +11,6 @@ set -u
 bx_setup
 
 bx_guest
-IMG=$BX_IMG
-KHZ=$BX_KHZ
 PORT=$((BX_BASE + 60))  # the guest's HTTP, forwarded
 PORT2=$((BX_BASE + 61)) # a port we hold ourselves
 
@@ -26,11 +24,7 @@ driver = "qemu"
 memory_mb = ${4:-128}
 stop_timeout_ms = 20000
 
-[vm]
-kernel = "$IMG/vmlinuz"
-initrd = "$IMG/initrd.gz"
-cmdline = "console=ttyS0 reboot=t panic=-1 blixard.msg=hello-$1${KHZ:+ tsc_early_khz=$KHZ}"
-accel = "tcg"
+$(bx_guest_vm "blixard.msg=hello-$1")
 
 [network]
 ports = ["$2:80"]
@@ -141,7 +135,7 @@ bx_check "no QEMU is left for it" no_qemu_for sick
 bx_cli 1 remove sick >/dev/null
 
 # --- specs this host cannot run: clear reason, no retry storm ---------------------
-vm_spec nokernel "$PORT" | sed "s#$IMG/vmlinuz#$BX_TMP/no-such-vmlinuz#" >"$BX_TMP/nokernel.toml"
+vm_spec nokernel "$PORT" | sed "s#$BX_IMG/vmlinuz#$BX_TMP/no-such-vmlinuz#" >"$BX_TMP/nokernel.toml"
 bx_cli 1 start --no-wait "$BX_TMP/nokernel.toml" >/dev/null
 bx_check "missing kernel: failed, reason names the file" bx_wait 20 "failed" \
 	bx_failed_with nokernel "kernel '$BX_TMP/no-such-vmlinuz': No such file or directory"

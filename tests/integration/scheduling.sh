@@ -88,7 +88,8 @@ out=$("$BX_BIN" --addr "$(bx_addr 1)" nodes drain 2 --timeout 20 2>&1)
 rc=$?
 echo "$out" | sed 's/^/    /'
 bx_check "drain with unmovable services ends in an error after its timeout" [ "$rc" = 1 ]
-bx_check "it names what stays and why" bash -c "grep -q 'fast: running - .*disk=ssd' <<<'$out' && grep -q 'db: running' <<<'$out'"
+names_why() { grep -q 'fast: running - .*disk=ssd' <<<"$out" && grep -q 'db: running' <<<"$out"; }
+bx_check "it names what stays and why" names_why
 bx_check "node 2 shows as draining" bash -c "'$BX_BIN' --addr $(bx_addr 1) nodes | grep -qE '^2 +n2 +voter +draining'"
 off2() { for s in m1 m2 m3 m4; do [ "$(node_of "$s")" != 2 ] && bx_is "$s" state running || return 1; done; }
 bx_check "every movable service left node 2 and runs ($before; on 2: ${on2:-none})" off2
@@ -105,7 +106,8 @@ stopped_first() {
 	done
 }
 bx_check "each moved one stopped on node 2 before it started on its new node" stopped_first
-bx_check "fast and db still run on node 2" bash -c "$(declare -f on node_of bx_field bx_is bx_addr bx_api_port bx_ip); BX_BASE=$BX_BASE; on fast 2 && on db 2"
+stayed() { on fast 2 && on db 2; }
+bx_check "fast and db still run on node 2" stayed
 bx_check "no instance ever ran twice at once (lock file)" no_doubles
 bx_cli 1 remove fast >/dev/null
 bx_cli 1 remove db >/dev/null
