@@ -500,6 +500,10 @@ int bx_daemon_run(struct bx_config *cfg)
 	d.lock_fd = -1;
 	d.loop = &loop;
 	uv_loop_init(&loop);
+	/* ready before Raft starts: replaying a one-node cluster's log inside
+	 * raft_start can already ask for the tick (kick_tick) */
+	uv_timer_init(&loop, &d.tick);
+	d.tick.data = &d;
 	signal(SIGPIPE, SIG_IGN);
 	/* A SIGTERM during start-up (between the Raft bootstrap and node.json,
 	 * say) must not kill the daemon half-way: held until the loop's handlers
@@ -550,9 +554,8 @@ int bx_daemon_run(struct bx_config *cfg)
 		(unsigned long long)d.id, cfg->api ? cfg->api : "-",
 		cfg->socket ? cfg->socket : "-", cfg->raft);
 
-	uv_timer_init(&loop, &d.tick);
-	d.tick.data = &d;
-	uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);
+	if (!uv_is_active((uv_handle_t *)&d.tick)) /* else kicked during start-up */
+		uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);
 	bx_heartbeat_start(&d.hb);
 	uv_signal_init(&loop, &d.sigterm);
 	uv_signal_init(&loop, &d.sigint);
