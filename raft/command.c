@@ -66,6 +66,11 @@ static bool check_name(const cJSON *v)
 	return check_string(v) && bx_command_valid_service_name(v->valuestring);
 }
 
+static bool check_key(const cJSON *v)
+{
+	return check_string(v) && bx_key_valid(v->valuestring);
+}
+
 static bool check_state(const cJSON *v)
 {
 	static const char *const states[] = {BX_SERVICE_STATES};
@@ -82,6 +87,11 @@ static bool check_state(const cJSON *v)
 #define F_NAME                                                                           \
 	{                                                                                \
 		"name", check_name, NAME_WANT                                            \
+	}
+#define F_KEY                                                                            \
+	{                                                                                \
+		"name", check_key,                                                       \
+		    "a service name, or NAME@I for one of its instances (1 <= I < 1000)" \
 	}
 #define F_END                                                                            \
 	{                                                                                \
@@ -174,28 +184,28 @@ static const struct bx_command_field service_name_fields[] = {
 };
 
 static const struct bx_command_field service_assign_fields[] = {
-    F_NAME,
+    F_KEY,
     {"node", check_uint, "an integer >= 0"},
     {"expect_generation", check_uint, "an integer >= 0"},
     F_END,
 };
 
 static const struct bx_command_field service_migrate_fields[] = {
-    F_NAME,
+    F_KEY,
     {"node", check_id, "an integer >= 1"},
     {"expect_generation", check_uint, "an integer >= 0"},
     F_END,
 };
 
 static const struct bx_command_field service_wait_fields[] = {
-    F_NAME,
+    F_KEY,
     {"expect_generation", check_uint, "an integer >= 0"},
     {"reason", check_string, "a string"},
     F_END,
 };
 
 static const struct bx_command_field service_report_fields[] = {
-    F_NAME,
+    F_KEY,
     {"node", check_id, "an integer >= 1"},
     {"generation", check_uint, "an integer >= 0"},
     {"state", check_state,

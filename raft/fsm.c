@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "error.h"
+#include "spec.h"
 
 /*
  * Apply is deterministic: every server applies the same committed entries in
@@ -354,12 +355,111 @@ static int op_cluster_confirm(struct apply *a)
 	return 0;
 }
 
+/* A service record as a put creates it: instance `index` of service `name`,
+ * under `key` (src/spec.h); NULL when out of memory. */
+static cJSON *fresh_record(struct apply *a, const char *key, const char *name,
+			   unsigned index, const cJSON *spec, const char *desired)
+{
+	cJSON *rec = cJSON_CreateObject();
+	int rc = rec != NULL ? set_str(rec, "name", key) : BX_ENOMEM;
+
+	if (index > 0) {
+		rc = rc ?: set_str(rec, "service", name);
+		rc = rc ?: set_num(rec, "instance", index);
+	}
+	rc = rc ?: set_item(rec, "spec", cJSON_Duplicate(spec, 1));
+	rc = rc ?: set_num(rec, "generation", 1);
+	rc = rc ?: set_str(rec, "desired", desired);
+	rc = rc ?: set_num(rec, "node", 0);
+	rc = rc ?: set_str(rec, "state", "pending");
+	rc = rc ?: set_num(rec, "pid", 0);
+	rc = rc ?: set_num(rec, "restarts", 0);
+	rc = rc ?: set_str(rec, "reason", "");
+	rc = rc ?: set_str(rec, "health", "");
+	rc = rc ?: set_num(rec, "created_at", a->ts);
+	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	rc = rc ?: set_num(rec, "state_at", a->ts);
+	if (rc != 0) {
+		cJSON_Delete(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+/* Objects equal but for their member `skip`. */
+static bool equal_but(const cJSON *a, const cJSON *b, const char *skip)
+{
+	const cJSON *x;
+	int na = 0, nb = 0;
+
+	cJSON_ArrayForEach(x, a) na += strcmp(x->string, skip) != 0;
+	cJSON_ArrayForEach(x, b) nb += strcmp(x->string, skip) != 0;
+	if (na != nb)
+		return false;
+	cJSON_ArrayForEach(x, a)
+	{
+		const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+		if (strcmp(x->string, skip) != 0 &&
+		    (y == NULL || !cJSON_Compare(x, y, 1)))
+			return false;
+	}
+	return true;
+}
+
+/* Specs that differ at most in [service] count: that scales the service, and
+ * its running instances stay as they are. */
+static bool same_but_count(const cJSON *a, const cJSON *b)
+{
+	return cJSON_IsObject(a) && cJSON_IsObject(b) && equal_but(a, b, "service") &&
+	       equal_but(cJSON_GetObjectItemCaseSensitive(a, "service"),
+			 cJSON_GetObjectItemCaseSensitive(b, "service"), "count");
+}
+
+/* Put one instance's record: created, or given the spec (a new spec, unless
+ * only its count changed, is a new instance: the agent replaces the old one)
+ * and desired state. The record written goes to *out (the caller's). */
+static int put_one(struct apply *a, const char *name, unsigned index, const cJSON *spec,
+		   const char *desired, cJSON **out)
+{
+	char key[BX_KEY_MAX + 1];
+	cJSON *rec;
+	int rc;
+
+	bx_key_make(key, name, index);
+	*out = NULL;
+	rc = bx_store_get_service(a->fsm->store, key, &rec);
+	if (rc == BX_ENOENT) {
+		rec = fresh_record(a, key, name, index, spec, desired);
+		rc = rec != NULL ? 0 : BX_ENOMEM;
+	} else if (rc == 0) {
+		const cJSON *old = cJSON_GetObjectItemCaseSensitive(rec, "spec");
+		bool renew = !same_but_count(old, spec);
+		if (renew || !cJSON_Compare(old, spec, 1))
+			rc = set_item(rec, "spec", cJSON_Duplicate(spec, 1));
+		if (renew) {
+			cJSON_DeleteItemFromObjectCaseSensitive(rec, "failed_on");
+			rc = rc ?: new_instance(rec, a->ts);
+		}
+		rc = rc ?: set_str(rec, "desired", desired);
+		rc = rc ?: set_num(rec, "updated_at", a->ts);
+	}
+	rc = rc ?: bx_store_put_service(a->txn, key, rec);
+	*out = rec;
+	return rc;
+}
+
+/*
+ * Put a service: its first instance's record under its name, and for count
+ * N > 1 the records NAME@1 … NAME@N-1 in the same entry; instances past the
+ * count (a smaller count than before) are deleted, and their nodes stop them.
+ */
 static int op_service_put(struct apply *a)
 {
 	const char *name = bx_command_str(a->cmd, "name");
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(a->cmd, "spec");
 	const char *desired = bx_command_bool(a->cmd, "start") ? "running" : "stopped";
-	cJSON *rec;
+	double count = num_of(cJSON_GetObjectItemCaseSensitive(spec, "service"), "count");
+	cJSON *rec, *instances, *inst;
 	int rc;
 
 	snprintf(a->key, sizeof a->key, "%s", name);
@@ -368,42 +468,21 @@ static int op_service_put(struct apply *a)
 		if (a->fsm->validate(spec, msg, sizeof msg) != 0)
 			return reject(a, BX_EINVAL, "%s", msg[0] ? msg : "invalid spec");
 	}
-	rc = bx_store_get_service(a->fsm->store, name, &rec);
-	if (rc == BX_ENOENT) {
-		rec = cJSON_CreateObject();
-		if (rec == NULL)
-			return BX_ENOMEM;
-		rc = set_str(rec, "name", name);
-		rc = rc ?: set_item(rec, "spec", cJSON_Duplicate(spec, 1));
-		rc = rc ?: set_num(rec, "generation", 1);
-		rc = rc ?: set_str(rec, "desired", desired);
-		rc = rc ?: set_num(rec, "node", 0);
-		rc = rc ?: set_str(rec, "state", "pending");
-		rc = rc ?: set_num(rec, "pid", 0);
-		rc = rc ?: set_num(rec, "restarts", 0);
-		rc = rc ?: set_str(rec, "reason", "");
-		rc = rc ?: set_str(rec, "health", "");
-		rc = rc ?: set_num(rec, "created_at", a->ts);
-		rc = rc ?: set_num(rec, "updated_at", a->ts);
-		rc = rc ?: set_num(rec, "state_at", a->ts);
-		if (rc != 0) {
-			cJSON_Delete(rec);
-			return rc;
-		}
-		return keep_service(a, rec);
+	rc = put_one(a, name, 0, spec, desired, &a->res->record);
+	for (unsigned i = 1; rc == 0 && i < count; i++) {
+		rc = put_one(a, name, i, spec, desired, &rec);
+		cJSON_Delete(rec);
 	}
+	rc = rc ?: bx_store_list_instances(a->fsm->store, name, &instances);
 	if (rc != 0)
 		return rc;
-	a->res->record = rec;
-	if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(rec, "spec"), spec, 1)) {
-		/* A new spec is a new instance: the agent replaces the old one. */
-		rc = set_item(rec, "spec", cJSON_Duplicate(spec, 1));
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "failed_on");
-		rc = rc ?: new_instance(rec, a->ts);
+	cJSON_ArrayForEach(inst, instances)
+	{
+		if (rc == 0 && num_of(inst, "instance") >= count)
+			rc = bx_store_del_service(a->txn, str_of(inst, "name"));
 	}
-	rc = rc ?: set_str(rec, "desired", desired);
-	rc = rc ?: set_num(rec, "updated_at", a->ts);
-	return rc ?: keep_service(a, rec);
+	cJSON_Delete(instances);
+	return rc;
 }
 
 /* Load the service named in the command into *rec, or reject with ENOENT. */
@@ -419,16 +498,35 @@ static int load_service(struct apply *a, cJSON **rec)
 	return rc;
 }
 
-static int op_service_start(struct apply *a)
+/*
+ * service.start, stop and delete act on every instance of the service: `fn`
+ * on its first record (kept as the result) and on each NAME@I record.
+ */
+static int each_instance(struct apply *a, int (*fn)(struct apply *a, cJSON *rec))
 {
-	cJSON *rec;
-	const char *state;
+	cJSON *rec, *instances, *inst;
 	int rc = load_service(a, &rec);
 
 	if (rc != 0)
 		return rc == BX_ENOENT ? 0 : rc;
 	a->res->record = rec;
-	state = str_of(rec, "state");
+	rc = fn(a, rec);
+	rc = rc ?: bx_store_list_instances(a->fsm->store, a->key, &instances);
+	if (rc != 0)
+		return rc;
+	cJSON_ArrayForEach(inst, instances)
+	{
+		rc = rc ?: fn(a, inst);
+	}
+	cJSON_Delete(instances);
+	return rc;
+}
+
+static int start_one(struct apply *a, cJSON *rec)
+{
+	const char *state = str_of(rec, "state");
+	int rc = 0;
+
 	/* A finished instance is not restarted in place: start a fresh one. */
 	if (strcmp(state, "failed") == 0 || strcmp(state, "exited") == 0 ||
 	    strcmp(state, "stopped") == 0) {
@@ -438,31 +536,34 @@ static int op_service_start(struct apply *a)
 	}
 	rc = rc ?: set_str(rec, "desired", "running");
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
-	return rc ?: keep_service(a, rec);
+	return rc ?: bx_store_put_service(a->txn, str_of(rec, "name"), rec);
+}
+
+static int stop_one(struct apply *a, cJSON *rec)
+{
+	int rc = set_str(rec, "desired", "stopped");
+	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	return rc ?: bx_store_put_service(a->txn, str_of(rec, "name"), rec);
+}
+
+static int delete_one(struct apply *a, cJSON *rec)
+{
+	return bx_store_del_service(a->txn, str_of(rec, "name"));
+}
+
+static int op_service_start(struct apply *a)
+{
+	return each_instance(a, start_one);
 }
 
 static int op_service_stop(struct apply *a)
 {
-	cJSON *rec;
-	int rc = load_service(a, &rec);
-
-	if (rc != 0)
-		return rc == BX_ENOENT ? 0 : rc;
-	a->res->record = rec;
-	rc = set_str(rec, "desired", "stopped");
-	rc = rc ?: set_num(rec, "updated_at", a->ts);
-	return rc ?: keep_service(a, rec);
+	return each_instance(a, stop_one);
 }
 
 static int op_service_delete(struct apply *a)
 {
-	cJSON *rec;
-	int rc = load_service(a, &rec);
-
-	if (rc != 0)
-		return rc == BX_ENOENT ? 0 : rc;
-	a->res->record = rec;
-	return bx_store_del_service(a->txn, a->key);
+	return each_instance(a, delete_one);
 }
 
 /* Reject unless the record is at the generation the command expects. */

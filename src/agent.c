@@ -52,7 +52,7 @@ enum phase {
 
 struct instance {
 	struct bx_agent *agent;
-	char name[BX_NAME_MAX + 1];
+	char name[BX_KEY_MAX + 1]; /* the record's key: NAME, or NAME@I for instance I */
 	uint64_t generation;
 	struct bx_spec spec;
 	struct bx_vm vm;
@@ -88,7 +88,7 @@ struct bx_agent {
 	bool dirty;  /* a full pass is due (too many changes, a restore, an own exit) */
 	/* Services changed since the last pass, looked at one by one: a write
 	 * costs the agent one record read, not a pass over every service. */
-	char (*dirty_names)[BX_NAME_MAX + 1];
+	char (*dirty_names)[BX_KEY_MAX + 1];
 	unsigned n_dirty;
 	unsigned closing_left;
 	void (*close_cb)(void *data);
@@ -400,6 +400,9 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 		bx_diags_free(&diags);
 		goto fail;
 	}
+	/* Instances of one service are told apart by their key: their run
+	 * directories, VM names and MAC addresses follow it. */
+	snprintf(inst->spec.name, sizeof inst->spec.name, "%s", inst->name);
 	rv = bx_vm_init(&inst->vm, d->loop, d->cfg->data_dir, &inst->spec, errmsg);
 	if (rv != 0) {
 		inst->next = a->instances;
@@ -614,7 +617,7 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 /* Reconcile one service with its record read from the store (none: NULL). */
 static void reconcile_named(struct bx_agent *a, const char *name)
 {
-	char copy[BX_NAME_MAX + 1]; /* `name` may belong to an instance reconcile frees */
+	char copy[BX_KEY_MAX + 1]; /* `name` may belong to an instance reconcile frees */
 	cJSON *record = NULL;
 
 	snprintf(copy, sizeof copy, "%s", name);
@@ -674,7 +677,7 @@ static void stop_orphans(struct bx_agent *a)
 		return;
 	while ((e = readdir(dh)) != NULL) {
 		cJSON *record = NULL;
-		if (e->d_name[0] == '.' || !bx_name_valid(e->d_name))
+		if (e->d_name[0] == '.' || !bx_key_valid(e->d_name))
 			continue;
 		if (bx_store_get_service(a->d->store, e->d_name, &record) == 0 &&
 		    assigned_here(a, record)) {
@@ -748,6 +751,27 @@ int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg)
 	return BX_OK;
 }
 
+/* A put, start, stop or delete of a service with instances besides its first
+ * (count > 1 now, or one of them running here) changes records this
+ * notification does not name. */
+static bool touches_instances(struct bx_agent *a, const char *op, const char *name,
+			      const cJSON *record)
+{
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(record, "spec");
+	size_t n = strlen(name);
+
+	if (strcmp(op, "service.put") != 0 && strcmp(op, "service.start") != 0 &&
+	    strcmp(op, "service.stop") != 0 && strcmp(op, "service.delete") != 0)
+		return false;
+	if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(spec, "service"), "count")) > 1)
+		return true;
+	for (struct instance *inst = a->instances; inst != NULL; inst = inst->next)
+		if (strncmp(inst->name, name, n) == 0 && inst->name[n] == '@')
+			return true;
+	return false;
+}
+
 void bx_agent_notify(struct bx_agent *a, const char *op, const char *name,
 		     const cJSON *record)
 {
@@ -757,6 +781,11 @@ void bx_agent_notify(struct bx_agent *a, const char *op, const char *name,
 			a->dirty = true;
 			kick(a);
 		}
+		return;
+	}
+	if (touches_instances(a, op, name, record)) {
+		a->dirty = true;
+		kick(a);
 		return;
 	}
 	/* A service neither placed here nor running here is none of ours. */
@@ -770,7 +799,7 @@ void bx_agent_notify(struct bx_agent *a, const char *op, const char *name,
 		a->dirty = true;
 		return;
 	}
-	snprintf(a->dirty_names[a->n_dirty++], BX_NAME_MAX + 1, "%s", name);
+	snprintf(a->dirty_names[a->n_dirty++], BX_KEY_MAX + 1, "%s", name);
 }
 
 void bx_agent_fence(struct bx_agent *a)

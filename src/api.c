@@ -530,6 +530,65 @@ static void get_services(struct bx_daemon *d, struct bx_http_request *req)
 	free(body);
 }
 
+static int by_instance(const void *a, const void *b)
+{
+	double x = cJSON_GetNumberValue(
+		   cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)a, "instance")),
+	       y = cJSON_GetNumberValue(
+		   cJSON_GetObjectItemCaseSensitive(*(cJSON *const *)b, "instance"));
+	return (x > y) - (x < y);
+}
+
+/*
+ * A service with count > 1: "instances", one summary per instance in order
+ * (the first is the record itself), what `blixard status NAME` lists.
+ */
+static int add_instances(struct bx_daemon *d, cJSON *record)
+{
+	static const char *const keep[] = {
+	    "name", "instance",   "node",     "desired", "state",    "health",
+	    "pid",  "generation", "restarts", "reason",  "state_at", "move_to"};
+	cJSON *others, *list, **sorted = NULL, *e;
+	int n = 0,
+	    rv = bx_store_list_instances(
+		d->store,
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "name")),
+		&others);
+
+	if (rv != 0)
+		return rv;
+	list = cJSON_AddArrayToObject(record, "instances");
+	sorted = calloc((size_t)cJSON_GetArraySize(others) + 1, sizeof *sorted);
+	if (list == NULL || sorted == NULL) {
+		cJSON_Delete(others);
+		free(sorted);
+		return BX_ENOMEM;
+	}
+	sorted[n++] = record;
+	cJSON_ArrayForEach(e, others) sorted[n++] = e;
+	qsort(sorted + 1, (size_t)n - 1, sizeof *sorted, by_instance);
+	for (int i = 0; i < n; i++) {
+		cJSON *sum = cJSON_CreateObject();
+		if (sum == NULL || !cJSON_AddItemToArray(list, sum)) {
+			cJSON_Delete(sum);
+			rv = BX_ENOMEM;
+			break;
+		}
+		for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++) {
+			const cJSON *v =
+			    cJSON_GetObjectItemCaseSensitive(sorted[i], keep[k]);
+			if (v != NULL)
+				cJSON_AddItemToObject(sum, keep[k],
+						      cJSON_Duplicate(v, 1));
+		}
+		if (i == 0)
+			cJSON_AddNumberToObject(sum, "instance", 0);
+	}
+	free(sorted);
+	cJSON_Delete(others);
+	return rv;
+}
+
 static void get_service(struct bx_daemon *d, struct bx_http_request *req,
 			const char *name)
 {
@@ -540,7 +599,10 @@ static void get_service(struct bx_daemon *d, struct bx_http_request *req,
 		bx_http_respond_error(req, 404, "no service named '%s'", name);
 		return;
 	}
+	if (rv == 0 && bx_name_valid(name))
+		rv = add_instances(d, record);
 	if (rv != 0) {
+		cJSON_Delete(record);
 		bx_api_respond_code(req, rv, "read the state store");
 		return;
 	}
@@ -738,14 +800,28 @@ static void method_not_allowed(struct bx_http_request *req, const char *allowed)
 			      req->method, req->path, allowed);
 }
 
-static bool valid_name_or_400(struct bx_http_request *req, const char *name)
+/* Reads take a record key (a service's name, or NAME@I for one of its
+ * instances); writes act on a whole service and take its name. */
+static bool valid_name_or_400(struct bx_http_request *req, const char *name, bool write)
 {
-	if (bx_name_valid(name))
+	char service[BX_NAME_MAX + 1];
+
+	if (bx_name_valid(name) || (!write && bx_key_valid(name)))
 		return true;
+	if (bx_key_valid(name)) {
+		unsigned i = bx_key_split(name, service);
+		bx_http_respond_error(
+		    req, 400,
+		    "'%s' is instance %u of service '%s': %s %s acts on "
+		    "the whole service, /v1/services/%s",
+		    name, i, service, req->method, req->path, service);
+		return false;
+	}
 	bx_http_respond_error(
 	    req, 400,
 	    "invalid service name '%.80s': use 1 to 63 of a-z, 0-9 and '-', "
-	    "not starting with '-'",
+	    "not starting with '-' (NAME@I names instance I of a service with "
+	    "count > 1)",
 	    name);
 	return false;
 }
@@ -765,7 +841,7 @@ static void route_service(struct bx_daemon *d, struct bx_http_request *req,
 	}
 	memcpy(name, rest, len);
 	name[len] = '\0';
-	if (!valid_name_or_400(req, name))
+	if (!valid_name_or_400(req, name, !is(req, "GET")))
 		return;
 	if (action == NULL) {
 		if (is(req, "GET"))

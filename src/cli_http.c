@@ -196,8 +196,18 @@ void bx_cli_print_json(const cJSON *json)
 
 int bx_cli_check_name(const char *verb, const char *name)
 {
+	char service[BX_NAME_MAX + 1];
+
 	if (bx_name_valid(name))
 		return BX_EXIT_OK;
+	if (bx_key_valid(name)) {
+		unsigned i = bx_key_split(name, service);
+		fprintf(stderr,
+			"blixard %s: '%s' is instance %u of service '%s'; %s acts on the "
+			"whole service: blixard %s %s\n",
+			verb, name, i, service, verb, verb, service);
+		return BX_EXIT_USAGE;
+	}
 	fprintf(stderr,
 		"blixard %s: invalid service name '%s': use a-z, 0-9 and '-', at most %d "
 		"characters, not starting with '-'\n",
@@ -205,11 +215,24 @@ int bx_cli_check_name(const char *verb, const char *name)
 	return BX_EXIT_USAGE;
 }
 
+int bx_cli_check_key(const char *verb, const char *key)
+{
+	if (bx_key_valid(key))
+		return BX_EXIT_OK;
+	fprintf(stderr,
+		"blixard %s: invalid service name '%s': use a-z, 0-9 and '-', at most %d "
+		"characters, not starting with '-' (NAME@I names instance I of a service "
+		"with count > 1)\n",
+		verb, key, BX_NAME_MAX);
+	return BX_EXIT_USAGE;
+}
+
 const char *bx_cli_node_api(struct bx_cli *cli, const char *verb, const cJSON *service,
 			    char *buf, size_t size)
 {
 	struct bx_cli_reply r;
-	double node = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(service, "node"));
+	double node =
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(service, "node"));
 	const cJSON *n;
 	const char *found = NULL;
 
@@ -218,7 +241,8 @@ const char *bx_cli_node_api(struct bx_cli *cli, const char *verb, const cJSON *s
 	cJSON_ArrayForEach(n, r.json)
 	{
 		const cJSON *api = cJSON_GetObjectItemCaseSensitive(n, "api");
-		if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(n, "id")) == node &&
+		if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(n, "id")) ==
+			node &&
 		    cJSON_IsString(api) && api->valuestring[0] != '\0') {
 			snprintf(buf, size, "%s", api->valuestring);
 			found = buf;

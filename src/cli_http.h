@@ -56,5 +56,7 @@ void bx_cli_print_json(const cJSON *json);
 
 /* Percent-encode-free check: names in paths are validated before use. */
 int bx_cli_check_name(const char *verb, const char *name);
+/* The same for a verb that also takes one instance, NAME@I (src/spec.h). */
+int bx_cli_check_key(const char *verb, const char *key);
 
 #endif

@@ -45,28 +45,75 @@ long bx_cli_parse_seconds(const char *s)
 	return (long)(v * 1000);
 }
 
+/* An instance no longer running nor about to (what a stop waits for). */
+static bool at_rest(const cJSON *inst)
+{
+	const char *state = str(inst, "state");
+
+	return strcmp(state, "running") != 0 && strcmp(state, "starting") != 0 &&
+	       !(strcmp(state, "pending") == 0 && num(inst, "node") != 0);
+}
+
+/*
+ * Where a service stands: its instances (the record alone, or its
+ * "instances" for count > 1) counted as running, at rest, and failed (the
+ * first such in `failed`); `label` is what to show: the state, or
+ * "2/3 running".
+ */
+struct standing {
+	int n, running, resting;
+	const cJSON *failed;
+	char label[40];
+};
+
+static void count_one(struct standing *st, const cJSON *inst)
+{
+	st->n++;
+	st->running += strcmp(str(inst, "state"), "running") == 0;
+	st->resting += at_rest(inst);
+	if (st->failed == NULL && strcmp(str(inst, "state"), "failed") == 0)
+		st->failed = inst;
+}
+
+static void stand(const cJSON *record, struct standing *st)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(record, "instances"), *e;
+
+	memset(st, 0, sizeof *st);
+	if (cJSON_GetArraySize(list) < 2) {
+		count_one(st, record);
+		snprintf(st->label, sizeof st->label, "%s", str(record, "state"));
+		return;
+	}
+	cJSON_ArrayForEach(e, list) count_one(st, e);
+	snprintf(st->label, sizeof st->label, "%d/%d running", st->running, st->n);
+}
+
 int bx_cli_wait_service(const struct bx_cli *cli, const char *verb, const char *name,
 			bool want_running, long timeout_ms)
 {
-	char path[128], errmsg[BX_ERRMSG_SIZE], last[32] = "";
+	char path[128], errmsg[BX_ERRMSG_SIZE], last[40] = "";
 	bool tty = isatty(STDERR_FILENO);
 	long start = now_ms();
 
 	snprintf(path, sizeof path, "/v1/services/%s", name);
 	for (;;) {
 		struct bx_cli_reply r;
-		const char *state;
+		struct standing st;
 		long elapsed = now_ms() - start;
 
 		if (bx_cli_call(cli, NULL, "GET", path, NULL, 5000, &r, errmsg) == 0 &&
 		    r.status == 200) {
-			state = str(r.json, "state");
-			if (tty && strcmp(state, last) != 0)
-				fprintf(stderr, "  %s: %s (%.1fs)\n", name, state,
+			stand(r.json, &st);
+			if (tty && strcmp(st.label, last) != 0)
+				fprintf(stderr, "  %s: %s (%.1fs)\n", name, st.label,
 					(double)elapsed / 1000);
-			snprintf(last, sizeof last, "%s", state);
-			if (want_running && strcmp(state, "running") == 0) {
-				if (!cli->json)
+			snprintf(last, sizeof last, "%s", st.label);
+			if (want_running && st.running == st.n) {
+				if (!cli->json && st.n > 1)
+					printf("service '%s' is running: %d instances\n",
+					       name, st.n);
+				else if (!cli->json)
 					printf("service '%s' is running on node %ld (pid "
 					       "%ld)\n",
 					       name, num(r.json, "node"),
@@ -74,20 +121,19 @@ int bx_cli_wait_service(const struct bx_cli *cli, const char *verb, const char *
 				bx_cli_reply_free(&r);
 				return BX_EXIT_OK;
 			}
-			if (want_running && strcmp(state, "failed") == 0) {
+			if (want_running && st.failed != NULL) {
 				fprintf(stderr, "blixard %s: service '%s' failed: %s\n",
-					verb, name,
-					str(r.json, "reason")[0] ? str(r.json, "reason")
-								 : "no reason given");
+					verb, str(st.failed, "name"),
+					str(st.failed, "reason")[0]
+					    ? str(st.failed, "reason")
+					    : "no reason given");
 				bx_cli_reply_free(&r);
 				return BX_EXIT_ERROR;
 			}
-			if (!want_running && strcmp(state, "running") != 0 &&
-			    strcmp(state, "starting") != 0 &&
-			    !(strcmp(state, "pending") == 0 &&
-			      num(r.json, "node") != 0)) {
+			if (!want_running && st.resting == st.n) {
 				if (!cli->json)
-					printf("service '%s' is %s\n", name, state);
+					printf("service '%s' is %s\n", name,
+					       st.n > 1 ? "stopped" : st.label);
 				bx_cli_reply_free(&r);
 				return BX_EXIT_OK;
 			}

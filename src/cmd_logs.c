@@ -10,8 +10,9 @@
 #include <time.h>
 
 static const char usage[] =
-    "usage: blixard logs NAME [-n LINES] [-f]\n"
-    "  The console log of the service's instance, read from the node running it.\n"
+    "usage: blixard logs NAME[@I] [-n LINES] [-f]\n"
+    "  The console log of the service's instance, read from the node running it;\n"
+    "  NAME@I: instance I of a service with count > 1.\n"
     "  -n, --lines N   the last N lines (default 100, at most 100000)\n"
     "  -f, --follow    then keep printing what is added, until interrupted\n";
 
@@ -101,7 +102,7 @@ int bx_cmd_logs(struct bx_cli *cli, int argc, char **argv)
 		fprintf(stderr, "blixard logs: a service name is required\n%s", usage);
 		return BX_EXIT_USAGE;
 	}
-	if ((rv = bx_cli_check_name("logs", name)) != 0)
+	if ((rv = bx_cli_check_key("logs", name)) != 0)
 		return rv;
 	snprintf(path, sizeof path, "/v1/services/%s", name);
 	rv = bx_cli_request(cli, "logs", "GET", path, NULL, &r);

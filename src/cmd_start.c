@@ -84,7 +84,7 @@ int bx_cmd_start(struct bx_cli *cli, int argc, char **argv)
 	bool wait = true;
 	long timeout_ms = 120000;
 	struct bx_cli_reply r;
-	char path[128], spec_name[BX_NAME_MAX + 1];
+	char path[128], spec_name[BX_KEY_MAX + 1];
 	int rv, opt;
 
 	for (int i = 1; i < argc; i++) {

@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] = "usage: blixard [--json] status [NAME]\n";
+static const char usage[] = "usage: blixard [--json] status [NAME | NAME@I]\n"
+			    "  NAME@I: instance I of a service with count > 1\n";
 
 static int cluster_status(struct bx_cli *cli)
 {
@@ -99,6 +100,38 @@ static cJSON *instance_of(struct bx_cli *cli, const char *name, const cJSON *rec
 	return out;
 }
 
+/* count > 1: one line per instance (the lines above are the first's). */
+static void print_instances(const cJSON *instances)
+{
+	static const char *const header[] = {"INSTANCE", "NODE",  "STATE", "HEALTH",
+					     "RESTARTS", "SINCE", "REASON"};
+	const cJSON *e;
+	struct bx_table t;
+	int running = 0;
+
+	if (cJSON_GetArraySize(instances) < 2)
+		return;
+	cJSON_ArrayForEach(e, instances) running +=
+	    strcmp(bx_fmt_str(e, "state"), "running") == 0;
+	printf("\ninstances:  %d, %d running\n", cJSON_GetArraySize(instances), running);
+	bx_table_init(&t, 7, header);
+	cJSON_ArrayForEach(e, instances)
+	{
+		char node[24], restarts[24], since[32];
+		const char *row[] = {
+		    bx_fmt_str(e, "name"),
+		    bx_fmt_num(e, "node", node, sizeof node, 1),
+		    bx_fmt_str(e, "state"),
+		    bx_fmt_str(e, "health")[0] ? bx_fmt_str(e, "health") : "-",
+		    bx_fmt_num(e, "restarts", restarts, sizeof restarts, 0),
+		    bx_fmt_age(e, "state_at", since, sizeof since),
+		    bx_fmt_str(e, "reason")};
+		bx_table_row(&t, row);
+	}
+	bx_table_print(&t, stdout);
+	bx_table_free(&t);
+}
+
 static int service_status(struct bx_cli *cli, const char *name)
 {
 	struct bx_cli_reply r;
@@ -107,7 +140,7 @@ static int service_status(struct bx_cli *cli, const char *name)
 	cJSON *instance;
 	int rv;
 
-	if ((rv = bx_cli_check_name("status", name)) != 0)
+	if ((rv = bx_cli_check_key("status", name)) != 0)
 		return rv;
 	snprintf(path, sizeof path, "/v1/services/%s", name);
 	rv = bx_cli_request(cli, "status", "GET", path, NULL, &r);
@@ -143,9 +176,11 @@ static int service_status(struct bx_cli *cli, const char *name)
 	if (hv != NULL)
 		printf("hypervisor: %s\n", bx_fmt_str(hv, "status"));
 	else if (bx_fmt_str(instance, "hypervisor_error")[0] != '\0')
-		printf("hypervisor: unknown (%s)\n", bx_fmt_str(instance, "hypervisor_error"));
+		printf("hypervisor: unknown (%s)\n",
+		       bx_fmt_str(instance, "hypervisor_error"));
 	if (instance != NULL)
 		printf("run dir:    %s\n", bx_fmt_str(instance, "run_dir"));
+	print_instances(cJSON_GetObjectItemCaseSensitive(r.json, "instances"));
 	bx_cli_reply_free(&r);
 	return BX_EXIT_OK;
 }

@@ -251,10 +251,16 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 		const cJSON *rec = res != NULL ? res->record : NULL;
 		const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
 		const cJSON *node = cJSON_GetObjectItemCaseSensitive(rec, "node");
-		/* a stopped or already placed service needs no pass */
-		if (rec == NULL || (cJSON_IsString(desired) &&
-				    strcmp(desired->valuestring, "running") == 0 &&
-				    cJSON_GetNumberValue(node) == 0))
+		const cJSON *count = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(rec, "spec"), "service"),
+		    "count");
+		/* a stopped or already placed service needs no pass (its other
+		 * instances, count > 1, are not in view: a pass looks) */
+		if (rec == NULL || cJSON_GetNumberValue(count) > 1 ||
+		    (cJSON_IsString(desired) &&
+		     strcmp(desired->valuestring, "running") == 0 &&
+		     cJSON_GetNumberValue(node) == 0))
 			d->schedule_due = true;
 	} else if (strcmp(op, "service.report") == 0) {
 		const cJSON *rec = res != NULL ? res->record : NULL;

@@ -36,6 +36,17 @@ static const cJSON *spec_item(const cJSON *svc, const char *section, const char 
 	    cJSON_GetObjectItemCaseSensitive(spec, section), key);
 }
 
+/* The service a record is an instance of: "service" on NAME@I records, else
+ * its own name. */
+static const char *service_of(const cJSON *svc)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(svc, "service");
+
+	if (!cJSON_IsString(v))
+		v = cJSON_GetObjectItemCaseSensitive(svc, "name");
+	return v->valuestring;
+}
+
 /* What a service reserves on its node. */
 struct need {
 	uint64_t memory_mb, vcpus;
@@ -76,10 +87,11 @@ bool bx_sched_label_matches(const cJSON *labels, const char *constraint)
 /* --- who runs where: for anti-affinity ------------------------------------ */
 
 /*
- * One table of (name, node) pairs of two kinds: AT, the service `name` is
- * placed on `node`; AVOIDED, a service on `node` avoids `name`. A service
- * may go to a node unless one of the names it avoids is AT that node, or its
- * own name is AVOIDED there. Names point into the records (alive for the
+ * One table of (name, node) pairs of two kinds: AT, an instance of service
+ * `name` is placed on `node`; AVOIDED, a service on `node` avoids `name`. A
+ * service may go to a node unless an instance of it is AT that node already
+ * (spread), one of the names it avoids is AT that node, or its own name is
+ * AVOIDED there. Names point into the records (alive for the
  * pass). Entries are only added: a service leaving a node during the pass
  * still keeps others away until the next pass (the cautious way round).
  */
@@ -151,8 +163,8 @@ static bool pairs_has(const struct pairs *t, const char *name, uint64_t node, in
 /* Record that `svc` is (or will be) on `node`. */
 static int note_placed(struct pairs *t, const cJSON *svc, uint64_t node)
 {
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(svc, "name"), *avoid;
-	int rc = pairs_add(t, name->valuestring, node, AT);
+	const cJSON *avoid;
+	int rc = pairs_add(t, service_of(svc), node, AT);
 
 	cJSON_ArrayForEach(avoid, spec_item(svc, "placement", "anti_affinity"))
 	{
@@ -249,7 +261,7 @@ static const char *amount(long long v, char *buf, size_t size)
  * The rules of scheduler.h in order; for one node, how far `svc` got: the
  * first rule the node fails, or FITS. Higher means further.
  */
-enum rule { NOT_UP, FAILED_THERE, NO_LABELS, AVOIDS, NO_ROOM, FITS };
+enum rule { NOT_UP, FAILED_THERE, NO_LABELS, SPREAD, AVOIDS, NO_ROOM, FITS };
 
 static enum rule check(struct pass *p, const struct bx_sched_node *node, const cJSON *svc,
 		       const char *name, uint64_t leaving, struct need need)
@@ -260,6 +272,8 @@ static enum rule check(struct pass *p, const struct bx_sched_node *node, const c
 		return FAILED_THERE;
 	if (!labels_match(node, svc))
 		return NO_LABELS;
+	if (pairs_has(&p->pairs, name, node->id, AT))
+		return SPREAD;
 	if (conflicts(&p->pairs, svc, name, node->id))
 		return AVOIDS;
 	return has_room(node, need) ? FITS : NO_ROOM;
@@ -302,6 +316,12 @@ static void explain(struct pass *p, const cJSON *svc, const char *name, uint64_t
 				len += snprintf(out + len, size - (size_t)len, " %s",
 						c->valuestring);
 		}
+		break;
+	case SPREAD:
+		snprintf(out, size,
+			 "every node that could take it runs an instance of '%s' "
+			 "already (instances go one per node)",
+			 name);
 		break;
 	case AVOIDS:
 		snprintf(out, size,
@@ -392,8 +412,8 @@ static int count(struct pass *p, const cJSON *services)
 /* Decide for one service; adds at most one move. */
 static int decide(struct pass *p, const cJSON *svc)
 {
-	const cJSON *jname = cJSON_GetObjectItemCaseSensitive(svc, "name");
-	const char *name = jname->valuestring;
+	const char *key = cJSON_GetObjectItemCaseSensitive(svc, "name")->valuestring;
+	const char *name = service_of(svc);
 	struct bx_sched_node *at = find(p, field_u64(svc, "node")), *to;
 	struct need need = need_of(svc);
 	struct bx_sched_move *m;
@@ -421,14 +441,14 @@ static int decide(struct pass *p, const cJSON *svc)
 		explain(p, svc, name, leaving, need, why, sizeof why);
 		if (cJSON_IsString(reason) && strcmp(reason->valuestring, why) == 0)
 			return BX_OK;
-		m = push(p, BX_SCHED_WAIT, name, svc);
+		m = push(p, BX_SCHED_WAIT, key, svc);
 		if (m == NULL)
 			return BX_ENOMEM;
 		snprintf(m->reason, sizeof m->reason, "%s", why);
 		m->from = leaving;
 		return BX_OK;
 	}
-	m = push(p, kind, name, svc);
+	m = push(p, kind, key, svc);
 	if (m == NULL)
 		return BX_ENOMEM;
 	m->node = to->id;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spec.h"
+
 /*
  * The leader calls bx_schedule() with every committed service record and
  * the nodes of the cluster; it proposes each decision as a command carrying
@@ -23,8 +25,12 @@
  *   FSM hands it over: never two running at once; raft/fsm.c);
  * - every other service stays where it is.
  *
+ * Every record is one instance (src/spec.h): NAME@I records belong to service
+ * NAME, and the rules below speak of services by that name.
+ *
  * Where to: the nodes that are up and not draining, that carry every label
- * of its [placement] constraints, that run none of the services it avoids
+ * of its [placement] constraints, that run no other instance of the service
+ * (count > 1 spreads one instance per node), that run none of the services it avoids
  * (anti_affinity, either way round: a service that avoids it keeps it away
  * as well), that it has not failed on lately, and that have room for its
  * memory_mb and vcpus; of those, the one with the fewest services, ties to
@@ -58,7 +64,7 @@ enum bx_sched_kind {
 
 struct bx_sched_move {
 	enum bx_sched_kind kind;
-	char name[64];
+	char name[BX_KEY_MAX + 1]; /* the record's key: NAME or NAME@I */
 	uint64_t node; /* where to (0 for WAIT) */
 	uint64_t expect_generation;
 	uint64_t from;     /* the node it leaves (0: none) */

@@ -71,7 +71,7 @@ static const struct bx_field service_fields[] = {
      drivers},
     U32("memory_mb", memory_mb, 16, 1048576),
     U32("vcpus", vcpus, 1, 256),
-    U32("count", count, 1, 1000),
+    U32("count", count, 1, BX_COUNT_MAX),
     U32("stop_timeout_ms", stop_timeout_ms, 0, 3600000),
 };
 
@@ -196,6 +196,48 @@ bool bx_name_valid(const char *name)
 	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
+bool bx_key_valid(const char *key)
+{
+	const char *at = strchr(key, '@');
+	char name[BX_NAME_MAX + 1];
+	size_t n = at != NULL ? (size_t)(at - key) : strlen(key), digits;
+
+	if (n > BX_NAME_MAX)
+		return false;
+	memcpy(name, key, n);
+	name[n] = '\0';
+	if (!bx_name_valid(name))
+		return false;
+	if (at == NULL)
+		return true;
+	digits = strlen(at + 1);
+	return digits >= 1 && digits <= 3 && at[1] != '0' &&
+	       strspn(at + 1, "0123456789") == digits;
+}
+
+unsigned bx_key_split(const char *key, char *name)
+{
+	const char *at = strchr(key, '@');
+	size_t n = at != NULL ? (size_t)(at - key) : strlen(key);
+
+	if (name != NULL) {
+		if (n > BX_NAME_MAX)
+			n = BX_NAME_MAX;
+		memcpy(name, key, n);
+		name[n] = '\0';
+	}
+	return at != NULL ? (unsigned)strtoul(at + 1, NULL, 10) : 0;
+}
+
+void bx_key_make(char *out, const char *name, unsigned i)
+{
+	if (i == 0)
+		snprintf(out, BX_KEY_MAX + 1, "%.*s", BX_NAME_MAX, name);
+	else
+		snprintf(out, BX_KEY_MAX + 1, "%.*s@%u", BX_NAME_MAX, name,
+			 i % BX_COUNT_MAX);
+}
+
 bool bx_label_valid(const char *label)
 {
 	const char *eq = strchr(label, '=');
@@ -262,15 +304,6 @@ static size_t cross_check(const struct bx_spec *s, const char *prefix, struct bx
 		bx_diags_add(
 		    d, "%s[restart] backoff_ms (%u) must not exceed backoff_max_ms (%u)",
 		    prefix, s->restart.backoff_ms, s->restart.backoff_max_ms);
-	/* Placing several instances of one service (spread across nodes) is not
-	 * built yet: refuse rather than run fewer than asked. */
-	if (s->count > 1)
-		bx_diags_add(
-		    d,
-		    "%s[service] count: one instance per service is supported for "
-		    "now, got %u (run copies as services of their own, with "
-		    "anti_affinity between them to keep them apart)",
-		    prefix, s->count);
 	for (size_t i = 0; i < s->placement.anti_affinity_len; i++)
 		if (!bx_name_valid(s->placement.anti_affinity[i]))
 			bx_diags_add(

@@ -19,6 +19,14 @@
 
 #define BX_NAME_MAX 63 /* service and node names: [a-z0-9-], 1..63, no leading '-' */
 
+/*
+ * A service record's key: the service's name for its first instance, and
+ * NAME@I for instance I (1 <= I < count) of a service with count > 1. '@' is
+ * not a name character, so no service's name is another's instance key.
+ */
+#define BX_COUNT_MAX 1000
+#define BX_KEY_MAX (BX_NAME_MAX + 4) /* NAME@999 */
+
 /* Diagnostics: every error found, each one line ("web.toml:3:7: …"). */
 struct bx_diags {
 	char **items;
@@ -42,7 +50,7 @@ struct bx_port_map {
 
 /* Every owned pointer is heap memory released by bx_spec_free; NULL when unset. */
 struct bx_spec {
-	char name[BX_NAME_MAX + 1];
+	char name[BX_KEY_MAX + 1]; /* [service] name; the agent runs an instance under its key */
 	char driver[16];          /* "qemu" (default) | "libvirt" | "microvm-nix" | "process" */
 	uint32_t memory_mb;       /* default 256, 16..1048576 */
 	uint32_t vcpus;           /* default 1, 1..256 */
@@ -116,6 +124,14 @@ void bx_spec_free(struct bx_spec *spec);
 
 /* True if `name` is a valid service or node name. */
 bool bx_name_valid(const char *name);
+
+/* True if `key` is a service name or NAME@I, 1 <= I < BX_COUNT_MAX (no leading 0). */
+bool bx_key_valid(const char *key);
+/* The instance number of a valid key (0 for a plain name); its name into
+ * `name` (BX_NAME_MAX + 1 bytes) when not NULL. */
+unsigned bx_key_split(const char *key, char *name);
+/* The key of instance `i` of service `name` into out (BX_KEY_MAX + 1 bytes). */
+void bx_key_make(char *out, const char *name, unsigned i);
 
 /*
  * Parse a TOML spec. `filename` is used in messages ("web.toml:3:7: unknown

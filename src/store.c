@@ -111,7 +111,7 @@ int store_load_meta(struct bx_store *s)
 int bx_store_open(const char *dir, const struct bx_store_options *opts,
 		  struct bx_store **out, char *errmsg)
 {
-	static const char *const names[N_DBS] = {NULL,	   "meta",   "services",
+	static const char *const names[N_DBS] = {NULL,    "meta",   "services",
 						 "nodes", "placed", "place_of"};
 	bool reindex = false;
 	struct bx_store *s;
@@ -248,12 +248,14 @@ int bx_store_get_node(struct bx_store *s, uint64_t id, cJSON **out)
 	return get_json(s, DB_NODES, key, (size_t)n, out);
 }
 
-/* Every value of one database, parsed, as an array in key order. */
-static int list_json(struct bx_store *s, int db, cJSON **out)
+/* The values of one database whose keys start with `prefix` (every value:
+ * ""), parsed, as an array in key order. */
+static int list_json(struct bx_store *s, int db, const char *prefix, cJSON **out)
 {
+	size_t plen = strlen(prefix);
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	MDB_val key, val;
+	MDB_val key = {plen, (void *)prefix}, val;
 	cJSON *arr;
 	int rc;
 
@@ -267,9 +269,14 @@ static int list_json(struct bx_store *s, int db, cJSON **out)
 	rc = mdb_cursor_open(txn, s->dbi[db], &cur);
 	if (rc != 0)
 		goto err_after_txn;
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		cJSON *item = cJSON_ParseWithLength(val.mv_data, val.mv_size);
+	for (rc = mdb_cursor_get(cur, &key, &val, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);
+	     rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		cJSON *item;
+		if (key.mv_size < plen || memcmp(key.mv_data, prefix, plen) != 0) {
+			rc = MDB_NOTFOUND; /* past the keys with the prefix */
+			break;
+		}
+		item = cJSON_ParseWithLength(val.mv_data, val.mv_size);
 		if (item == NULL) {
 			rc = MDB_CORRUPTED;
 			break;
@@ -293,7 +300,19 @@ err_after_arr:
 int bx_store_list_services(struct bx_store *s, cJSON **out)
 {
 	/* Names are [a-z0-9-]: LMDB's byte order is the order by name. */
-	return list_json(s, DB_SERVICES, out);
+	return list_json(s, DB_SERVICES, "", out);
+}
+
+int bx_store_list_instances(struct bx_store *s, const char *name, cJSON **out)
+{
+	char prefix[MAX_KEY];
+	int n = snprintf(prefix, sizeof prefix, "%s@", name);
+
+	if (n <= 1 || (size_t)n >= sizeof prefix) {
+		*out = NULL;
+		return BX_EINVAL;
+	}
+	return list_json(s, DB_SERVICES, prefix, out);
 }
 
 int bx_store_list_services_raw(struct bx_store *s, char **out, size_t *len)
@@ -359,7 +378,7 @@ int bx_store_list_nodes(struct bx_store *s, cJSON **out)
 	size_t n = 0, i = 0;
 	int rc;
 
-	rc = list_json(s, DB_NODES, &arr);
+	rc = list_json(s, DB_NODES, "", &arr);
 	if (rc != 0)
 		return rc;
 	/* Keys are decimal ids, so LMDB's byte order puts "10" before "9":

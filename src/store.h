@@ -43,6 +43,9 @@ const char *bx_store_cluster_id(struct bx_store *s); /* "" if none; valid until 
 int bx_store_get_service(struct bx_store *s, const char *name, cJSON **out);
 int bx_store_get_node(struct bx_store *s, uint64_t id, cJSON **out);
 int bx_store_list_services(struct bx_store *s, cJSON **out); /* array, by name */
+/* The records of instances 1.. of service `name` (keys NAME@I, src/spec.h), in
+ * key order (NAME@1, NAME@10, NAME@2: sort by "instance" where it matters). */
+int bx_store_list_instances(struct bx_store *s, const char *name, cJSON **out);
 int bx_store_list_nodes(struct bx_store *s, cJSON **out);    /* array, by id */
 
 /* The services as one JSON array text, records as stored (no parsing): for

@@ -58,11 +58,11 @@ struct watch {
 
 struct impl {
 	struct bx_vm *vm;
-	uv_timer_t kill_timer; /* always initialised; escalates stop() to SIGKILL */
+	uv_timer_t kill_timer;    /* always initialised; escalates stop() to SIGKILL */
 	uv_timer_t console_timer; /* always initialised; caps console.log while running */
-	struct child *child;   /* spawned and not yet exited, else NULL */
-	struct watch *watch;   /* adopted and not yet exited, else NULL */
-	pid_t pgid;            /* group to signal (== pid, setsid); 0: pid only */
+	struct child *child;      /* spawned and not yet exited, else NULL */
+	struct watch *watch;      /* adopted and not yet exited, else NULL */
+	pid_t pgid;               /* group to signal (== pid, setsid); 0: pid only */
 	unsigned long long starttime; /* of vm->pid, as in the pidfile */
 	bool owed_exit;               /* on_exit not yet called for this start/adopt */
 	bool closing;                 /* close() called: no more callbacks to the owner */
@@ -469,21 +469,32 @@ static bool env_has_key(const struct bx_spec *spec, const char *entry)
 	return false;
 }
 
-/* The daemon's environment, with the spec's entries added or replacing ours.
- * The strings are borrowed; free only the array. */
-static char **build_env(const struct bx_spec *spec)
+/* The daemon's environment, then `ours` (NULL-terminated: BLIXARD_SERVICE
+ * and BLIXARD_INSTANCE), then the spec's entries, each replacing an earlier
+ * one of the same key. The strings are borrowed; free only the array. */
+static char **build_env(const struct bx_spec *spec, char *const *ours)
 {
-	size_t n = 0, len = 0;
+	size_t n = 0, n_ours = 0, len = 0;
 	char **env;
 
 	while (environ != NULL && environ[n] != NULL)
 		n++;
-	env = calloc(n + spec->process.env_len + 1, sizeof *env);
+	while (ours[n_ours] != NULL)
+		n_ours++;
+	env = calloc(n + n_ours + spec->process.env_len + 1, sizeof *env);
 	if (env == NULL)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (!env_has_key(spec, environ[i]))
+	for (size_t i = 0; i < n; i++) {
+		bool replaced = env_has_key(spec, environ[i]);
+		for (size_t k = 0; k < n_ours && !replaced; k++)
+			replaced =
+			    strncmp(environ[i], ours[k], strcspn(ours[k], "=") + 1) == 0;
+		if (!replaced)
 			env[len++] = environ[i];
+	}
+	for (size_t k = 0; k < n_ours; k++)
+		if (!env_has_key(spec, ours[k]))
+			env[len++] = ours[k];
 	for (size_t i = 0; i < spec->process.env_len; i++)
 		env[len++] = spec->process.env[i];
 	env[len] = NULL;
@@ -528,7 +539,8 @@ static int spawn_error(int uv_err)
 }
 
 /* Start and adopt both need a live driver and no instance yet. */
-static int can_take_instance(const struct bx_vm *vm, const struct impl *impl, char *errmsg)
+static int can_take_instance(const struct bx_vm *vm, const struct impl *impl,
+			     char *errmsg)
 {
 	if (impl == NULL)
 		return bx_err(errmsg, BX_ENOMEM, "out of memory");
@@ -634,6 +646,10 @@ err_after_spawn:
 static int process_start(struct bx_vm *vm, char *errmsg)
 {
 	const struct bx_spec *spec = vm->spec;
+	/* which service and which of its instances (count > 1: src/spec.h) */
+	char service[BX_NAME_MAX + 1], var_service[sizeof service + 16], var_instance[32];
+	char *ours[] = {var_service, var_instance, NULL};
+	unsigned instance = bx_key_split(spec->name, service);
 	struct bx_proc_cmd cmd;
 	char **args, **env;
 	int rc;
@@ -641,8 +657,10 @@ static int process_start(struct bx_vm *vm, char *errmsg)
 	rc = process_check(vm, errmsg);
 	if (rc != 0)
 		return rc;
+	snprintf(var_service, sizeof var_service, "BLIXARD_SERVICE=%s", service);
+	snprintf(var_instance, sizeof var_instance, "BLIXARD_INSTANCE=%u", instance);
 	args = calloc(spec->process.command_len + 1, sizeof *args);
-	env = build_env(spec);
+	env = build_env(spec, ours);
 	if (args == NULL || env == NULL) {
 		free(args);
 		free(env);
@@ -822,5 +840,5 @@ void bx_proc_close(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 	uv_close((uv_handle_t *)&impl->console_timer, timer_closed);
 }
 
-const struct bx_driver bx_driver_process =
-    BX_PROC_DRIVER("process", process_check, process_start, process_stop, NULL, bx_proc_close);
+const struct bx_driver bx_driver_process = BX_PROC_DRIVER(
+    "process", process_check, process_start, process_stop, NULL, bx_proc_close);

@@ -451,6 +451,118 @@ TEST(assignChecksGenerationAndNodeAndBumpsGeneration)
 	fx_close(&f);
 }
 
+/* The keys of every service record, in store order, joined by ' '. */
+static void keys(struct fx *f, char *out, size_t size)
+{
+	cJSON *all, *r;
+	size_t len = 0;
+
+	ASSERT_INT(bx_store_list_services(f->store, &all), 0);
+	out[0] = '\0';
+	cJSON_ArrayForEach(r, all)
+	{
+		len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "",
+					str(r, "name"));
+		ASSERT(len < size);
+	}
+	cJSON_Delete(all);
+}
+
+/* service.put of "web" with this count and a spec marked x (a new x: a new spec) */
+static void put_web(struct fx *f, int ts, int count, int x)
+{
+	ok(apply(f,
+		 "{'op':'service.put','ts':%d,'name':'web','start':true,'spec':"
+		 "{'service':{'name':'web','count':%d},'x':%d}}",
+		 ts, count, x));
+}
+
+TEST(countMakesOneRecordPerInstanceAndGroupOpsReachThemAll)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	char k[256];
+	cJSON *r;
+
+	fx_open(&f, "db");
+	put_web(&f, 1, 3, 1);
+	keys(&f, k, sizeof k);
+	ASSERT_STR(k, "web web@1 web@2");
+	r = get_service(&f, "web@2");
+	ASSERT_STR(str(r, "service"), "web");
+	ASSERT_INT(num(r, "instance"), 2);
+	ASSERT_STR(str(r, "desired"), "running");
+	ASSERT_STR(str(r, "state"), "pending");
+	ASSERT_INT(num(r, "node"), 0);
+	cJSON_Delete(r);
+	r = get_service(&f, "web");
+	/* the first instance is a plain record */
+	ASSERT(cJSON_GetObjectItem(r, "instance") == NULL);
+	cJSON_Delete(r);
+	/* instance records take the per-instance commands under their key */
+	ok(apply(&f, "{'op':'node.upsert','ts':2,'id':1,'name':'','api':'','raft':''}"));
+	res = apply(&f, "{'op':'service.assign','ts':3,'name':'web@1','node':1,"
+			"'expect_generation':1}");
+	ok(res);
+	ASSERT_STR(seen.name, "web@1");
+	ok(apply(&f,
+		 "{'op':'service.report','ts':4,'name':'web@1','node':1,'generation':2,"
+		 "'state':'failed','pid':0,'restarts':3,'reason':'x'}"));
+	reject(&f, BX_ENOENT,
+	       "{'op':'service.report','ts':4,'name':'web@7','node':1,'generation':1,"
+	       "'state':'running','pid':0,'restarts':0,'reason':''}");
+	/* stop and start reach every instance; start renews the failed one */
+	ok(apply(&f, "{'op':'service.stop','ts':5,'name':'web'}"));
+	r = get_service(&f, "web@2");
+	ASSERT_STR(str(r, "desired"), "stopped");
+	cJSON_Delete(r);
+	ok(apply(&f, "{'op':'service.start','ts':6,'name':'web'}"));
+	r = get_service(&f, "web@1");
+	ASSERT_STR(str(r, "desired"), "running");
+	ASSERT_STR(str(r, "state"), "pending");
+	ASSERT_INT(num(r, "generation"), 3);
+	ASSERT_INT(num(r, "node"), 1); /* a start brings it back where it was */
+	cJSON_Delete(r);
+	/* a smaller count deletes the instances past it, in the same entry */
+	put_web(&f, 7, 2, 1);
+	keys(&f, k, sizeof k);
+	ASSERT_STR(k, "web web@1");
+	/* scaling is no new spec: the instances that stay keep their generation */
+	r = get_service(&f, "web@1");
+	ASSERT_INT(num(r, "generation"), 3);
+	ASSERT_INT(
+	    num(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "spec"), "service"), "count"),
+	    2);
+	cJSON_Delete(r);
+	/* a new spec is a new instance of each */
+	put_web(&f, 7, 2, 2);
+	r = get_service(&f, "web@1");
+	ASSERT_INT(num(r, "generation"), 4);
+	cJSON_Delete(r);
+	/* an instance key is no name to put, start, stop or delete */
+	reject(&f, BX_EINVAL, "{'op':'service.stop','ts':8,'name':'web@1'}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'service.put','ts':8,'name':'web@1','start':true,'spec':" SPEC(
+		   "web@1", "") "}");
+	/* count 12: keys sort web@1, web@10, web@11, web@2 … */
+	put_web(&f, 9, 12, 0);
+	keys(&f, k, sizeof k);
+	ASSERT_STR(k, "web web@1 web@10 web@11 web@2 web@3 web@4 web@5 web@6 web@7 "
+		      "web@8 web@9");
+	put_web(&f, 10, 1, 0);
+	keys(&f, k, sizeof k);
+	ASSERT_STR(k, "web");
+	put_web(&f, 11, 2, 0);
+	/* a service named like the prefix is not an instance: web-x stays */
+	ok(apply(&f,
+		 "{'op':'service.put','ts':12,'name':'web-x','start':true,'spec':" SPEC(
+		     "web-x", "") "}"));
+	ok(apply(&f, "{'op':'service.delete','ts':13,'name':'web'}"));
+	keys(&f, k, sizeof k);
+	ASSERT_STR(k, "web-x");
+	fx_close(&f);
+}
+
 TEST(staleReportsAreIgnoredWithConflict)
 {
 	struct fx f;

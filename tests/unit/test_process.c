@@ -406,7 +406,9 @@ TEST(consoleEnvAndWorkdirAreApplied)
 	char *env[] = {"BX_TEST_VAR=hello", "HOME=/bx-home-from-spec"};
 
 	setup(&fx, "echo out-$BX_TEST_VAR; echo err-line >&2; echo home=$HOME; pwd; "
-		   "read x; echo read=$?");
+		   "read x; echo read=$?; echo who=$BLIXARD_SERVICE/$BLIXARD_INSTANCE");
+	strcpy(fx.spec.name, "svc@2"); /* the agent runs instance 2 under its key */
+	setenv("BLIXARD_INSTANCE", "from-the-daemon", 1); /* ours replaces it */
 	snprintf(workdir, sizeof workdir, "%s/work", bx_test_tmpdir());
 	ASSERT_INT(mkdir(workdir, 0700), 0);
 	fx.spec.process.workdir = workdir;
@@ -427,6 +429,8 @@ TEST(consoleEnvAndWorkdirAreApplied)
 	snprintf(want, sizeof want, "%s\n", workdir);
 	ASSERT_CONTAINS(buf, want);
 	ASSERT_CONTAINS(buf, "read=1\n"); /* stdin is /dev/null: EOF at once */
+	ASSERT_CONTAINS(buf, "who=svc/2\n");
+	unsetenv("BLIXARD_INSTANCE");
 
 	/* A second start appends to the console. */
 	fx.argv[2] = "echo second-run";

@@ -346,6 +346,83 @@ TEST(antiAffinityWorksBothWaysAndWithinAPass)
 	cJSON_Delete(all);
 }
 
+/* Instance `i` of service `name` (its record key NAME@I, i > 0). */
+static cJSON *instance(const char *name, unsigned i, uint64_t node, const char *avoid)
+{
+	char key[80];
+	cJSON *s;
+
+	snprintf(key, sizeof key, "%s@%u", name, i);
+	s = svc_spec(key, node, 0, 0, "", avoid);
+	cJSON_AddStringToObject(s, "service", name);
+	cJSON_AddNumberToObject(s, "instance", i);
+	return s;
+}
+
+TEST(instancesSpreadOnePerNodeAndTheRestWait)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = true},
+					{.id = 2, .usable = true},
+					{.id = 3, .usable = true}};
+	struct bx_sched_move *moves;
+	size_t n;
+
+	/* "other" loads node 3, so without spread web@1 and web@2 would follow
+	 * web to the emptiest nodes in turn: spread keeps them apart */
+	cJSON_AddItemToArray(all, svc_spec("other", 3, 0, 0, "", ""));
+	cJSON_AddItemToArray(all, svc_spec("web", 1, 0, 0, "", ""));
+	cJSON_AddItemToArray(all, instance("web", 1, 0, ""));
+	cJSON_AddItemToArray(all, instance("web", 2, 0, ""));
+	cJSON_AddItemToArray(all, instance("web", 3, 0, ""));
+	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(n, 3);
+	ASSERT_INT(move_of(moves, n, "web@1")->node, 2);
+	ASSERT_INT(move_of(moves, n, "web@2")->node, 3);
+	ASSERT_INT(move_of(moves, n, "web@3")->kind, BX_SCHED_WAIT);
+	ASSERT_STR(move_of(moves, n, "web@3")->reason,
+		   "every node that could take it runs an instance of 'web' already "
+		   "(instances go one per node)");
+	free(moves);
+	/* a service avoiding "web" avoids every instance of it */
+	cJSON_AddItemToArray(all, svc_spec("cache", 0, 0, 0, "", "web"));
+	cJSON_DeleteItemFromArray(all, 4); /* web@3 */
+	ASSERT_INT(bx_schedule(all, nodes, 3, 0, &moves, &n), 0);
+	ASSERT_INT(move_of(moves, n, "cache")->kind, BX_SCHED_WAIT);
+	free(moves);
+	cJSON_Delete(all);
+}
+
+TEST(aFailedInstanceMovesOnlyWhereNoSiblingRunsOrMoves)
+{
+	cJSON *all = cJSON_CreateArray();
+	struct bx_sched_node nodes[] = {{.id = 1, .usable = true},
+					{.id = 2, .usable = true},
+					{.id = 3, .usable = true},
+					{.id = 4, .usable = true}};
+	struct bx_sched_move *moves;
+	size_t n;
+	cJSON *failed = instance("web", 1, 2, ""), *moving = instance("web", 2, 3, "");
+
+	cJSON_AddStringToObject(failed, "state", "failed");
+	/* web@2 is leaving node 3 for node 4: both count as taken */
+	cJSON_AddNumberToObject(moving, "move_to", 4);
+	cJSON_AddItemToArray(all, svc_spec("web", 1, 0, 0, "", ""));
+	cJSON_AddItemToArray(all, failed);
+	cJSON_AddItemToArray(all, moving);
+	ASSERT_INT(bx_schedule(all, nodes, 4, 0, &moves, &n), 0);
+	ASSERT_INT(n, 0); /* failed on 2, siblings on 1, 3 and 4: it stays */
+	free(moves);
+	cJSON_DeleteItemFromObject(moving, "move_to");
+	ASSERT_INT(bx_schedule(all, nodes, 4, 0, &moves, &n), 0);
+	ASSERT_INT(n, 1);
+	ASSERT_STR(moves[0].name, "web@1");
+	ASSERT_INT(moves[0].node, 4);
+	ASSERT(moves[0].moved_failed);
+	free(moves);
+	cJSON_Delete(all);
+}
+
 TEST(drainingNodeMigratesItsRunningServicesAndTakesNothing)
 {
 	cJSON *all = cJSON_CreateArray();
