@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Scale: one daemon holding N services (default 10,000, created stopped).
 # Measures: create time (sequential PUTs over one keep-alive connection),
-# `blixard list` wall time (median of 5), SIGTERM + restart to serving all N
+# `blixard list` wall time (median of 5), GET /metrics (median of 20), SIGTERM + restart to serving all N
 # (median of 3), and the daemon's RSS with N services loaded.
 #   bench/scale.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
-BIN=$PWD/build/blixard
+BIN=${BIN:-$PWD/build/blixard}
 TMP=$(mktemp -d /tmp/bx-scale-XXXXXX)
 API=127.0.0.1:27100
 PID=
@@ -55,6 +55,9 @@ for i in 1 2 3 4 5; do
 	"$BIN" --socket "$TMP/sock" --json list >/dev/null
 	echo $(($(now_ms) - a))
 done | median | xargs -I{} echo "blixard --json list ($N services): median {} ms"
+for i in $(seq 1 20); do
+	curl -s -o /dev/null -w '%{time_total}\n' "http://$API/metrics"
+done | median | awk -v n="$N" '{printf "GET /metrics (%d services): median %.1f ms\n", n, $1 * 1000}'
 echo "RSS with $N services: $(awk '/VmRSS|RssAnon|RssFile/{printf "%s %.1f MiB  ", $1, $2/1024}' /proc/$PID/status)"
 
 : >"$TMP/restarts"

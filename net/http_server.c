@@ -42,6 +42,8 @@ struct bx_http_server {
 	h2o_accept_ctx_t accept_ctx;
 	bx_http_handler handler;
 	void *data;
+	bx_http_observer observe; /* every answer, or NULL */
+	void *observe_data;
 	size_t max_body;
 	struct listener listeners[MAX_LISTENERS];
 	int n_listeners;
@@ -65,6 +67,7 @@ struct request {
 	bx_http_abort_cb abort_cb;
 	void *abort_data;
 	bool answered;
+	uint64_t arrived; /* uv_hrtime() when it was read, for the observer */
 	char *method, *path, *query, *body, *authorization;
 	struct bx_http_server *server;
 	struct request *prev, *next; /* in server->pending while unanswered */
@@ -142,6 +145,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *hreq)
 
 	if (r == NULL)
 		return -1;
+	r->arrived = uv_hrtime();
+	r->server = s;
 	r->method = dup_iov(hreq->method.base, hreq->method.len);
 	r->path = dup_iov(hreq->path_normalized.base, hreq->path_normalized.len);
 	r->query = hreq->query_at != SIZE_MAX
@@ -181,13 +186,18 @@ static int on_req(h2o_handler_t *self, h2o_req_t *hreq)
 				      s->max_body);
 		return 0;
 	}
-	r->server = s;
 	r->next = s->pending;
 	if (s->pending != NULL)
 		s->pending->prev = r;
 	s->pending = r;
 	s->handler(s->data, &r->pub);
 	return 0;
+}
+
+void bx_http_server_observe(struct bx_http_server *s, bx_http_observer fn, void *data)
+{
+	s->observe = fn;
+	s->observe_data = data;
 }
 
 void bx_http_respond(struct bx_http_request *req, int status, const char *content_type,
@@ -199,6 +209,9 @@ void bx_http_respond(struct bx_http_request *req, int status, const char *conten
 	if (r->answered)
 		return;
 	r->answered = true;
+	if (r->server != NULL && r->server->observe != NULL)
+		r->server->observe(r->server->observe_data, req, status,
+				   (double)(uv_hrtime() - r->arrived) / 1e9);
 	unlink_pending(r);
 	if (h == NULL) { /* the client is gone: nothing to send */
 		free_request(r);

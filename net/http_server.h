@@ -35,6 +35,11 @@ struct bx_http_request {
 typedef void (*bx_http_handler)(void *data, struct bx_http_request *req);
 typedef void (*bx_http_abort_cb)(struct bx_http_request *req, void *data);
 
+/* Told of every answer as it is sent: the request (still valid), the status
+ * and the seconds since the request was read (for metrics). */
+typedef void (*bx_http_observer)(void *data, const struct bx_http_request *req, int status,
+				 double seconds);
+
 /* Create a server on `loop`; nothing listens yet. */
 int bx_http_server_init(struct bx_http_server **out, uv_loop_t *loop, bx_http_handler handler,
 			void *data, size_t max_body, char *errmsg);
@@ -47,6 +52,9 @@ int bx_http_server_listen_unix(struct bx_http_server *s, const char *path, char 
 
 /* The port actually bound by the first TCP listener (for ":0"), or 0. */
 int bx_http_server_port(const struct bx_http_server *s);
+
+/* Call `fn` for every answer from now on (NULL: stop). */
+void bx_http_server_observe(struct bx_http_server *s, bx_http_observer fn, void *data);
 
 /* Answer a request (exactly once; then `req` is gone). */
 void bx_http_respond(struct bx_http_request *req, int status, const char *content_type,

@@ -205,6 +205,11 @@ static void watch_cb(uv_timer_t *timer)
 	int state = raft_state(&n->raft);
 
 	raft_leader(&n->raft, &leader, &addr);
+	if (n->last_term != 0 && n->raft.current_term > n->last_term)
+		n->elections += n->raft.current_term - n->last_term;
+	n->last_term = n->raft.current_term;
+	if (leader != n->last_leader && leader != 0)
+		n->leader_changes++;
 	if (leader != n->last_leader || state != n->last_state) {
 		if (n->last_state == RAFT_LEADER && state != RAFT_LEADER)
 			bx_membership_fail_all(n, BX_ENOTLEADER, "leadership lost");
@@ -311,6 +316,16 @@ uint64_t bx_raft_node_leader(struct bx_raft_node *n)
 
 	raft_leader(&n->raft, &id, &addr);
 	return id;
+}
+
+uint64_t bx_raft_node_elections(const struct bx_raft_node *n)
+{
+	return n->elections;
+}
+
+uint64_t bx_raft_node_leader_changes(const struct bx_raft_node *n)
+{
+	return n->leader_changes;
 }
 
 uint64_t bx_raft_node_term(const struct bx_raft_node *n)

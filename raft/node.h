@@ -90,6 +90,10 @@ uint64_t bx_raft_node_id(const struct bx_raft_node *node);
 bool bx_raft_node_is_leader(struct bx_raft_node *node);
 uint64_t bx_raft_node_leader(struct bx_raft_node *node); /* 0 if unknown */
 uint64_t bx_raft_node_term(const struct bx_raft_node *node);
+/* Since this node started: Raft terms begun (one election each) and the
+ * times a new leader became known (checked every 50 ms). */
+uint64_t bx_raft_node_elections(const struct bx_raft_node *node);
+uint64_t bx_raft_node_leader_changes(const struct bx_raft_node *node);
 uint64_t bx_raft_node_commit_index(const struct bx_raft_node *node);
 uint64_t bx_raft_node_last_applied(struct bx_raft_node *node);
 struct raft *bx_raft_node_raft(struct bx_raft_node *node);

@@ -41,6 +41,9 @@ struct bx_raft_node {
 	uv_timer_t watch;     /* polls libraft's state (no callback for it) */
 	uint64_t last_leader; /* as last reported to state_cb */
 	int last_state;
+	/* Counted by the watch, for metrics: terms begun since the start (each
+	 * term is one election, whoever started it) and leader changes seen. */
+	uint64_t last_term, elections, leader_changes;
 	bx_raft_state_cb state_cb;
 	void *state_data;
 

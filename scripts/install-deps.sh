@@ -48,7 +48,7 @@ apt-get install -y -q --no-install-recommends \
 	curl jq iproute2 procps psmisc python3 \
 	qemu-system-x86 busybox-static cpio \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils util-linux \
-	wrk etcd-server etcd-client
+	wrk etcd-server etcd-client prometheus
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports libraft-dev
 

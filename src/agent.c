@@ -274,6 +274,9 @@ static void start_health(struct instance *inst)
 	if (bx_health_start(&inst->health, inst->agent->d->loop, inst->agent->d->client,
 			    &inst->spec, on_health, inst) != 0)
 		inst->health = NULL;
+	else
+		bx_health_observe(inst->health, &inst->agent->d->metrics.health,
+				  &inst->agent->d->metrics.health_failures);
 }
 
 static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
@@ -299,6 +302,7 @@ static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 	}
 	if (vm->start_error[0] != '\0') {
 		/* the start failed after start() returned: as start_instance() does */
+		inst->agent->d->metrics.start_failures++;
 		inst->phase = PH_ENDED;
 		set_state(inst, "failed", vm->start_error);
 		return;
@@ -347,10 +351,12 @@ static void start_instance(struct instance *inst)
 		/* A spec this host cannot run (missing file, port in use) fails
 		 * the same way every time: report it and wait for a new spec or
 		 * placement rather than retrying in a storm. */
+		inst->agent->d->metrics.start_failures++;
 		inst->phase = PH_ENDED;
 		set_state(inst, "failed", errmsg[0] ? errmsg : bx_strerror(rv));
 		return;
 	}
+	inst->agent->d->metrics.starts++;
 	inst->phase = PH_RUNNING;
 	start_health(inst);
 	set_state(inst, "running", "");
@@ -467,12 +473,14 @@ static void fence_instance(struct instance *inst)
 		stop_health(inst);
 		inst->ending_unhealthy = false;
 		inst->phase = PH_FENCING;
+		inst->agent->d->metrics.fenced++;
 		BX_WARN("agent", "fencing service '%s' generation %llu: killing it",
 			inst->name, (unsigned long long)inst->generation);
 		inst->vm.driver->kill(&inst->vm);
 	} else if (inst->phase == PH_STOPPING) {
 		inst->vm.driver->kill(&inst->vm); /* no time for a graceful stop */
 	} else if (inst->phase == PH_WAITING) {
+		inst->agent->d->metrics.fenced++;
 		inst->phase = PH_FENCED;
 		set_state(inst, "fenced", "lease lost: restart held");
 	}
@@ -608,8 +616,10 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 	}
 	if (((inst->phase == PH_WAITING && uv_now(a->d->loop) >= inst->restart_at) ||
 	     inst->phase == PH_FENCED) &&
-	    may_start(inst))
+	    may_start(inst)) {
+		a->d->metrics.restarts += inst->phase == PH_WAITING; /* by its policy */
 		start_instance(inst);
+	}
 	if (inst->report_dirty)
 		send_report(inst);
 }

@@ -55,4 +55,7 @@ void bx_api_leave(struct bx_daemon *d, struct bx_http_request *req, uint64_t id)
 void bx_api_local_join(struct bx_daemon *d, struct bx_http_request *req);
 void bx_api_local_leave(struct bx_daemon *d, struct bx_http_request *req);
 
+/* api_metrics.c: GET /metrics */
+void bx_api_metrics(struct bx_daemon *d, struct bx_http_request *req);
+
 #endif

@@ -325,6 +325,7 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 	if (rv != 0)
 		return rv;
 	bx_proposer_init(&d->proposer, d->loop, d->raft, &d->fsm);
+	d->proposer.commit = &d->metrics.commit;
 	bx_fsm_set_raft(&d->fsm, bx_raft_node_raft(d->raft));
 
 	if (fresh && d->cfg->bootstrap) {
@@ -356,6 +357,14 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 	return BX_OK;
 }
 
+static void observe_api(void *data, const struct bx_http_request *req, int status,
+			double seconds)
+{
+	struct bx_daemon *d = data;
+
+	bx_metrics_api(&d->metrics, req->method, req->path, status, seconds);
+}
+
 static int start_api(struct bx_daemon *d, char *errmsg)
 {
 	int rv = bx_http_server_init(&d->http, d->loop, bx_api_handle, d, BX_API_MAX_BODY,
@@ -363,6 +372,7 @@ static int start_api(struct bx_daemon *d, char *errmsg)
 
 	if (rv != 0)
 		return rv;
+	bx_http_server_observe(d->http, observe_api, d);
 	if (d->cfg->api != NULL && d->cfg->api[0] != '\0') {
 		rv = bx_http_server_listen_tcp(d->http, d->cfg->api, errmsg);
 		if (rv != 0)
@@ -573,6 +583,7 @@ int bx_daemon_run(struct bx_config *cfg)
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	bx_heartbeat_free(&d.hb);
+	bx_metrics_free(&d.metrics);
 	cJSON_Delete(d.labels);
 	uv_loop_close(&loop);
 	if (d.lock_fd >= 0)

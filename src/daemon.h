@@ -10,6 +10,7 @@
 #include "config.h"
 #include "error.h"
 #include "heartbeat.h"
+#include "metrics.h"
 #include "proposer.h"
 #include "raft/fsm.h"
 #include "store.h"
@@ -42,6 +43,7 @@ struct bx_daemon {
 	struct bx_agent *agent;
 	struct bx_proposer proposer; /* the leader's commands, batched per loop turn */
 	struct bx_heartbeat hb; /* this node's lease; the leader's view of who is alive */
+	struct bx_metrics metrics; /* what this node counts (GET /metrics) */
 
 	uv_timer_t tick; /* leader duties and join retries */
 	uv_signal_t sigterm;

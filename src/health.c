@@ -1,4 +1,5 @@
-/* health.c - periodic http/tcp probes of an instance and the healthy/unhealthy decision. */
+/* health.c - periodic http/tcp probes of an instance and the healthy/unhealthy decision.
+ */
 #include "health.h"
 
 #include <stdio.h>
@@ -24,6 +25,10 @@ struct bx_health {
 	uint64_t launched; /* probes launched, numbered from 1 */
 	uint64_t recorded; /* number of the latest probe whose outcome counted */
 	uint64_t tcp_seq;  /* number of the tcp probe under way */
+	uint64_t tcp_sent; /* uv_hrtime() when it was sent */
+	struct bx_hist
+	    *latency;       /* each probe that counted, or NULL (bx_health_observe) */
+	uint64_t *failures; /* failed probes that counted, or NULL */
 	unsigned open_handles;
 
 	/* tcp probes */
@@ -107,7 +112,8 @@ static void on_tick(uv_timer_t *t);
  */
 static bool overlapping(const struct bx_health *h)
 {
-	return h->count.state == BX_HEALTH_STARTING && h->spec->health.type == BX_HEALTH_HTTP &&
+	return h->count.state == BX_HEALTH_STARTING &&
+	       h->spec->health.type == BX_HEALTH_HTTP &&
 	       h->spec->health.interval_ms > STARTING_PROBE_MS;
 }
 
@@ -126,11 +132,13 @@ static void schedule(struct bx_health *h)
 struct probe {
 	struct bx_health *h;
 	uint64_t seq;
+	uint64_t sent; /* uv_hrtime() */
 };
 
 /* Outcomes count in launch order: one that an answer to a later probe has
  * overtaken (a probe of a guest not up yet, timing out) says nothing new. */
-static void probe_done(struct bx_health *h, uint64_t seq, bool passed, const char *detail)
+static void probe_done(struct bx_health *h, uint64_t seq, uint64_t sent, bool passed,
+		       const char *detail)
 {
 	uint64_t elapsed = uv_now(h->loop) - h->started_ms;
 
@@ -145,6 +153,10 @@ static void probe_done(struct bx_health *h, uint64_t seq, bool passed, const cha
 		return;
 	}
 	h->recorded = seq;
+	if (h->latency != NULL)
+		bx_hist_observe(h->latency, (double)(uv_hrtime() - sent) / 1e9);
+	if (h->failures != NULL && !passed)
+		(*h->failures)++;
 	if (bx_health_record(&h->count, h->spec, passed, elapsed))
 		h->cb(h->data, h->count.state, detail);
 	if (h->count.state != BX_HEALTH_STARTING && h->inflight > 0)
@@ -156,28 +168,30 @@ static void http_done(void *data, const struct bx_http_response *resp)
 {
 	struct probe *probe = data;
 	struct bx_health *h = probe->h;
-	uint64_t seq = probe->seq;
+	uint64_t seq = probe->seq, sent = probe->sent;
 	char detail[200];
 	bool passed = false;
 
 	free(probe);
 	if (h->stopped) { /* the spec may be gone with the owner */
-		probe_done(h, seq, false, "");
+		probe_done(h, seq, sent, false, "");
 		return;
 	}
 	if (resp->code != BX_OK) {
-		snprintf(detail, sizeof detail, "%s", resp->errmsg ? resp->errmsg : "no answer");
+		snprintf(detail, sizeof detail, "%s",
+			 resp->errmsg ? resp->errmsg : "no answer");
 	} else if (resp->status < 200 || resp->status > 299) {
 		snprintf(detail, sizeof detail, "HTTP %ld", resp->status);
 	} else if (h->spec->health.expect != NULL &&
-		   (resp->body == NULL || strstr(resp->body, h->spec->health.expect) == NULL)) {
+		   (resp->body == NULL ||
+		    strstr(resp->body, h->spec->health.expect) == NULL)) {
 		snprintf(detail, sizeof detail, "HTTP %ld without \"%.60s\" in the body",
 			 resp->status, h->spec->health.expect);
 	} else {
 		snprintf(detail, sizeof detail, "HTTP %ld", resp->status);
 		passed = true;
 	}
-	probe_done(h, seq, passed, detail);
+	probe_done(h, seq, sent, passed, detail);
 }
 
 static void tcp_closed(uv_handle_t *handle)
@@ -185,7 +199,7 @@ static void tcp_closed(uv_handle_t *handle)
 	struct bx_health *h = handle->data;
 
 	h->tcp_open = false;
-	probe_done(h, h->tcp_seq, h->tcp_passed, h->tcp_detail);
+	probe_done(h, h->tcp_seq, h->tcp_sent, h->tcp_passed, h->tcp_detail);
 }
 
 static void tcp_finish(struct bx_health *h, bool passed, const char *detail)
@@ -233,12 +247,14 @@ static void probe_tcp(struct bx_health *h)
 	int rc;
 
 	h->tcp_seq = h->launched;
+	h->tcp_sent = uv_hrtime();
 	uv_ip4_addr("127.0.0.1", h->spec->health.port, &sa);
 	uv_tcp_init(h->loop, &h->tcp);
 	h->tcp.data = h;
 	h->tcp_open = true;
 	h->connect.data = h;
-	rc = uv_tcp_connect(&h->connect, &h->tcp, (const struct sockaddr *)&sa, tcp_connected);
+	rc = uv_tcp_connect(&h->connect, &h->tcp, (const struct sockaddr *)&sa,
+			    tcp_connected);
 	if (rc != 0) {
 		tcp_outcome(h, rc);
 		return;
@@ -258,13 +274,14 @@ static void probe_http(struct bx_health *h)
 	if (probe != NULL) {
 		probe->h = h;
 		probe->seq = h->launched;
-		rc = bx_http_client_request(h->http, "GET", h->url, NULL, 0, &opts, http_done,
-					    probe);
+		probe->sent = uv_hrtime();
+		rc = bx_http_client_request(h->http, "GET", h->url, NULL, 0, &opts,
+					    http_done, probe);
 		if (rc != 0)
 			free(probe);
 	}
 	if (rc != 0) /* not sent: a failed probe all the same */
-		probe_done(h, h->launched, false, bx_strerror(rc));
+		probe_done(h, h->launched, uv_hrtime(), false, bx_strerror(rc));
 }
 
 static void on_tick(uv_timer_t *t)
@@ -305,8 +322,8 @@ int bx_health_start(struct bx_health **out, uv_loop_t *loop, struct bx_http_clie
 	h->data = data;
 	h->started_ms = uv_now(loop);
 	path = spec->health.path != NULL ? spec->health.path : "/";
-	snprintf(h->url, sizeof h->url, "http://127.0.0.1:%u%s%s", (unsigned)spec->health.port,
-		 path[0] == '/' ? "" : "/", path);
+	snprintf(h->url, sizeof h->url, "http://127.0.0.1:%u%s%s",
+		 (unsigned)spec->health.port, path[0] == '/' ? "" : "/", path);
 	uv_timer_init(loop, &h->timer);
 	uv_timer_init(loop, &h->tcp_timeout);
 	h->timer.data = h;
@@ -315,6 +332,12 @@ int bx_health_start(struct bx_health **out, uv_loop_t *loop, struct bx_http_clie
 	uv_timer_start(&h->timer, on_tick, 0, 0);
 	*out = h;
 	return 0;
+}
+
+void bx_health_observe(struct bx_health *h, struct bx_hist *latency, uint64_t *failures)
+{
+	h->latency = latency;
+	h->failures = failures;
 }
 
 void bx_health_stop(struct bx_health *h)

@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include "metrics.h"
 #include "net/http_client.h"
 #include "spec.h"
 
@@ -35,6 +36,10 @@ struct bx_health;
 /* Start checking: the first probe right away. 0, or BX_EINVAL (no [health]). */
 int bx_health_start(struct bx_health **out, uv_loop_t *loop, struct bx_http_client *http,
 		    const struct bx_spec *spec, bx_health_cb cb, void *data);
+
+/* Count every probe whose outcome counts: its time into `latency`, a failure
+ * into *failures (either NULL: not counted; both must outlive the checker). */
+void bx_health_observe(struct bx_health *h, struct bx_hist *latency, uint64_t *failures);
 
 /* Stop: no callback after this; the checker frees itself once idle. */
 void bx_health_stop(struct bx_health *h);

@@ -1,4 +1,5 @@
-/* proposer.c - the leader's proposals, batched: the commands of one loop turn in one entry. */
+/* proposer.c - the leader's proposals, batched: the commands of one loop turn in one
+ * entry. */
 #include "proposer.h"
 
 #include "error.h"
@@ -14,13 +15,15 @@ struct batch {
 	struct bx_proposer *p;
 	struct bx_proposer_item *items;
 	size_t n;
-	uint64_t index; /* of its entry */
+	uint64_t index;       /* of its entry */
+	uint64_t proposed_at; /* uv_hrtime() */
 };
 
 static void fail_items(struct bx_proposer_item *items, size_t n, int code)
 {
-	const char *msg = code == BX_ENOLEADER ? "leadership lost before the write committed"
-					       : bx_strerror(code);
+	const char *msg = code == BX_ENOLEADER
+			      ? "leadership lost before the write committed"
+			      : bx_strerror(code);
 
 	for (size_t i = 0; i < n; i++)
 		items[i].cb(items[i].data, code, msg, NULL);
@@ -33,9 +36,13 @@ static void batch_done(void *data, int code, void *result)
 
 	if (code != BX_OK)
 		bx_fsm_unexpect(b->p->fsm, b->index); /* its results will not come */
+	else if (b->p->commit != NULL)
+		bx_hist_observe(b->p->commit,
+				(double)(uv_hrtime() - b->proposed_at) / 1e9);
 	if (code == BX_OK && (res == NULL || res->n != b->n)) {
 		char msg[128];
-		snprintf(msg, sizeof msg, "the state machine answered for %zu commands, not %zu",
+		snprintf(msg, sizeof msg,
+			 "the state machine answered for %zu commands, not %zu",
 			 res != NULL ? res->n : 0, b->n);
 		for (size_t i = 0; i < b->n; i++)
 			b->items[i].cb(b->items[i].data, BX_EIO, msg, NULL);
@@ -76,7 +83,7 @@ void bx_proposer_flush(struct bx_proposer *p)
 		free(items);
 		return;
 	}
-	*b = (struct batch){.p = p, .items = items, .n = n};
+	*b = (struct batch){.p = p, .items = items, .n = n, .proposed_at = uv_hrtime()};
 	if (n == 1) {
 		/* one command: the object itself, not a batch of one */
 		memmove(buf, buf + 1, len - 1);
@@ -86,7 +93,8 @@ void bx_proposer_flush(struct bx_proposer *p)
 	}
 	p->entries++;
 	p->commands += n;
-	rv = bx_raft_node_propose(p->raft, buf, len, batch_done, b, &b->index); /* takes buf */
+	rv = bx_raft_node_propose(p->raft, buf, len, batch_done, b,
+				  &b->index); /* takes buf */
 	if (rv == BX_OK && bx_fsm_expect(p->fsm, b->index) != BX_OK)
 		BX_WARN("raft", "out of memory: results of entry %llu will be lost",
 			(unsigned long long)b->index);
@@ -103,7 +111,7 @@ static void on_prepare(uv_prepare_t *h)
 }
 
 void bx_proposer_init(struct bx_proposer *p, uv_loop_t *loop, struct bx_raft_node *raft,
-		       struct bx_fsm *fsm)
+		      struct bx_fsm *fsm)
 {
 	memset(p, 0, sizeof *p);
 	p->raft = raft;

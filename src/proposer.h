@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "metrics.h"
 #include "raft/fsm.h"
 #include "raft/node.h"
 
@@ -43,6 +44,7 @@ struct bx_proposer {
 	struct bx_proposer_item *items;
 	size_t n, items_cap;
 	unsigned long entries, commands; /* proposed so far, for the log and tests */
+	struct bx_hist *commit; /* each entry from proposal to apply, or NULL */
 };
 
 void bx_proposer_init(struct bx_proposer *p, uv_loop_t *loop, struct bx_raft_node *raft,

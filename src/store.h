@@ -46,6 +46,10 @@ int bx_store_list_services(struct bx_store *s, cJSON **out); /* array, by name *
 /* The records of instances 1.. of service `name` (keys NAME@I, src/spec.h), in
  * key order (NAME@1, NAME@10, NAME@2: sort by "instance" where it matters). */
 int bx_store_list_instances(struct bx_store *s, const char *name, cJSON **out);
+/* How many service records are in each of `states` (n of them) into counts,
+ * and in none of them into *other, without parsing the records. */
+int bx_store_count_states(struct bx_store *s, const char *const *states, size_t n,
+			  uint64_t *counts, uint64_t *other);
 int bx_store_list_nodes(struct bx_store *s, cJSON **out);    /* array, by id */
 
 /* The services as one JSON array text, records as stored (no parsing): for

@@ -47,12 +47,7 @@ host_dies() {
 	unset "BX_PIDS[$1]"
 }
 
-bx_start_node 1 --bootstrap
-bx_wait 15 "leader" bx_has_leader 1 >/dev/null
-bx_start_node 2 --join "$(bx_addr 1)"
-bx_start_node 3 --join "$(bx_addr 1)"
-three() { [ "$(curl -s -m 2 "http://$(bx_addr 1)/v1/nodes" | jq 'length')" = 3 ]; }
-bx_wait 30 "three nodes" three
+bx_start_cluster 3
 
 # --- placed one per node ---------------------------------------------------------
 bx_check "web with count = 2 is put" put 2

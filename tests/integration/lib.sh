@@ -135,6 +135,17 @@ bx_leader_of() { # N: prints the leader id node N sees
 
 bx_has_leader() { [ -n "$(bx_leader_of "$1")" ]; }
 
+# bx_start_cluster N: node 1 bootstraps, nodes 2..N join it; returns once
+# node 1 lists N node records (the test fails its checks if not).
+bx_start_cluster() {
+	local n
+	bx_start_node 1 --bootstrap
+	bx_wait 15 "leader" bx_has_leader 1 >/dev/null
+	for n in $(seq 2 "$1"); do bx_start_node "$n" --join "$(bx_addr 1)"; done
+	bx_wait 30 "$1 nodes" bx_node_count_is "$1"
+}
+bx_node_count_is() { [ "$(curl -s -m 2 "http://$(bx_addr 1)/v1/nodes" | jq 'length')" = "$1" ]; }
+
 # bx_gone PID: no such process, or only its zombie (its parent has not reaped it)
 bx_gone() {
 	local st

@@ -158,6 +158,49 @@ TEST(putGetListDeleteAndIndex)
 	bx_store_close(s);
 }
 
+TEST(statesAreCountedWithoutParsingAndInstancesListedByPrefix)
+{
+	static const char *const states[] = {"pending", "running", "failed"};
+	struct bx_store *s = open_at("db", 0);
+	struct bx_store_txn *t;
+	uint64_t counts[3], other;
+	const char *recs[][2] = {
+	    {"a", "running"},     {"b", "running"},     {"c", "failed"},
+	    {"d", "runningish"}, /* not "running" */
+	    {"web@1", "pending"}, {"web@2", "running"}, {"web-x", "running"},
+	};
+	cJSON *r, *list;
+
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++) {
+		r = service(recs[i][0], 1);
+		/* a reason quoting a state comes before the state: it is escaped */
+		cJSON_AddStringToObject(r, "reason", "was \"state\":\"failed\"");
+		cJSON_AddStringToObject(r, "state", recs[i][1]);
+		ASSERT_INT(bx_store_put_service(t, recs[i][0], r), 0);
+		cJSON_Delete(r);
+	}
+	r = service("e", 1); /* no state at all */
+	ASSERT_INT(bx_store_put_service(t, "e", r), 0);
+	cJSON_Delete(r);
+	ASSERT_INT(bx_store_commit(t, 3), 0);
+	ASSERT_INT(bx_store_count_states(s, states, 3, counts, &other), 0);
+	ASSERT_INT(counts[0], 1);
+	ASSERT_INT(counts[1], 4);
+	ASSERT_INT(counts[2], 1);
+	ASSERT_INT(other, 2);
+	/* web@… only, not web-x */
+	ASSERT_INT(bx_store_list_instances(s, "web", &list), 0);
+	ASSERT_INT(cJSON_GetArraySize(list), 2);
+	ASSERT_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "name")->valuestring,
+		   "web@2");
+	cJSON_Delete(list);
+	ASSERT_INT(bx_store_list_instances(s, "we", &list), 0);
+	ASSERT_INT(cJSON_GetArraySize(list), 0);
+	cJSON_Delete(list);
+	bx_store_close(s);
+}
+
 TEST(abortChangesNothing)
 {
 	struct bx_store *s = open_at("db", 0);
@@ -429,9 +472,9 @@ static char *placed(struct bx_store *s, uint64_t on, bool running_only)
 
 	buf[0] = '\0';
 	ASSERT_INT(bx_store_list_placed(s, on, running_only, &arr), 0);
-	cJSON_ArrayForEach(item, arr)
-	used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", used ? "," : "",
-				 cJSON_GetObjectItem(item, "name")->valuestring);
+	cJSON_ArrayForEach(item, arr) used +=
+	    (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", used ? "," : "",
+			     cJSON_GetObjectItem(item, "name")->valuestring);
 	cJSON_Delete(arr);
 	return buf;
 }
@@ -470,8 +513,8 @@ TEST(placementIndexFollowsEveryWrite)
 	ASSERT_STR(placed(s, 3, false), "");
 	ASSERT_STR(loads(s), "0:2/1 2:2/1");
 
-	put_placed(s, "web", 3, true, 5);   /* placed */
-	put_placed(s, "db", 2, false, 6);   /* stopped where it is */
+	put_placed(s, "web", 3, true, 5); /* placed */
+	put_placed(s, "db", 2, false, 6); /* stopped where it is */
 	ASSERT_STR(placed(s, 0, false), "batch");
 	ASSERT_STR(placed(s, 3, true), "web");
 	ASSERT_STR(placed(s, 2, true), "");
