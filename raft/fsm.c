@@ -251,7 +251,11 @@ static int unplace(struct apply *a, uint64_t id, enum which which, const char *r
 		if (which == STOPPED && strcmp(str_of(svc, "desired"), "running") == 0)
 			continue;
 		cJSON_DeleteItemFromObjectCaseSensitive(svc, "move_to");
-		rc = set_num(svc, "node", 0);
+		/* off a down node: a failover, timed until it runs again
+		 * (op_service_report); a second one keeps the first's time */
+		if (which == RUNNING && !cJSON_HasObjectItem(svc, "failover_at"))
+			rc = set_num(svc, "failover_at", a->ts);
+		rc = rc ?: set_num(svc, "node", 0);
 		rc = rc ?: new_instance(svc, a->ts);
 		rc = rc ?: set_str(svc, "reason", reason);
 		rc = rc ?: set_num(svc, "updated_at", a->ts);
@@ -542,6 +546,8 @@ static int start_one(struct apply *a, cJSON *rec)
 static int stop_one(struct apply *a, cJSON *rec)
 {
 	int rc = set_str(rec, "desired", "stopped");
+
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "failover_at"); /* nothing to time */
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
 	return rc ?: bx_store_put_service(a->txn, str_of(rec, "name"), rec);
 }
@@ -745,6 +751,12 @@ static int op_service_report(struct apply *a)
 	if (strcmp(bx_command_str(a->cmd, "state"), "failed") == 0 &&
 	    strcmp(str_of(rec, "state"), "failed") != 0)
 		rc = note_failed_on(rec, node, a->ts);
+	if (strcmp(bx_command_str(a->cmd, "state"), "running") == 0 &&
+	    cJSON_HasObjectItem(rec, "failover_at")) {
+		a->res->failed_over = true;
+		a->res->failover_ms = a->ts - num_of(rec, "failover_at");
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "failover_at");
+	}
 	rc = rc ?: set_str(rec, "state", bx_command_str(a->cmd, "state"));
 	rc = rc ?: set_num(rec, "pid", (double)bx_command_u64(a->cmd, "pid"));
 	rc = rc ?: set_num(rec, "restarts", (double)bx_command_u64(a->cmd, "restarts"));

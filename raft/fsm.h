@@ -43,6 +43,10 @@ struct bx_fsm_result {
 			  BX_ECONFLICT…) */
 	char msg[256]; /* "" or the reason, for the API's error */
 	cJSON *record; /* the record written (service or node), or NULL */
+	/* service.report "running" of a service taken off a down node: it runs
+	 * again, `failover_ms` after the node.down (both commands' ts). */
+	bool failed_over;
+	double failover_ms;
 };
 
 struct bx_fsm_results {

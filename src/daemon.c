@@ -245,6 +245,10 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 	if (strcmp(op, "snapshot.restore") == 0)
 		BX_INFO("raft", "restored snapshot: state at index %llu",
 			(unsigned long long)bx_store_applied_index(d->store));
+	if (res != NULL && res->failed_over) {
+		d->metrics.failovers++;
+		bx_hist_observe(&d->metrics.failover, res->failover_ms / 1000);
+	}
 	/* Only these can leave a service that should run without a node, or
 	 * open room for one. */
 	if (strcmp(op, "service.put") == 0 || strcmp(op, "service.start") == 0) {

@@ -261,4 +261,10 @@ void bx_metrics_write(const struct bx_metrics *m, FILE *f)
 		  "One health probe of a service on this node.", &m->health);
 	counter(f, "blixard_health_check_failures_total",
 		"Health probes on this node that failed.", m->health_failures);
+	counter(f, "blixard_failovers_total",
+		"Services taken off a node declared down that run again elsewhere.",
+		m->failovers);
+	histogram(f, "blixard_failover_duration_seconds",
+		  "From a node declared down until its service ran again elsewhere.",
+		  &m->failover);
 }

@@ -57,6 +57,11 @@ struct bx_metrics {
 	uint64_t fenced;         /* instances this node stopped: its lease ran out */
 	struct bx_hist health;   /* one health probe */
 	uint64_t health_failures;
+
+	/* Services taken off a down node that run again (raft/fsm.h), as this
+	 * node applied them: every node counts the same. */
+	uint64_t failovers;
+	struct bx_hist failover; /* from the node.down until running */
 };
 
 void bx_metrics_free(struct bx_metrics *m); /* the struct itself is the caller's */

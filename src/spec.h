@@ -54,7 +54,7 @@ struct bx_spec {
 	char driver[16];          /* "qemu" (default) | "libvirt" | "microvm-nix" | "process" */
 	uint32_t memory_mb;       /* default 256, 16..1048576 */
 	uint32_t vcpus;           /* default 1, 1..256 */
-	uint32_t count;           /* instances: 1 (more are refused for now) */
+	uint32_t count;           /* instances, one per node: NAME, NAME@1, … (default 1) */
 	uint32_t stop_timeout_ms; /* graceful stop before a hard kill, default 10000 */
 
 	struct {

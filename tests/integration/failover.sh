@@ -80,6 +80,16 @@ others_ok() {
 }
 bx_check "... every service runs on the two hosts left" bx_wait 20 "all moved" others_ok
 bx_check "the leader logged the node down" grep -q "node $victim (n$victim) is down" "$(bx_dir "$leader")/log"
+metric() { # HOST NAME: a metric's value on that host's node
+	bx_host_exec "$1" curl -s -m 2 "http://$(bx_addr "$1")/metrics" | awk -v m="$2" '$1 == m { print $2 }'
+}
+failovers_counted() {
+	local n c
+	n=$(metric "$leader" blixard_failovers_total)
+	c=$(metric "$leader" blixard_failover_duration_seconds_count)
+	[ "${n:-0}" -ge 1 ] && [ "$n" = "$c" ]
+}
+bx_check "/metrics on the leader counts the failovers, each timed" failovers_counted
 bx_start_node "$victim"
 bx_check "host $victim's daemon back: the node is up again" bx_wait 20 "up" status_is "$leader" "$victim" up
 
@@ -109,6 +119,8 @@ bx_check "... and says so in its log" bx_wait 5 "log" grep -q 'lease ran out' "$
 cut_phase() { bx_host_exec "$cut" curl -s -m 2 "http://$(bx_addr "$cut")/v1/services/$svc/vm" | jq -r .phase; }
 cut_says_fenced() { [ "$(cut_phase)" = fenced ]; }
 bx_check "... its instance of $svc: fenced (GET /v1/services/$svc/vm there)" bx_wait 5 "fenced phase" cut_says_fenced
+fenced_counted() { [ "$(metric "$cut" blixard_fencing_actions_total)" -ge 1 ]; }
+bx_check "... and its /metrics counts the fencing action" fenced_counted
 moved_from_cut() { local n; n=$(node_of "$leader" "$svc") && [ "$n" != "$cut" ] && [ "$n" != 0 ] && healthy_on "$leader" "$svc" "$n"; }
 bx_check "the others move $svc to a host of theirs" bx_wait 20 "moved" moved_from_cut
 if [ "$keeper_host" = "$cut" ]; then

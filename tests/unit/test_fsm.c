@@ -633,6 +633,42 @@ static void two_nodes_two_services(struct fx *f, bool b_start, int b_node)
 		    "'state':'running','pid':5,'restarts':2,'reason':''}"));
 }
 
+TEST(aServiceOffADownNodeIsTimedUntilItRunsAgain)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *r;
+
+	fx_open(&f, "db");
+	two_nodes_two_services(&f, true, 1); /* a and b on node 1, a running */
+	ok(apply(&f, "{'op':'node.down','ts':1000,'id':1}"));
+	r = get_service(&f, "a");
+	ASSERT_INT(num(r, "failover_at"), 1000);
+	cJSON_Delete(r);
+	ok(apply(&f, "{'op':'service.assign','ts':1100,'name':'a','node':2,"
+		     "'expect_generation':3}"));
+	res = apply(&f,
+		    "{'op':'service.report','ts':1900,'name':'a','node':2,'generation':4,"
+		    "'state':'starting','pid':0,'restarts':0,'reason':''}");
+	ASSERT(!res->failed_over); /* not running yet */
+	res = apply(&f,
+		    "{'op':'service.report','ts':2400,'name':'a','node':2,'generation':4,"
+		    "'state':'running','pid':9,'restarts':0,'reason':''}");
+	ASSERT(res->failed_over);
+	ASSERT(res->failover_ms == 1400);
+	ASSERT(cJSON_GetObjectItem(res->record, "failover_at") == NULL);
+	res = apply(&f,
+		    "{'op':'service.report','ts':2500,'name':'a','node':2,'generation':4,"
+		    "'state':'running','pid':9,'restarts':0,'reason':''}");
+	ASSERT(!res->failed_over); /* once */
+	/* b is stopped by the user before it runs again: nothing is timed */
+	ok(apply(&f, "{'op':'service.stop','ts':2600,'name':'b'}"));
+	r = get_service(&f, "b");
+	ASSERT(cJSON_GetObjectItem(r, "failover_at") == NULL);
+	cJSON_Delete(r);
+	fx_close(&f);
+}
+
 TEST(nodeRemoveUnassignsItsServices)
 {
 	struct fx f;
