@@ -940,6 +940,9 @@ void bx_api_handle(void *data, struct bx_http_request *req)
 	} else if (strcmp(path, "/v1/internal/heartbeat") == 0) {
 		is(req, "POST") ? internal_heartbeat(d, req)
 				: method_not_allowed(req, "POST");
+	} else if (strcmp(path, "/v1/prometheus/targets") == 0) {
+		is(req, "GET") ? bx_api_prometheus_targets(d, req)
+			       : method_not_allowed(req, "GET");
 	} else if (strcmp(path, "/metrics") == 0) {
 		is(req, "GET") ? bx_api_metrics(d, req) : method_not_allowed(req, "GET");
 	} else if (strcmp(path, "/v1/local/join") == 0) {

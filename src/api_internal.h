@@ -55,7 +55,8 @@ void bx_api_leave(struct bx_daemon *d, struct bx_http_request *req, uint64_t id)
 void bx_api_local_join(struct bx_daemon *d, struct bx_http_request *req);
 void bx_api_local_leave(struct bx_daemon *d, struct bx_http_request *req);
 
-/* api_metrics.c: GET /metrics */
+/* api_metrics.c: GET /metrics, GET /v1/prometheus/targets */
 void bx_api_metrics(struct bx_daemon *d, struct bx_http_request *req);
+void bx_api_prometheus_targets(struct bx_daemon *d, struct bx_http_request *req);
 
 #endif

@@ -1,4 +1,5 @@
-/* api_metrics.c - GET /metrics: this node's metrics in Prometheus' text format. */
+/* api_metrics.c - GET /metrics: this node's metrics in Prometheus' text format; GET
+ * /v1/prometheus/targets: every node's, as a file_sd target list. */
 #include "api_internal.h"
 
 #include <stdio.h>
@@ -115,4 +116,46 @@ void bx_api_metrics(struct bx_daemon *d, struct bx_http_request *req)
 	}
 	bx_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 	free(text);
+}
+
+/*
+ * Prometheus' file_sd format: one group per node, its API address the
+ * target (Prometheus scrapes /metrics there), labelled with the node's id
+ * and name and the cluster. Read from the replicated node records, so any
+ * node answers for all of them.
+ */
+void bx_api_prometheus_targets(struct bx_daemon *d, struct bx_http_request *req)
+{
+	cJSON *nodes, *n, *out = cJSON_CreateArray();
+	char id[24];
+	int rv = out != NULL ? bx_store_list_nodes(d->store, &nodes) : BX_ENOMEM;
+
+	if (rv != 0) {
+		cJSON_Delete(out);
+		bx_api_respond_code(req, rv, "read the node records");
+		return;
+	}
+	cJSON_ArrayForEach(n, nodes)
+	{
+		const char *api =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "api"));
+		const char *name =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "name"));
+		cJSON *group, *targets, *labels;
+		if (api == NULL || api[0] == '\0')
+			continue; /* a node that serves no TCP API cannot be scraped */
+		group = cJSON_CreateObject();
+		targets = cJSON_AddArrayToObject(group, "targets");
+		labels = cJSON_AddObjectToObject(group, "labels");
+		cJSON_AddItemToArray(targets, cJSON_CreateString(api));
+		snprintf(id, sizeof id, "%.0f",
+			 cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(n, "id")));
+		cJSON_AddStringToObject(labels, "node", id);
+		cJSON_AddStringToObject(labels, "node_name", name != NULL ? name : "");
+		cJSON_AddStringToObject(labels, "cluster", d->cluster_id);
+		cJSON_AddItemToArray(out, group);
+	}
+	cJSON_Delete(nodes);
+	bx_http_respond_json(req, 200, out);
+	cJSON_Delete(out);
 }

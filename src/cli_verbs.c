@@ -16,6 +16,8 @@ const struct bx_verb bx_verbs[] = {
     {"nodes", bx_cmd_nodes, "nodes [drain ID | eligible ID | remove ID]",
      "the cluster's nodes; drain one, make it eligible, remove a dead one"},
     {"node", bx_cmd_nodes, "node drain ID | eligible ID", "the same as 'nodes'"},
+    {"prometheus", bx_cmd_prometheus, "prometheus targets [--watch FILE]",
+     "every node's /metrics as Prometheus file_sd targets"},
     {"join", bx_cmd_join, "join HOST:PORT", "join the local daemon to a cluster"},
     {"leave", bx_cmd_leave, "leave", "take the local daemon out of its cluster"},
 	{"validate", bx_cmd_validate, "validate FILE.toml... | --config FILE",

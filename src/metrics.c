@@ -47,6 +47,7 @@ static const char *const exact[] = {
     "/v1/local/join",
     "/v1/local/leave",
     "/metrics",
+    "/v1/prometheus/targets",
 };
 
 struct pattern {

@@ -1,0 +1,147 @@
+/* cmd_prometheus.c - `blixard prometheus targets`: Prometheus' file_sd targets for
+ * every node, printed once or kept up to date in a file. */
+#include "cli.h"
+#include "cli_http.h"
+#include "cli_wait.h"
+#include "error.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: blixard prometheus targets [--watch FILE] [--interval SECS]\n"
+    "  Every node's /metrics as a Prometheus file_sd target list (JSON), each\n"
+    "  labelled with node, node_name and cluster. Printed once, or with --watch\n"
+    "  written to FILE and rewritten (atomically: a new file renamed over it)\n"
+    "  whenever the nodes change, checked every --interval seconds (default 5),\n"
+    "  until interrupted. Point file_sd_configs at FILE.\n";
+
+#define DEFAULT_INTERVAL_MS 5000
+
+/* The target list as text, or NULL (the error is printed). */
+static char *fetch(struct bx_cli *cli)
+{
+	struct bx_cli_reply r;
+	char *text;
+
+	if (bx_cli_request(cli, "prometheus", "GET", "/v1/prometheus/targets", NULL,
+			   &r) != 0)
+		return NULL;
+	text = cJSON_Print(r.json);
+	bx_cli_reply_free(&r);
+	if (text == NULL)
+		fprintf(stderr, "blixard prometheus: out of memory\n");
+	return text;
+}
+
+/* Write `text` to `path` through PATH.tmp and rename: a reader (Prometheus)
+ * sees the old file or the new one, never half of one. */
+static int write_atomically(const char *path, const char *text)
+{
+	char tmp[4096];
+	FILE *f;
+	int bad;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+		fprintf(stderr, "blixard prometheus: path too long: '%s'\n", path);
+		return BX_EXIT_USAGE;
+	}
+	f = fopen(tmp, "w");
+	if (f == NULL) {
+		fprintf(stderr, "blixard prometheus: cannot write '%s': %s\n", tmp,
+			strerror(errno));
+		return BX_EXIT_ERROR;
+	}
+	bad = fprintf(f, "%s\n", text) < 0;
+	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+	bad |= fclose(f) != 0;
+	if (bad || rename(tmp, path) != 0) {
+		fprintf(stderr, "blixard prometheus: cannot write '%s': %s\n", path,
+			strerror(errno));
+		unlink(tmp);
+		return BX_EXIT_ERROR;
+	}
+	return BX_EXIT_OK;
+}
+
+/* Rewrite `path` whenever the list changes; runs until killed. A daemon that
+ * cannot be reached is reported and asked again next round: the file keeps
+ * the last list meanwhile. */
+static int watch(struct bx_cli *cli, const char *path, long interval_ms)
+{
+	char *last = NULL;
+
+	for (;;) {
+		char *text = fetch(cli);
+		if (text != NULL && (last == NULL || strcmp(text, last) != 0)) {
+			cJSON *list = cJSON_Parse(text);
+			int rv = write_atomically(path, text);
+			if (rv == BX_EXIT_USAGE) {
+				cJSON_Delete(list);
+				free(text);
+				free(last);
+				return rv;
+			}
+			if (rv == BX_EXIT_OK) {
+				fprintf(stderr,
+					"blixard prometheus: wrote %s: %d targets\n",
+					path, cJSON_GetArraySize(list));
+				free(last);
+				last = text;
+				text = NULL;
+			}
+			cJSON_Delete(list);
+		}
+		free(text);
+		usleep((useconds_t)interval_ms * 1000);
+	}
+}
+
+int bx_cmd_prometheus(struct bx_cli *cli, int argc, char **argv)
+{
+	const char *file = NULL;
+	long interval_ms = DEFAULT_INTERVAL_MS;
+	char *text;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? BX_EXIT_USAGE : BX_EXIT_OK;
+	}
+	if (strcmp(argv[1], "targets") != 0) {
+		fprintf(stderr, "blixard prometheus: unknown command '%s'\n%s", argv[1],
+			usage);
+		return BX_EXIT_USAGE;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--watch") == 0 && i + 1 < argc) {
+			file = argv[++i];
+		} else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
+			interval_ms = bx_cli_parse_seconds(argv[++i]);
+			if (interval_ms < 100) {
+				fprintf(stderr,
+					"blixard prometheus: --interval takes seconds, "
+					"0.1 to "
+					"86400, got '%s'\n",
+					argv[i]);
+				return BX_EXIT_USAGE;
+			}
+		} else {
+			fprintf(stderr,
+				"blixard prometheus: unexpected argument '%s'\n%s",
+				argv[i], usage);
+			return BX_EXIT_USAGE;
+		}
+	}
+	if (file != NULL)
+		return watch(cli, file, interval_ms);
+	text = fetch(cli);
+	if (text == NULL)
+		return BX_EXIT_ERROR;
+	puts(text);
+	free(text);
+	return BX_EXIT_OK;
+}
