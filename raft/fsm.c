@@ -360,7 +360,7 @@ static int op_cluster_confirm(struct apply *a)
 }
 
 /* A service record as a put creates it: instance `index` of service `name`,
- * under `key` (src/spec.h); NULL when out of memory. */
+ * under `key` (src/spec.h), at generation 1; NULL when out of memory. */
 static cJSON *fresh_record(struct apply *a, const char *key, const char *name,
 			   unsigned index, const cJSON *spec, const char *desired)
 {
@@ -372,17 +372,12 @@ static cJSON *fresh_record(struct apply *a, const char *key, const char *name,
 		rc = rc ?: set_num(rec, "instance", index);
 	}
 	rc = rc ?: set_item(rec, "spec", cJSON_Duplicate(spec, 1));
-	rc = rc ?: set_num(rec, "generation", 1);
+	rc = rc ?: set_num(rec, "generation", 0);
 	rc = rc ?: set_str(rec, "desired", desired);
 	rc = rc ?: set_num(rec, "node", 0);
-	rc = rc ?: set_str(rec, "state", "pending");
-	rc = rc ?: set_num(rec, "pid", 0);
-	rc = rc ?: set_num(rec, "restarts", 0);
-	rc = rc ?: set_str(rec, "reason", "");
-	rc = rc ?: set_str(rec, "health", "");
 	rc = rc ?: set_num(rec, "created_at", a->ts);
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
-	rc = rc ?: set_num(rec, "state_at", a->ts);
+	rc = rc ?: new_instance(rec, a->ts);
 	if (rc != 0) {
 		cJSON_Delete(rec);
 		return NULL;
@@ -534,8 +529,10 @@ static int start_one(struct apply *a, cJSON *rec)
 	/* A finished instance is not restarted in place: start a fresh one. */
 	if (strcmp(state, "failed") == 0 || strcmp(state, "exited") == 0 ||
 	    strcmp(state, "stopped") == 0) {
-		/* the user asks again: every node may be tried again */
+		/* the user asks again: every node may be tried again, and a
+		 * failover this instance never finished is no longer timed */
 		cJSON_DeleteItemFromObjectCaseSensitive(rec, "failed_on");
+		cJSON_DeleteItemFromObjectCaseSensitive(rec, "failover_at");
 		rc = new_instance(rec, a->ts);
 	}
 	rc = rc ?: set_str(rec, "desired", "running");
@@ -641,13 +638,8 @@ static int op_service_assign(struct apply *a)
 		return rc;
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "move_to");
 	rc = set_num(rec, "node", (double)node);
-	rc = rc ?: set_num(rec, "generation", num_of(rec, "generation") + 1);
-	rc = rc ?: set_str(rec, "state", "pending");
-	rc = rc ?: set_num(rec, "pid", 0);
-	rc = rc ?: set_num(rec, "restarts", 0);
+	rc = rc ?: new_instance(rec, a->ts);
 	rc = rc ?: set_str(rec, "reason", bx_command_str(a->cmd, "reason"));
-	rc = rc ?: set_str(rec, "health", "");
-	rc = rc ?: set_num(rec, "state_at", a->ts);
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
 	return rc ?: keep_service(a, rec);
 }

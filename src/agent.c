@@ -617,7 +617,8 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 	if (((inst->phase == PH_WAITING && uv_now(a->d->loop) >= inst->restart_at) ||
 	     inst->phase == PH_FENCED) &&
 	    may_start(inst)) {
-		a->d->metrics.restarts += inst->phase == PH_WAITING; /* by its policy */
+		if (inst->phase == PH_WAITING) /* a restart by its policy */
+			a->d->metrics.restarts++;
 		start_instance(inst);
 	}
 	if (inst->report_dirty)

@@ -540,8 +540,9 @@ static int by_instance(const void *a, const void *b)
 }
 
 /*
- * A service with count > 1: "instances", one summary per instance in order
- * (the first is the record itself), what `blixard status NAME` lists.
+ * "instances": one summary per instance of the service, in order (the first
+ * is the record itself; more with count > 1), what `blixard status NAME`
+ * lists.
  */
 static int add_instances(struct bx_daemon *d, cJSON *record)
 {

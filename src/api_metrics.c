@@ -15,8 +15,7 @@
 
 static void gauge(FILE *f, const char *name, const char *help, double v)
 {
-	bx_prom_head(f, name, "gauge", help);
-	bx_prom_value(f, name, "", v);
+	bx_prom_one(f, name, "gauge", help, v);
 }
 
 /* What Raft says now: term, indexes, who leads. */
@@ -34,14 +33,12 @@ static void raft_gauges(struct bx_daemon *d, FILE *f)
 	      (double)bx_store_applied_index(d->store));
 	gauge(f, "blixard_raft_leader", "1 if this node is the leader, else 0.",
 	      bx_raft_node_is_leader(r) ? 1 : 0);
-	bx_prom_head(f, "blixard_raft_elections_total", "counter",
-		     "Raft terms begun since this node started: one election each.");
-	bx_prom_value(f, "blixard_raft_elections_total", "",
-		      (double)bx_raft_node_elections(r));
-	bx_prom_head(f, "blixard_raft_leader_changes_total", "counter",
-		     "Times this node learnt of a new leader since it started.");
-	bx_prom_value(f, "blixard_raft_leader_changes_total", "",
-		      (double)bx_raft_node_leader_changes(r));
+	bx_prom_one(f, "blixard_raft_elections_total", "counter",
+		    "Raft terms begun since this node started: one election each.",
+		    (double)bx_raft_node_elections(r));
+	bx_prom_one(f, "blixard_raft_leader_changes_total", "counter",
+		    "Times this node learnt of a new leader since it started.",
+		    (double)bx_raft_node_leader_changes(r));
 	gauge(f, "blixard_raft_leader_id",
 	      "The id of the leader this node knows of; 0: none.",
 	      (double)bx_raft_node_leader(r));

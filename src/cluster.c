@@ -437,17 +437,22 @@ static void propose_move(struct bx_daemon *d, const struct bx_sched_move *m)
 	cJSON_AddStringToObject(cmd, "op", ops[m->kind]);
 	cJSON_AddStringToObject(cmd, "name", m->name);
 	cJSON_AddNumberToObject(cmd, "expect_generation", (double)m->expect_generation);
-	if (m->kind != BX_SCHED_WAIT)
-		cJSON_AddNumberToObject(cmd, "node", (double)m->node);
-	if (m->kind == BX_SCHED_WAIT) {
+	switch (m->kind) {
+	case BX_SCHED_WAIT:
 		cJSON_AddStringToObject(cmd, "reason", m->reason);
 		BX_INFO("scheduler", "service '%s' waits for a node: %s", m->name,
 			m->reason);
-	} else if (m->kind == BX_SCHED_MIGRATE) {
+		break;
+	case BX_SCHED_MIGRATE:
+		cJSON_AddNumberToObject(cmd, "node", (double)m->node);
 		BX_INFO("scheduler",
 			"service '%s' leaves draining node %llu for node %llu", m->name,
 			(unsigned long long)m->from, (unsigned long long)m->node);
-	} else if (m->moved_failed) {
+		break;
+	case BX_SCHED_ASSIGN:
+		cJSON_AddNumberToObject(cmd, "node", (double)m->node);
+		if (!m->moved_failed)
+			break;
 		snprintf(why, sizeof why, "moved: it failed on node %llu",
 			 (unsigned long long)m->from);
 		cJSON_AddStringToObject(cmd, "reason", why);
@@ -455,6 +460,7 @@ static void propose_move(struct bx_daemon *d, const struct bx_sched_move *m)
 			"service '%s' failed on node %llu: moving it to node %llu",
 			m->name, (unsigned long long)m->from,
 			(unsigned long long)m->node);
+		break;
 	}
 	if (bx_daemon_propose(d, cmd, assign_done, d) == BX_OK)
 		d->inflight_assign++;

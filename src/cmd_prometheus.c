@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,50 +23,40 @@ static const char usage[] =
 
 #define DEFAULT_INTERVAL_MS 5000
 
-/* The target list as text, or NULL (the error is printed). */
-static char *fetch(struct bx_cli *cli)
+/* The target list, or NULL (the error is printed). */
+static cJSON *fetch(struct bx_cli *cli)
 {
 	struct bx_cli_reply r;
-	char *text;
+	cJSON *list;
 
 	if (bx_cli_request(cli, "prometheus", "GET", "/v1/prometheus/targets", NULL,
 			   &r) != 0)
 		return NULL;
-	text = cJSON_Print(r.json);
+	list = r.json;
+	r.json = NULL;
 	bx_cli_reply_free(&r);
-	if (text == NULL)
-		fprintf(stderr, "blixard prometheus: out of memory\n");
-	return text;
+	return list;
 }
 
 /* Write `text` to `path` through PATH.tmp and rename: a reader (Prometheus)
  * sees the old file or the new one, never half of one. */
-static int write_atomically(const char *path, const char *text)
+static bool write_atomically(const char *path, const char *tmp, const char *text)
 {
-	char tmp[4096];
-	FILE *f;
-	int bad;
+	FILE *f = fopen(tmp, "w");
+	bool ok = f != NULL;
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-		fprintf(stderr, "blixard prometheus: path too long: '%s'\n", path);
-		return BX_EXIT_USAGE;
+	if (ok) {
+		ok = fprintf(f, "%s\n", text) >= 0;
+		ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+		ok = fclose(f) == 0 && ok;
 	}
-	f = fopen(tmp, "w");
-	if (f == NULL) {
-		fprintf(stderr, "blixard prometheus: cannot write '%s': %s\n", tmp,
-			strerror(errno));
-		return BX_EXIT_ERROR;
-	}
-	bad = fprintf(f, "%s\n", text) < 0;
-	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, path) != 0) {
+	if (!ok || rename(tmp, path) != 0) {
 		fprintf(stderr, "blixard prometheus: cannot write '%s': %s\n", path,
 			strerror(errno));
 		unlink(tmp);
-		return BX_EXIT_ERROR;
+		return false;
 	}
-	return BX_EXIT_OK;
+	return true;
 }
 
 /* Rewrite `path` whenever the list changes; runs until killed. A daemon that
@@ -73,30 +64,25 @@ static int write_atomically(const char *path, const char *text)
  * the last list meanwhile. */
 static int watch(struct bx_cli *cli, const char *path, long interval_ms)
 {
-	char *last = NULL;
+	char tmp[4096], *last = NULL;
 
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+		fprintf(stderr, "blixard prometheus: path too long: '%s'\n", path);
+		return BX_EXIT_USAGE;
+	}
 	for (;;) {
-		char *text = fetch(cli);
-		if (text != NULL && (last == NULL || strcmp(text, last) != 0)) {
-			cJSON *list = cJSON_Parse(text);
-			int rv = write_atomically(path, text);
-			if (rv == BX_EXIT_USAGE) {
-				cJSON_Delete(list);
-				free(text);
-				free(last);
-				return rv;
-			}
-			if (rv == BX_EXIT_OK) {
-				fprintf(stderr,
-					"blixard prometheus: wrote %s: %d targets\n",
-					path, cJSON_GetArraySize(list));
-				free(last);
-				last = text;
-				text = NULL;
-			}
-			cJSON_Delete(list);
+		cJSON *list = fetch(cli);
+		char *text = list != NULL ? cJSON_Print(list) : NULL;
+		if (text != NULL && (last == NULL || strcmp(text, last) != 0) &&
+		    write_atomically(path, tmp, text)) {
+			fprintf(stderr, "blixard prometheus: wrote %s: %d targets\n",
+				path, cJSON_GetArraySize(list));
+			free(last);
+			last = text;
+			text = NULL;
 		}
 		free(text);
+		cJSON_Delete(list);
 		usleep((useconds_t)interval_ms * 1000);
 	}
 }
@@ -105,7 +91,7 @@ int bx_cmd_prometheus(struct bx_cli *cli, int argc, char **argv)
 {
 	const char *file = NULL;
 	long interval_ms = DEFAULT_INTERVAL_MS;
-	char *text;
+	cJSON *list;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
@@ -138,10 +124,10 @@ int bx_cmd_prometheus(struct bx_cli *cli, int argc, char **argv)
 	}
 	if (file != NULL)
 		return watch(cli, file, interval_ms);
-	text = fetch(cli);
-	if (text == NULL)
+	list = fetch(cli);
+	if (list == NULL)
 		return BX_EXIT_ERROR;
-	puts(text);
-	free(text);
+	bx_cli_print_json(list);
+	cJSON_Delete(list);
 	return BX_EXIT_OK;
 }

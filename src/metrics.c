@@ -214,10 +214,16 @@ void bx_prom_escape(const char *value, char *out, size_t size)
 		out[n < size ? n : size - 1] = '\0';
 }
 
+void bx_prom_one(FILE *f, const char *name, const char *type, const char *help,
+		 double value)
+{
+	bx_prom_head(f, name, type, help);
+	bx_prom_value(f, name, "", value);
+}
+
 static void counter(FILE *f, const char *name, const char *help, uint64_t v)
 {
-	bx_prom_head(f, name, "counter", help);
-	bx_prom_value(f, name, "", (double)v);
+	bx_prom_one(f, name, "counter", help, (double)v);
 }
 
 static void histogram(FILE *f, const char *name, const char *help,

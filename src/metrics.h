@@ -82,6 +82,9 @@ void bx_metrics_api(struct bx_metrics *m, const char *method, const char *path, 
 void bx_prom_head(FILE *f, const char *name, const char *type, const char *help);
 /* "name{labels} value\n"; labels is "" or `key="value",…` (already escaped). */
 void bx_prom_value(FILE *f, const char *name, const char *labels, double value);
+/* A metric of one unlabelled sample, with its head: type "gauge" or "counter". */
+void bx_prom_one(FILE *f, const char *name, const char *type, const char *help,
+		 double value);
 /* A histogram's _bucket, _sum and _count lines (no head). */
 void bx_prom_hist(FILE *f, const char *name, const char *labels, const struct bx_hist *h);
 /* A label value escaped for the text format (\\, \", \n) into out. */

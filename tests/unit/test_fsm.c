@@ -661,10 +661,27 @@ TEST(aServiceOffADownNodeIsTimedUntilItRunsAgain)
 		    "{'op':'service.report','ts':2500,'name':'a','node':2,'generation':4,"
 		    "'state':'running','pid':9,'restarts':0,'reason':''}");
 	ASSERT(!res->failed_over); /* once */
-	/* b is stopped by the user before it runs again: nothing is timed */
-	ok(apply(&f, "{'op':'service.stop','ts':2600,'name':'b'}"));
+	/* b fails where it went; the user starts it again: no longer timed */
+	ok(apply(&f, "{'op':'service.assign','ts':2600,'name':'b','node':2,"
+		     "'expect_generation':3}"));
+	ok(apply(&f,
+		 "{'op':'service.report','ts':2700,'name':'b','node':2,'generation':4,"
+		 "'state':'failed','pid':0,'restarts':0,'reason':'x'}"));
+	r = get_service(&f, "b");
+	ASSERT(cJSON_GetObjectItem(r, "failover_at") != NULL);
+	cJSON_Delete(r);
+	ok(apply(&f, "{'op':'service.start','ts':2800,'name':'b'}"));
 	r = get_service(&f, "b");
 	ASSERT(cJSON_GetObjectItem(r, "failover_at") == NULL);
+	cJSON_Delete(r);
+	/* node 2 goes down too; a is stopped by the user before it runs again */
+	ok(apply(&f, "{'op':'node.down','ts':3000,'id':2}"));
+	ok(apply(&f, "{'op':'service.stop','ts':3100,'name':'a'}"));
+	r = get_service(&f, "a");
+	ASSERT(cJSON_GetObjectItem(r, "failover_at") == NULL);
+	cJSON_Delete(r);
+	r = get_service(&f, "b");
+	ASSERT_INT(num(r, "failover_at"), 3000);
 	cJSON_Delete(r);
 	fx_close(&f);
 }
