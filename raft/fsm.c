@@ -86,6 +86,55 @@ static const char *str_of(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/* Add an event to the store (raft/fsm.h lists the types). */
+static int add_event(struct apply *a, cJSON *ev, const char *type, double node,
+		     const char *reason)
+{
+	int rc;
+
+	if (ev == NULL)
+		return BX_ENOMEM;
+	rc = set_num(ev, "at", a->ts);
+	rc = rc ?: set_str(ev, "type", type);
+	rc = rc ?: set_num(ev, "node", node);
+	rc = rc ?: set_str(ev, "reason", reason != NULL ? reason : "");
+	rc = rc ?: bx_store_add_event(a->txn, ev, BX_EVENTS_KEEP);
+	cJSON_Delete(ev);
+	return rc;
+}
+
+/* An event about the service instance `rec` (its node and generation now). */
+static int service_event(struct apply *a, const char *type, const cJSON *rec,
+			 const char *reason)
+{
+	cJSON *ev = cJSON_CreateObject();
+	const char *key = str_of(rec, "name"), *service = str_of(rec, "service");
+
+	if (ev == NULL)
+		return BX_ENOMEM;
+	if (set_str(ev, "service", service[0] != '\0' ? service : key) != 0 ||
+	    (service[0] != '\0' && set_str(ev, "instance", key) != 0) ||
+	    set_num(ev, "generation", num_of(rec, "generation")) != 0) {
+		cJSON_Delete(ev);
+		return BX_ENOMEM;
+	}
+	return add_event(a, ev, type, num_of(rec, "node"), reason);
+}
+
+/* An event about node `id` (record `rec`, NULL if gone). */
+static int node_event(struct apply *a, const char *type, uint64_t id, const cJSON *rec,
+		      const char *reason)
+{
+	cJSON *ev = cJSON_CreateObject();
+
+	if (ev != NULL && rec != NULL &&
+	    set_str(ev, "node_name", str_of(rec, "name")) != 0) {
+		cJSON_Delete(ev);
+		return BX_ENOMEM;
+	}
+	return add_event(a, ev, type, (double)id, reason);
+}
+
 /* The result record becomes the FSM's (its result), written to the store too. */
 static int keep_service(struct apply *a, cJSON *rec)
 {
@@ -176,6 +225,9 @@ static int op_node_upsert(struct apply *a)
 			return BX_ENOMEM;
 		rc = set_num(rec, "id", (double)id);
 		rc = rc ?: set_num(rec, "joined_at", a->ts);
+		rc = rc
+			 ?: node_event(a, "node_joined", id, a->cmd,
+				       bx_command_str(a->cmd, "api"));
 	}
 	if (rc != 0)
 		goto out;
@@ -224,10 +276,15 @@ bool bx_fsm_node_down(const cJSON *rec)
 	return strcmp(str_of(rec, "status"), "down") == 0;
 }
 
-static int set_node_status(struct apply *a, uint64_t id, cJSON *rec, const char *status)
+static int set_node_status(struct apply *a, uint64_t id, cJSON *rec, const char *status,
+			   const char *reason)
 {
+	char type[16];
 	int rc = set_str(rec, "status", status);
+
+	snprintf(type, sizeof type, "node_%s", status);
 	rc = rc ?: set_num(rec, "status_at", a->ts);
+	rc = rc ?: node_event(a, type, id, rec, reason);
 	return rc ?: bx_store_put_node(a->txn, id, rec);
 }
 
@@ -241,9 +298,12 @@ enum which { ALL, RUNNING, STOPPED };
  */
 static int unplace(struct apply *a, uint64_t id, enum which which, const char *reason)
 {
+	char fenced_why[160];
 	cJSON *services, *svc;
 	int rc = bx_store_list_placed(a->fsm->store, id, which == RUNNING, &services);
 
+	snprintf(fenced_why, sizeof fenced_why,
+		 "%s: its lease ran out, so it stopped this instance", reason);
 	if (rc != 0)
 		return rc;
 	cJSON_ArrayForEach(svc, services)
@@ -251,9 +311,13 @@ static int unplace(struct apply *a, uint64_t id, enum which which, const char *r
 		if (which == STOPPED && strcmp(str_of(svc, "desired"), "running") == 0)
 			continue;
 		cJSON_DeleteItemFromObjectCaseSensitive(svc, "move_to");
-		/* off a down node: a failover, timed until it runs again
+		/* off a down node: its lease ran out, so the instance there is
+		 * stopped (fenced); a failover, timed until it runs again
 		 * (op_service_report); a second one keeps the first's time */
-		if (which == RUNNING && !cJSON_HasObjectItem(svc, "failover_at"))
+		rc = service_event(a, which == RUNNING ? "fenced" : "unscheduled", svc,
+				   which == RUNNING ? fenced_why : reason);
+		if (rc == 0 && which == RUNNING &&
+		    !cJSON_HasObjectItem(svc, "failover_at"))
 			rc = set_num(svc, "failover_at", a->ts);
 		rc = rc ?: set_num(svc, "node", 0);
 		rc = rc ?: new_instance(svc, a->ts);
@@ -276,10 +340,11 @@ static int op_node_remove(struct apply *a)
 	if (rc != 0 || rec == NULL)
 		return rc;
 	rc = bx_store_del_node(a->txn, id);
+	rc = rc ?: node_event(a, "node_removed", id, rec, "");
 	if (rc != 0)
 		return rc;
 	/* Its services go back to the scheduler, which places them again. */
-	return unplace(a, id, ALL, "");
+	return unplace(a, id, ALL, "its node was removed");
 }
 
 /*
@@ -304,7 +369,7 @@ static int op_node_down(struct apply *a)
 	}
 	snprintf(reason, sizeof reason, "node %" PRIu64 " (%s) is down", id,
 		 str_of(rec, "name"));
-	rc = set_node_status(a, id, rec, "down");
+	rc = set_node_status(a, id, rec, "down", "no heartbeat within node_timeout");
 	return rc ?: unplace(a, id, RUNNING, reason);
 }
 
@@ -320,7 +385,7 @@ static int op_node_up(struct apply *a)
 		a->changed = false;
 		return 0;
 	}
-	return set_node_status(a, id, rec, "up");
+	return set_node_status(a, id, rec, "up", "heard again");
 }
 
 /*
@@ -342,6 +407,9 @@ static int op_node_drain(struct apply *a)
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "draining")) != drain) {
 		rc = set_item(rec, "draining", cJSON_CreateBool(drain));
 		rc = rc ?: set_num(rec, "draining_at", a->ts);
+		rc = rc
+			 ?: node_event(a, drain ? "node_draining" : "node_eligible", id,
+				       rec, "");
 		rc = rc ?: bx_store_put_node(a->txn, id, rec);
 	}
 	if (rc == 0 && drain) {
@@ -414,6 +482,21 @@ static bool same_but_count(const cJSON *a, const cJSON *b)
 			 cJSON_GetObjectItemCaseSensitive(b, "service"), "count");
 }
 
+/* A spec's [service] count (1 when not given). */
+static double count_of(const cJSON *spec)
+{
+	double n = num_of(cJSON_GetObjectItemCaseSensitive(spec, "service"), "count");
+	return n < 1 ? 1 : n;
+}
+
+/* The event of a user's request that changes the desired state, or NULL. */
+static const char *changed_desired(const cJSON *rec, const char *desired)
+{
+	if (strcmp(str_of(rec, "desired"), desired) == 0)
+		return NULL;
+	return strcmp(desired, "running") == 0 ? "start_requested" : "stop_requested";
+}
+
 /* Put one instance's record: created, or given the spec (a new spec, unless
  * only its count changed, is a new instance: the agent replaces the old one)
  * and desired state. The record written goes to *out (the caller's). */
@@ -430,9 +513,17 @@ static int put_one(struct apply *a, const char *name, unsigned index, const cJSO
 	if (rc == BX_ENOENT) {
 		rec = fresh_record(a, key, name, index, spec, desired);
 		rc = rec != NULL ? 0 : BX_ENOMEM;
+		rc = rc ?: service_event(a, "created", rec, "");
 	} else if (rc == 0) {
 		const cJSON *old = cJSON_GetObjectItemCaseSensitive(rec, "spec");
 		bool renew = !same_but_count(old, spec);
+		const char *event = renew ? "updated" : changed_desired(rec, desired);
+		char why[64] = "";
+		if (event == NULL && index == 0 && !cJSON_Compare(old, spec, 1)) {
+			event = "scaled";
+			snprintf(why, sizeof why, "count %.0f -> %.0f", count_of(old),
+				 count_of(spec));
+		}
 		if (renew || !cJSON_Compare(old, spec, 1))
 			rc = set_item(rec, "spec", cJSON_Duplicate(spec, 1));
 		if (renew) {
@@ -441,6 +532,8 @@ static int put_one(struct apply *a, const char *name, unsigned index, const cJSO
 		}
 		rc = rc ?: set_str(rec, "desired", desired);
 		rc = rc ?: set_num(rec, "updated_at", a->ts);
+		if (event != NULL)
+			rc = rc ?: service_event(a, event, rec, why);
 	}
 	rc = rc ?: bx_store_put_service(a->txn, key, rec);
 	*out = rec;
@@ -457,7 +550,8 @@ static int op_service_put(struct apply *a)
 	const char *name = bx_command_str(a->cmd, "name");
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(a->cmd, "spec");
 	const char *desired = bx_command_bool(a->cmd, "start") ? "running" : "stopped";
-	double count = num_of(cJSON_GetObjectItemCaseSensitive(spec, "service"), "count");
+	double count = count_of(spec);
+	char why[48];
 	cJSON *rec, *instances, *inst;
 	int rc;
 
@@ -475,10 +569,13 @@ static int op_service_put(struct apply *a)
 	rc = rc ?: bx_store_list_instances(a->fsm->store, name, &instances);
 	if (rc != 0)
 		return rc;
+	snprintf(why, sizeof why, "count is now %.0f", count);
 	cJSON_ArrayForEach(inst, instances)
 	{
-		if (rc == 0 && num_of(inst, "instance") >= count)
-			rc = bx_store_del_service(a->txn, str_of(inst, "name"));
+		if (rc != 0 || num_of(inst, "instance") < count)
+			continue;
+		rc = service_event(a, "deleted", inst, why);
+		rc = rc ?: bx_store_del_service(a->txn, str_of(inst, "name"));
 	}
 	cJSON_Delete(instances);
 	return rc;
@@ -524,11 +621,14 @@ static int each_instance(struct apply *a, int (*fn)(struct apply *a, cJSON *rec)
 static int start_one(struct apply *a, cJSON *rec)
 {
 	const char *state = str_of(rec, "state");
+	bool finished = strcmp(state, "failed") == 0 || strcmp(state, "exited") == 0 ||
+			strcmp(state, "stopped") == 0;
 	int rc = 0;
 
+	if (finished || changed_desired(rec, "running") != NULL)
+		rc = service_event(a, "start_requested", rec, finished ? state : "");
 	/* A finished instance is not restarted in place: start a fresh one. */
-	if (strcmp(state, "failed") == 0 || strcmp(state, "exited") == 0 ||
-	    strcmp(state, "stopped") == 0) {
+	if (rc == 0 && finished) {
 		/* the user asks again: every node may be tried again, and a
 		 * failover this instance never finished is no longer timed */
 		cJSON_DeleteItemFromObjectCaseSensitive(rec, "failed_on");
@@ -542,8 +642,11 @@ static int start_one(struct apply *a, cJSON *rec)
 
 static int stop_one(struct apply *a, cJSON *rec)
 {
-	int rc = set_str(rec, "desired", "stopped");
+	int rc = changed_desired(rec, "stopped") != NULL
+		     ? service_event(a, "stop_requested", rec, "")
+		     : 0;
 
+	rc = rc ?: set_str(rec, "desired", "stopped");
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "failover_at"); /* nothing to time */
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
 	return rc ?: bx_store_put_service(a->txn, str_of(rec, "name"), rec);
@@ -551,7 +654,8 @@ static int stop_one(struct apply *a, cJSON *rec)
 
 static int delete_one(struct apply *a, cJSON *rec)
 {
-	return bx_store_del_service(a->txn, str_of(rec, "name"));
+	int rc = service_event(a, "deleted", rec, "");
+	return rc ?: bx_store_del_service(a->txn, str_of(rec, "name"));
 }
 
 static int op_service_start(struct apply *a)
@@ -626,6 +730,7 @@ static int node_takes_work(struct apply *a, uint64_t id, bool *ok)
 static int op_service_assign(struct apply *a)
 {
 	uint64_t node = bx_command_u64(a->cmd, "node");
+	char why[sizeof a->res->msg];
 	bool ok = true;
 	cJSON *rec;
 	int rc = load_expected(a, &rec);
@@ -636,11 +741,17 @@ static int op_service_assign(struct apply *a)
 		rc = node_takes_work(a, node, &ok);
 	if (rc != 0 || !ok)
 		return rc;
+	/* the event says why: the scheduler's reason, else why it was waiting
+	 * for a node (its node went down…) */
+	snprintf(why, sizeof why, "%s",
+		 bx_command_str(a->cmd, "reason")[0] ? bx_command_str(a->cmd, "reason")
+						     : str_of(rec, "reason"));
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "move_to");
 	rc = set_num(rec, "node", (double)node);
 	rc = rc ?: new_instance(rec, a->ts);
 	rc = rc ?: set_str(rec, "reason", bx_command_str(a->cmd, "reason"));
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	rc = rc ?: service_event(a, node != 0 ? "scheduled" : "unscheduled", rec, why);
 	return rc ?: keep_service(a, rec);
 }
 
@@ -674,6 +785,7 @@ static int op_service_migrate(struct apply *a)
 	rc = set_num(rec, "move_to", (double)to);
 	rc = rc ?: set_str(rec, "reason", reason);
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	rc = rc ?: service_event(a, "moving", rec, reason);
 	return rc ?: keep_service(a, rec);
 }
 
@@ -692,6 +804,7 @@ static int op_service_wait(struct apply *a)
 	}
 	rc = set_str(rec, "reason", reason);
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	rc = rc ?: service_event(a, "waiting", rec, reason);
 	return rc ?: keep_service(a, rec);
 }
 
@@ -716,7 +829,45 @@ static int hand_over(struct apply *a, cJSON *rec)
 	rc = rc ?: new_instance(rec, a->ts);
 	rc = rc ?: set_str(rec, "reason", reason);
 	rc = rc ?: set_num(rec, "updated_at", a->ts);
+	rc = rc ?: service_event(a, "moved", rec, reason);
 	return rc ?: keep_service(a, rec);
+}
+
+/* The events of a report: what changed from the record (before it is
+ * written) to what the report says. */
+static int report_events(struct apply *a, const cJSON *rec)
+{
+	static const char *const events[][2] = {
+	    {"starting", "starting"}, {"running", "started"}, {"failed", "failed"},
+	    {"exited", "exited"},     {"stopped", "stopped"}, {"unhealthy", "unhealthy"},
+	    {"fenced", "fenced"}};
+	const char *state = bx_command_str(a->cmd, "state"),
+		   *reason = bx_command_str(a->cmd, "reason");
+	char why[sizeof a->res->msg];
+	int rc = 0;
+
+	if (bx_command_u64(a->cmd, "restarts") > (uint64_t)num_of(rec, "restarts")) {
+		snprintf(why, sizeof why, "restart %" PRIu64 "%s%s",
+			 bx_command_u64(a->cmd, "restarts"), reason[0] ? ": " : "",
+			 reason);
+		rc = service_event(a, "restarted", rec, why);
+	}
+	if (strcmp(state, str_of(rec, "state")) != 0)
+		for (size_t i = 0; i < sizeof events / sizeof events[0] && rc == 0; i++) {
+			if (strcmp(events[i][0], state) != 0)
+				continue;
+			snprintf(why, sizeof why, "%s", reason);
+			if (a->res->failed_over)
+				snprintf(why, sizeof why,
+					 "failed over: running %.2f s after its node was "
+					 "declared down",
+					 a->res->failover_ms / 1000);
+			rc = service_event(a, events[i][1], rec, why);
+		}
+	if (rc == 0 && strcmp(bx_command_str(a->cmd, "health"), "healthy") == 0 &&
+	    strcmp(str_of(rec, "health"), "healthy") != 0)
+		rc = service_event(a, "healthy", rec, "");
+	return rc;
 }
 
 static int op_service_report(struct apply *a)
@@ -749,6 +900,7 @@ static int op_service_report(struct apply *a)
 		a->res->failover_ms = a->ts - num_of(rec, "failover_at");
 		cJSON_DeleteItemFromObjectCaseSensitive(rec, "failover_at");
 	}
+	rc = rc ?: report_events(a, rec);
 	rc = rc ?: set_str(rec, "state", bx_command_str(a->cmd, "state"));
 	rc = rc ?: set_num(rec, "pid", (double)bx_command_u64(a->cmd, "pid"));
 	rc = rc ?: set_num(rec, "restarts", (double)bx_command_u64(a->cmd, "restarts"));

@@ -16,6 +16,19 @@
 #define BX_FAILED_ON_WINDOW_MS 600000.0
 #define BX_FAILED_ON_MAX 8
 
+/*
+ * Apply also writes events (src/store.h): what happened to a service
+ * instance or a node, with the command's time, the node and generation, and
+ * why. The newest BX_EVENTS_KEEP are kept. Types:
+ *   service: created, updated, scaled, deleted, start_requested,
+ *            stop_requested, scheduled, unscheduled, waiting, moving, moved,
+ *            fenced, starting, started, healthy, unhealthy, restarted,
+ *            failed, exited, stopped
+ *   node:    node_joined, node_removed, node_down, node_up, node_draining,
+ *            node_eligible
+ */
+#define BX_EVENTS_KEEP 10000
+
 /* Is this node record's status "down" (node.down, src/heartbeat.h)? */
 bool bx_fsm_node_down(const cJSON *node);
 

@@ -655,8 +655,7 @@ static void get_vm(struct bx_daemon *d, struct bx_http_request *req, const char 
 	vm->driver->status(vm, vm_status_done, q);
 }
 
-/* The value of `key` in the query ("n=20&from=0"), or NULL. */
-static const char *query_value(const char *query, const char *key)
+const char *bx_api_query(const char *query, const char *key)
 {
 	size_t len = strlen(key);
 
@@ -702,9 +701,9 @@ static void utf8_clean(char *s, size_t len)
 static void get_logs(struct bx_daemon *d, struct bx_http_request *req, const char *name)
 {
 	const char *path = d->agent ? bx_agent_console_path(d->agent, name) : NULL;
-	const char *nq = query_value(req->query, "n"),
-		   *fq = query_value(req->query, "from");
-	const char *format = query_value(req->query, "format");
+	const char *nq = bx_api_query(req->query, "n"),
+		   *fq = bx_api_query(req->query, "from");
+	const char *format = bx_api_query(req->query, "format");
 	bool json = format != NULL && strncmp(format, "json", 4) == 0, rotated = false;
 	long n = nq != NULL ? strtol(nq, NULL, 10) : 100;
 	long long from_q = fq != NULL ? strtoll(fq, NULL, 10) : -1;
@@ -944,6 +943,10 @@ void bx_api_handle(void *data, struct bx_http_request *req)
 	} else if (strcmp(path, "/v1/prometheus/targets") == 0) {
 		is(req, "GET") ? bx_api_prometheus_targets(d, req)
 			       : method_not_allowed(req, "GET");
+	} else if (strcmp(path, "/v1/events") == 0) {
+		is(req, "GET") ? bx_api_events(d, req) : method_not_allowed(req, "GET");
+	} else if (strcmp(path, "/v1/snapshot") == 0) {
+		is(req, "GET") ? bx_api_snapshot(d, req) : method_not_allowed(req, "GET");
 	} else if (strcmp(path, "/metrics") == 0) {
 		is(req, "GET") ? bx_api_metrics(d, req) : method_not_allowed(req, "GET");
 	} else if (strcmp(path, "/v1/local/join") == 0) {

@@ -40,6 +40,9 @@ bool bx_api_node_id(struct bx_http_request *req, const cJSON *body, uint64_t *id
 bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body,
 		      const char *const *allowed);
 
+/* The raw value of `key` in a query ("n=20&from=0": up to the next '&'), or NULL. */
+const char *bx_api_query(const char *query, const char *key);
+
 /* Client callback (data = struct pending): relay the leader's answer as is. */
 void bx_api_relay_leader(void *data, const struct bx_http_response *resp);
 
@@ -58,5 +61,9 @@ void bx_api_local_leave(struct bx_daemon *d, struct bx_http_request *req);
 /* api_metrics.c: GET /metrics, GET /v1/prometheus/targets */
 void bx_api_metrics(struct bx_daemon *d, struct bx_http_request *req);
 void bx_api_prometheus_targets(struct bx_daemon *d, struct bx_http_request *req);
+
+/* api_ops.c: GET /v1/events, GET /v1/snapshot */
+void bx_api_events(struct bx_daemon *d, struct bx_http_request *req);
+void bx_api_snapshot(struct bx_daemon *d, struct bx_http_request *req);
 
 #endif

@@ -40,6 +40,8 @@ int bx_cmd_list(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_remove(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_logs(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_nodes(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_events(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_snapshot(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_prometheus(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_join(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_leave(struct bx_cli *cli, int argc, char **argv);

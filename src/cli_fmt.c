@@ -47,3 +47,34 @@ const char *bx_fmt_age(const cJSON *obj, const char *key, char *buf, size_t size
 		snprintf(buf, size, "%.0fd", age / 86400);
 	return buf;
 }
+
+void bx_cli_print_events(const cJSON *events, FILE *out)
+{
+	const cJSON *ev;
+
+	cJSON_ArrayForEach(ev, events)
+	{
+		double at =
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "at"));
+		const char *who = bx_fmt_str(ev, "instance")[0]
+				      ? bx_fmt_str(ev, "instance")
+				      : bx_fmt_str(ev, "service");
+		char stamp[40] = "-", node[24], gen[24];
+		time_t sec = (time_t)(at / 1000);
+		struct tm tm;
+
+		if (at > 0 && gmtime_r(&sec, &tm) != NULL) {
+			size_t n =
+			    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+			snprintf(stamp + n, sizeof stamp - n, ".%03dZ",
+				 (int)((long long)at % 1000));
+		}
+		if (who[0] == '\0')
+			who = bx_fmt_str(ev, "node_name")[0] ? bx_fmt_str(ev, "node_name")
+							     : "-";
+		fprintf(out, "%-24s  %-20s  %-4s  %-4s  %-15s  %s\n", stamp, who,
+			bx_fmt_num(ev, "node", node, sizeof node, 1),
+			bx_fmt_num(ev, "generation", gen, sizeof gen, 1),
+			bx_fmt_str(ev, "type"), bx_fmt_str(ev, "reason"));
+	}
+}

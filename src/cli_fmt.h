@@ -18,4 +18,8 @@ const char *bx_fmt_age(const cJSON *obj, const char *key, char *buf, size_t size
 #include <stdio.h>
 void bx_cli_print_services(const cJSON *services, FILE *out);
 
+/* Events (GET /v1/events), one line each:
+ * "TIME  SERVICE  NODE  GEN  EVENT  REASON", TIME in UTC with milliseconds. */
+void bx_cli_print_events(const cJSON *events, FILE *out);
+
 #endif

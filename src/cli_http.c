@@ -251,3 +251,16 @@ const char *bx_cli_node_api(struct bx_cli *cli, const char *verb, const cJSON *s
 	bx_cli_reply_free(&r);
 	return found;
 }
+
+int bx_cli_read_option(struct bx_cli *cli, const char *arg, const char *usage)
+{
+	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+		fputs(usage, stdout);
+		return BX_OPT_HELP;
+	}
+	if (strcmp(arg, "--json") == 0) {
+		cli->json = true;
+		return BX_OPT_TAKEN;
+	}
+	return BX_OPT_NONE;
+}

@@ -51,6 +51,15 @@ const char *bx_cli_node_api(struct bx_cli *cli, const char *verb, const cJSON *s
 int bx_cli_request(const struct bx_cli *cli, const char *verb, const char *method,
 		   const char *path, const cJSON *body, struct bx_cli_reply *reply);
 
+/*
+ * The options every read verb takes, anywhere among its arguments: --json
+ * (sets cli->json) and --help/-h (prints `usage` to stdout). Returns
+ * BX_OPT_NONE for any other argument, BX_OPT_TAKEN, or BX_OPT_HELP (the
+ * verb then exits with BX_EXIT_OK).
+ */
+enum { BX_OPT_NONE, BX_OPT_TAKEN, BX_OPT_HELP };
+int bx_cli_read_option(struct bx_cli *cli, const char *arg, const char *usage);
+
 /* Print JSON (pretty) to stdout. */
 void bx_cli_print_json(const cJSON *json);
 

@@ -11,9 +11,9 @@ static const char usage[] = "usage: blixard [--json] list\n";
 
 void bx_cli_print_services(const cJSON *services, FILE *out)
 {
-	static const char *const header[] = {"NAME", "DRIVER", "DESIRED",  "STATE",
-					     "HEALTH", "NODE", "PID", "GEN",
-					     "RESTARTS", "SINCE", "REASON"};
+	static const char *const header[] = {"NAME",     "DRIVER", "DESIRED", "STATE",
+					     "HEALTH",   "NODE",   "PID",     "GEN",
+					     "RESTARTS", "SINCE",  "REASON"};
 	struct bx_table t;
 	const cJSON *s;
 
@@ -50,12 +50,12 @@ int bx_cmd_list(struct bx_cli *cli, int argc, char **argv)
 	int rv;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage, stdout);
+		int opt = bx_cli_read_option(cli, argv[i], usage);
+		if (opt == BX_OPT_HELP)
 			return BX_EXIT_OK;
-		} else if (strcmp(argv[i], "--json") == 0) {
-			cli->json = true;
-		} else {
+		if (opt == BX_OPT_TAKEN)
+			continue;
+		{
 			fprintf(stderr, "blixard list: unexpected argument '%s'\n%s",
 				argv[i], usage);
 			return BX_EXIT_USAGE;

@@ -268,12 +268,12 @@ int bx_cmd_nodes(struct bx_cli *cli, int argc, char **argv)
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage, stdout);
+		int opt = bx_cli_read_option(cli, argv[i], usage);
+		if (opt == BX_OPT_HELP)
 			return BX_EXIT_OK;
-		} else if (strcmp(argv[i], "--json") == 0) {
-			cli->json = true;
-		} else {
+		if (opt == BX_OPT_TAKEN)
+			continue;
+		{
 			fprintf(stderr, "blixard nodes: unknown option '%s'\n%s", argv[i],
 				usage);
 			return BX_EXIT_USAGE;

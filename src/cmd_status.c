@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define STATUS_EVENTS 8
+
 static const char usage[] = "usage: blixard [--json] status [NAME | NAME@I]\n"
 			    "  NAME@I: instance I of a service with count > 1\n";
 
@@ -132,6 +134,28 @@ static void print_instances(const cJSON *instances)
 	bx_table_free(&t);
 }
 
+/* The service's last STATUS_EVENTS events (of every instance) as its "events";
+ * none when they cannot be read (an older daemon). */
+static void add_events(struct bx_cli *cli, const char *key, cJSON *record)
+{
+	struct bx_cli_reply r;
+	char path[160], errmsg[512];
+	const char *name =
+	    bx_fmt_str(record, "service")[0] ? bx_fmt_str(record, "service") : key;
+	cJSON *events;
+
+	snprintf(path, sizeof path, "/v1/events?service=%s&limit=%d", name,
+		 STATUS_EVENTS);
+	if (bx_cli_call(cli, NULL, "GET", path, NULL, 10000, &r, errmsg) != 0)
+		return;
+	events = cJSON_DetachItemFromObjectCaseSensitive(r.json, "events");
+	if (r.status == 200 && cJSON_IsArray(events))
+		cJSON_AddItemToObject(record, "events", events);
+	else
+		cJSON_Delete(events);
+	bx_cli_reply_free(&r);
+}
+
 static int service_status(struct bx_cli *cli, const char *name)
 {
 	struct bx_cli_reply r;
@@ -149,6 +173,7 @@ static int service_status(struct bx_cli *cli, const char *name)
 	instance = instance_of(cli, name, r.json);
 	if (instance != NULL)
 		cJSON_AddItemToObject(r.json, "instance", instance);
+	add_events(cli, name, r.json);
 	if (cli->json) {
 		bx_cli_print_json(r.json);
 		bx_cli_reply_free(&r);
@@ -181,6 +206,11 @@ static int service_status(struct bx_cli *cli, const char *name)
 	if (instance != NULL)
 		printf("run dir:    %s\n", bx_fmt_str(instance, "run_dir"));
 	print_instances(cJSON_GetObjectItemCaseSensitive(r.json, "instances"));
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "events")) > 0) {
+		printf("\nlast events:\n");
+		bx_cli_print_events(cJSON_GetObjectItemCaseSensitive(r.json, "events"),
+				    stdout);
+	}
 	bx_cli_reply_free(&r);
 	return BX_EXIT_OK;
 }
@@ -190,12 +220,12 @@ int bx_cmd_status(struct bx_cli *cli, int argc, char **argv)
 	const char *name = NULL;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage, stdout);
+		int opt = bx_cli_read_option(cli, argv[i], usage);
+		if (opt == BX_OPT_HELP)
 			return BX_EXIT_OK;
-		} else if (strcmp(argv[i], "--json") == 0) {
-			cli->json = true;
-		} else if (argv[i][0] == '-' || name != NULL) {
+		if (opt == BX_OPT_TAKEN)
+			continue;
+		if (argv[i][0] == '-' || name != NULL) {
 			fprintf(stderr, "blixard status: unexpected argument '%s'\n%s",
 				argv[i], usage);
 			return BX_EXIT_USAGE;

@@ -48,6 +48,8 @@ static const char *const exact[] = {
     "/v1/local/leave",
     "/metrics",
     "/v1/prometheus/targets",
+    "/v1/events",
+    "/v1/snapshot",
 };
 
 struct pattern {

@@ -111,8 +111,8 @@ int store_load_meta(struct bx_store *s)
 int bx_store_open(const char *dir, const struct bx_store_options *opts,
 		  struct bx_store **out, char *errmsg)
 {
-	static const char *const names[N_DBS] = {NULL,    "meta",   "services",
-						 "nodes", "placed", "place_of"};
+	static const char *const names[N_DBS] = {
+	    NULL, "meta", "services", "nodes", "placed", "place_of", "events"};
 	bool reindex = false;
 	struct bx_store *s;
 	MDB_txn *txn;
@@ -149,7 +149,7 @@ int bx_store_open(const char *dir, const struct bx_store_options *opts,
 		rc = mdb_dbi_open(txn, names[i], 0, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND) {
 			/* a new store, or one from before the index */
-			reindex = reindex || i >= DB_PLACED;
+			reindex = reindex || i == DB_PLACED || i == DB_PLACE_OF;
 			rc = mdb_dbi_open(txn, names[i], MDB_CREATE, &s->dbi[i]);
 		}
 		if (rc != 0) {

@@ -95,6 +95,29 @@ int bx_store_release(struct bx_store_txn *t);
 int bx_store_commit(struct bx_store_txn *t, uint64_t applied_index);
 void bx_store_abort(struct bx_store_txn *t);
 
+/*
+ * Events: a replicated, bounded log of what happened to services and nodes.
+ * Only the FSM adds them, in its write transaction: bx_store_add_event gives
+ * the event the next sequence number ("seq", from 1) and drops the oldest
+ * once more than `keep` are stored. Events are JSON objects, part of
+ * snapshots.
+ *
+ * bx_store_list_events: the events matching q (service: only those whose
+ * "service" is it; NULL: all) as an array, oldest first: with q->tail the
+ * newest q->limit of them, else the first q->limit with seq > q->after.
+ * bx_store_last_event: the newest seq, 0 if none.
+ */
+int bx_store_add_event(struct bx_store_txn *t, cJSON *event, uint64_t keep);
+struct bx_store_events_query {
+	uint64_t after;
+	size_t limit;
+	const char *service;
+	bool tail;
+};
+int bx_store_list_events(struct bx_store *s, const struct bx_store_events_query *q,
+			 cJSON **out);
+uint64_t bx_store_last_event(struct bx_store *s);
+
 /* Flush to disk (used before snapshots). */
 int bx_store_sync(struct bx_store *s);
 

@@ -39,14 +39,25 @@
  * They are written in the same transaction as the record, are not part of
  * snapshots, and are rebuilt from the records after a restore and when a
  * store written before they existed is opened.
+ *
+ * Events (store_events.c): seq (u64 BE) -> event (JSON text), replicated and
+ * part of snapshots like the records; the FSM adds them and drops the oldest
+ * past a bound.
  */
 
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define MAX_MAP_SIZE ((size_t)1 << 40) /* 1 TiB: stop doubling there */
 #define MAX_KEY 511                    /* LMDB's default mdb_env_get_maxkeysize() */
 
-enum { DB_META = 1, DB_SERVICES = 2, DB_NODES = 3, DB_PLACED = 4, DB_PLACE_OF = 5 };
-#define N_DBS 6
+enum {
+	DB_META = 1,
+	DB_SERVICES = 2,
+	DB_NODES = 3,
+	DB_PLACED = 4,
+	DB_PLACE_OF = 5,
+	DB_EVENTS = 6
+};
+#define N_DBS 7
 #define PLACE_PREFIX 9 /* node u64 BE + state byte */
 
 #define KEY_APPLIED "applied_index"
@@ -138,6 +149,9 @@ void store_placement_of(const cJSON *rec, unsigned char place[PLACE_PREFIX]);
 int store_index_service(struct bx_store *s, MDB_txn *txn, const void *name, size_t len,
 			const unsigned char *place);
 int store_index_all(struct bx_store *s, MDB_txn *txn);
+
+/* store_events.c: the newest event's seq in txn, 0 if none */
+int store_last_event(struct bx_store *s, MDB_txn *txn, uint64_t *seq);
 
 /* store_snapshot.c */
 void store_wait_snapshots(struct bx_store *s);

@@ -1,4 +1,5 @@
-/* store_snapshot.c - snapshots: the whole state as one checksummed buffer, and restore. */
+/* store_snapshot.c - snapshots: the whole state as one checksummed buffer, and restore.
+ */
 #include "store_internal.h"
 
 #include <inttypes.h>
@@ -29,14 +30,33 @@ void store_wait_snapshots(struct bx_store *s)
  * Snapshot buffer, all integers little-endian:
  *
  *   "BXSNAP1\0"  version u32  applied_index u64  count u64
- *   count x { db u8 (1 meta, 2 services, 3 nodes)  klen u32  key  vlen u32  value }
+ *   count x { db u8 (1 meta, 2 services, 3 nodes, 6 events)  klen u32  key
+ *             vlen u32  value }
  *   SHA-256 of everything above (32 bytes)
  *
- * meta's applied_index is carried in the header, not as an entry.
+ * meta's applied_index is carried in the header, not as an entry. Version 2
+ * added the events; a version 1 snapshot (none) is still read.
  */
 
 #define SNAP_MAGIC "BXSNAP1"
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2
+
+/* The databases a snapshot carries, in the order written. */
+static const int snap_dbs[] = {DB_META, DB_SERVICES, DB_NODES, DB_EVENTS};
+#define N_SNAP_DBS (sizeof snap_dbs / sizeof snap_dbs[0])
+
+static bool snap_db(int db)
+{
+	for (size_t i = 0; i < N_SNAP_DBS; i++)
+		if (snap_dbs[i] == db)
+			return true;
+	return false;
+}
+
+static bool snap_version_ok(uint32_t version)
+{
+	return version == 1 || version == SNAP_VERSION;
+}
 #define SNAP_HEADER (8 + 4 + 8 + 8)
 
 struct buf {
@@ -125,7 +145,8 @@ int bx_store_snapshot_write(struct bx_store_snap *snap, void **out, size_t *out_
 	put_le32(hdr + 8, SNAP_VERSION);
 	put_le64(hdr + 12, snap->applied);
 	buf_add(&b, hdr, sizeof hdr); /* count filled in at the end */
-	for (int db = DB_META; db <= DB_NODES && rc == 0; db++) {
+	for (size_t i = 0; i < N_SNAP_DBS && rc == 0; i++) {
+		int db = snap_dbs[i];
 		rc = mdb_cursor_open(txn, s->dbi[db], &cur);
 		if (rc != 0)
 			break;
@@ -213,7 +234,7 @@ static int snap_parse(const unsigned char *p, size_t len, struct snap *snap, cha
 		return bx_err(errmsg, BX_ECORRUPT, "snapshot truncated (%zu bytes)", len);
 	if (memcmp(p, SNAP_MAGIC, 8) != 0)
 		return bx_err(errmsg, BX_ECORRUPT, "snapshot: bad magic");
-	if (get_le32(p + 8) != SNAP_VERSION)
+	if (!snap_version_ok(get_le32(p + 8)))
 		return bx_err(errmsg, BX_ECORRUPT, "snapshot: unknown version %" PRIu32,
 			      get_le32(p + 8));
 	end = len - SHA256_DIGEST_LENGTH;
@@ -236,7 +257,7 @@ static int snap_parse(const unsigned char *p, size_t len, struct snap *snap, cha
 		e->db = p[off];
 		e->key_len = get_le32(p + off + 1);
 		off += 5;
-		if (e->db < DB_META || e->db > DB_NODES)
+		if (!snap_db(e->db))
 			goto bad;
 		if (e->key_len == 0 || e->key_len > MAX_KEY || end - off < e->key_len)
 			goto bad;
@@ -278,8 +299,8 @@ static int write_snap(struct bx_store *s, MDB_txn *txn, const struct snap *snap)
 {
 	int rc = 0;
 
-	for (int db = DB_META; db <= DB_NODES && rc == 0; db++)
-		rc = mdb_drop(txn, s->dbi[db], 0);
+	for (size_t i = 0; i < N_SNAP_DBS && rc == 0; i++)
+		rc = mdb_drop(txn, s->dbi[snap_dbs[i]], 0);
 	for (size_t i = 0; i < snap->n && rc == 0; i++) {
 		struct snap_entry *e = &snap->entries[i];
 		MDB_val key = {e->key_len, (void *)e->key},
@@ -346,7 +367,7 @@ int bx_store_snapshot_index(const void *buf, size_t len, uint64_t *index)
 	const unsigned char *p = buf;
 
 	if (len < SNAP_HEADER + SHA256_DIGEST_LENGTH || memcmp(p, SNAP_MAGIC, 8) != 0 ||
-	    get_le32(p + 8) != SNAP_VERSION)
+	    !snap_version_ok(get_le32(p + 8)))
 		return BX_ECORRUPT;
 	*index = get_le64(p + 12);
 	return BX_OK;

@@ -23,7 +23,7 @@ static int apply_op(struct bx_store *s, MDB_txn *txn, const struct op *op)
 	}
 	if (rc == 0 && op->db == DB_SERVICES)
 		rc = store_index_service(s, txn, op->key, op->key_len,
-				   op->val != NULL ? op->place : NULL);
+					 op->val != NULL ? op->place : NULL);
 	return rc;
 }
 
@@ -187,6 +187,29 @@ int bx_store_set_cluster_id(struct bx_store_txn *t, const char *cluster_id)
 {
 	return add_op(t, DB_META, KEY_CLUSTER, strlen(KEY_CLUSTER), cluster_id,
 		      strlen(cluster_id), NULL);
+}
+
+int bx_store_add_event(struct bx_store_txn *t, cJSON *event, uint64_t keep)
+{
+	unsigned char key[8];
+	uint64_t seq;
+	int rc;
+
+	if (t->err != 0)
+		return t->err;
+	rc = store_last_event(t->s, t->s->wtxn, &seq);
+	if (rc != 0)
+		return t->err = store_lmdb_code(rc);
+	seq++;
+	if (cJSON_AddNumberToObject(event, "seq", (double)seq) == NULL)
+		return t->err = BX_ENOMEM;
+	put_be64(key, seq);
+	rc = add_json(t, DB_EVENTS, (const char *)key, sizeof key, event, NULL);
+	if (rc == 0 && keep > 0 && seq > keep) {
+		put_be64(key, seq - keep);
+		rc = add_op(t, DB_EVENTS, (const char *)key, sizeof key, NULL, 0, NULL);
+	}
+	return rc;
 }
 
 static void free_ops(struct bx_store_txn *t, size_t from)

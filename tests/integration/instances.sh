@@ -36,17 +36,6 @@ running() {
 node_of() { instances | jq -r ".[] | select(.name == \"$1\") | .node"; }
 no_doubles() { [ ! -s "$BX_TMP/doubles" ]; }
 no_instances() { ! pgrep -f -- "$mark" >/dev/null; } # not in a bash -c: its own line has the mark
-# host_dies N: node N's daemon and every instance it started, killed at once
-host_dies() {
-	local f p
-	kill -9 "${BX_PIDS[$1]}"
-	for f in "$(bx_dir "$1")"/data/vms/*/pid; do
-		[ -f "$f" ] && read -r p _ <"$f" && kill -9 -- "-$p" 2>/dev/null
-	done
-	wait "${BX_PIDS[$1]}" 2>/dev/null
-	unset "BX_PIDS[$1]"
-}
-
 bx_start_cluster 3
 
 # --- placed one per node ---------------------------------------------------------
@@ -117,7 +106,7 @@ bx_check "their records are gone" bash -c "[ \"\$(curl -s http://$(bx_addr 1)/v1
 victim=$(instances | jq -r '[.[] | select(.node != 1)][0].name')
 dead=$(node_of "$victim")
 free=$(for n in 1 2 3; do instances | jq -e "[.[] | .node] | index($n)" >/dev/null || echo "$n"; done)
-host_dies "$dead"
+bx_host_dies "$dead"
 bx_check "node $dead died: $victim runs on node $free" \
 	bx_wait 30 "$victim on $free" bash -c "[ \"\$(curl -s http://$(bx_addr 1)/v1/services/$victim | jq -r '.node,.state' | tr '\n' ' ')\" = '$free running ' ]"
 bx_check "two instances again, on two nodes" bx_wait 10 "2 running" running 2

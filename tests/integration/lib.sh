@@ -97,6 +97,18 @@ bx_kill_node() { # N [signal]
 	unset "BX_PIDS[$1]"
 }
 
+# bx_host_dies N: node N's daemon and every instance it started (process
+# driver), killed at once, as when its host dies.
+bx_host_dies() {
+	local f p
+	kill -9 "${BX_PIDS[$1]}"
+	for f in "$(bx_dir "$1")"/data/vms/*/pid; do
+		[ -f "$f" ] && read -r p _ <"$f" && kill -9 -- "-$p" 2>/dev/null
+	done
+	wait "${BX_PIDS[$1]}" 2>/dev/null
+	unset "BX_PIDS[$1]"
+}
+
 # bx_cli N ARGS...: the CLI against node N's TCP API.
 bx_cli() {
 	local n=$1

@@ -104,13 +104,16 @@ static cJSON *get_service(struct fx *f, const char *name)
 /* Everything but the applied index, for "nothing changed" checks. */
 static char *state(struct fx *f)
 {
-	cJSON *all = cJSON_CreateObject(), *services, *nodes;
+	struct bx_store_events_query all_events = {.limit = SIZE_MAX};
+	cJSON *all = cJSON_CreateObject(), *services, *nodes, *events;
 	char *text;
 
 	ASSERT_INT(bx_store_list_services(f->store, &services), 0);
 	ASSERT_INT(bx_store_list_nodes(f->store, &nodes), 0);
+	ASSERT_INT(bx_store_list_events(f->store, &all_events, &events), 0);
 	cJSON_AddItemToObject(all, "services", services);
 	cJSON_AddItemToObject(all, "nodes", nodes);
+	cJSON_AddItemToObject(all, "events", events);
 	cJSON_AddStringToObject(all, "cluster_id", bx_store_cluster_id(f->store));
 	text = cJSON_PrintUnformatted(all);
 	cJSON_Delete(all);
@@ -683,6 +686,125 @@ TEST(aServiceOffADownNodeIsTimedUntilItRunsAgain)
 	r = get_service(&f, "b");
 	ASSERT_INT(num(r, "failover_at"), 3000);
 	cJSON_Delete(r);
+	fx_close(&f);
+}
+
+/* The events about `service` (NULL: all) as "type node gen reason|…". */
+static void events_of(struct fx *f, const char *service, char *out, size_t size)
+{
+	struct bx_store_events_query q = {.limit = SIZE_MAX, .service = service};
+	cJSON *events, *ev;
+	size_t len = 0;
+
+	ASSERT_INT(bx_store_list_events(f->store, &q, &events), 0);
+	out[0] = '\0';
+	cJSON_ArrayForEach(ev, events)
+	{
+		int n = snprintf(
+		    out + len, size - len, "%s%s %.0f %.0f %s", len ? "|" : "",
+		    str(ev, "type"), num(ev, "node"),
+		    cJSON_GetObjectItem(ev, "generation") ? num(ev, "generation") : -1,
+		    str(ev, "reason"));
+		ASSERT(n > 0 && (size_t)n < size - len);
+		len += (size_t)n;
+	}
+	cJSON_Delete(events);
+}
+
+TEST(eventsTellAFailoverFromScheduleToRunningElsewhere)
+{
+	char got[4096];
+	struct fx f;
+
+	fx_open(&f, "db");
+	two_nodes_two_services(&f, true, 1); /* a and b on node 1, a running */
+	events_of(&f, "a", got, sizeof got);
+	/* (the fixture's first report already counts 2 restarts) */
+	ASSERT_STR(got,
+		   "created 0 1 |scheduled 1 2 |restarted 1 2 restart 2|started 1 2 ");
+	/* a restart by policy, then health */
+	ok(apply(&f, "{'op':'service.report','ts':4,'name':'a','node':1,'generation':2,"
+		     "'state':'running','pid':6,'restarts':3,'reason':'exited 1',"
+		     "'health':'healthy'}"));
+	ok(apply(&f, "{'op':'node.down','ts':1000,'id':1}"));
+	ok(apply(&f, "{'op':'service.assign','ts':1100,'name':'a','node':2,"
+		     "'expect_generation':3,'reason':'node 1 (n1) is down'}"));
+	ok(apply(&f,
+		 "{'op':'service.report','ts':2400,'name':'a','node':2,'generation':4,"
+		 "'state':'running','pid':9,'restarts':0,'reason':''}"));
+	events_of(&f, "a", got, sizeof got);
+	ASSERT_STR(
+	    got,
+	    "created 0 1 |scheduled 1 2 |restarted 1 2 restart 2|started 1 2 "
+	    "|restarted 1 2 restart 3: exited 1|healthy 1 2 "
+	    "|fenced 1 2 node 1 (n1) is down: its lease ran out, so it "
+	    "stopped this instance"
+	    "|scheduled 2 4 node 1 (n1) is down"
+	    "|started 2 4 failed over: running 1.40 s after its node was declared down");
+	/* the node events, in order with the rest; b's own are not a's */
+	events_of(&f, NULL, got, sizeof got);
+	ASSERT_CONTAINS(got, "|node_joined 2 -1 |created 0 1 |created 0 1 |");
+	ASSERT_CONTAINS(got,
+			"|node_down 1 -1 no heartbeat within node_timeout|fenced 1 2");
+	events_of(&f, "b", got, sizeof got);
+	ASSERT_STR(got, "created 0 1 |scheduled 1 2 |fenced 1 2 node 1 (n1) is down: its "
+			"lease ran out, so it stopped this instance");
+	/* a rejected command adds none (reject() compares them too), nor does a
+	 * no-op */
+	reject(&f, BX_ECONFLICT,
+	       "{'op':'service.report','ts':2500,'name':'a','node':1,'generation':2,"
+	       "'state':'failed','pid':0,'restarts':0,'reason':'late'}");
+	ok(apply(&f, "{'op':'service.start','ts':2600,'name':'a'}"));
+	ok(apply(&f, "{'op':'service.stop','ts':2700,'name':'b'}"));
+	ok(apply(&f, "{'op':'service.stop','ts':2800,'name':'b'}"));
+	events_of(&f, "b", got, sizeof got);
+	ASSERT_CONTAINS(got, "instance|stop_requested 0 3 ");
+	ASSERT(strstr(got, "stop_requested 0 3 |") == NULL); /* once */
+	fx_close(&f);
+}
+
+TEST(eventsOfUserRequestsScalingAndMoves)
+{
+	char got[4096];
+	struct fx f;
+
+	fx_open(&f, "db");
+	ok(apply(&f,
+		 "{'op':'node.upsert','ts':1,'id':1,'name':'n1','api':'','raft':''}"));
+	ok(apply(&f,
+		 "{'op':'node.upsert','ts':1,'id':2,'name':'n2','api':'','raft':''}"));
+	ok(apply(&f, "{'op':'service.put','ts':2,'name':'w','start':false,'spec':" SPEC(
+			 "w", "") "}"));
+	ok(apply(&f, "{'op':'service.put','ts':3,'name':'w','start':true,'spec':" SPEC(
+			 "w", "") "}"));
+	ok(apply(&f, "{'op':'service.put','ts':4,'name':'w','start':true,"
+		     "'spec':{'service':{'name':'w','count':2}}}"));
+	ok(apply(&f, "{'op':'service.assign','ts':5,'name':'w','node':1,"
+		     "'expect_generation':1}"));
+	ok(apply(&f, "{'op':'service.migrate','ts':6,'name':'w','node':2,"
+		     "'expect_generation':2}"));
+	ok(apply(&f, "{'op':'service.report','ts':7,'name':'w','node':1,'generation':2,"
+		     "'state':'stopped','pid':0,'restarts':0,'reason':''}"));
+	ok(apply(&f, "{'op':'service.put','ts':8,'name':'w','start':true,"
+		     "'spec':{'service':{'name':'w','count':1}}}"));
+	ok(apply(&f, "{'op':'service.put','ts':9,'name':'w','start':true,"
+		     "'spec':{'service':{'name':'w','count':1,'x':1}}}"));
+	ok(apply(&f, "{'op':'service.wait','ts':10,'name':'w','expect_generation':4,"
+		     "'reason':'no room'}"));
+	ok(apply(&f, "{'op':'service.wait','ts':11,'name':'w','expect_generation':4,"
+		     "'reason':'no room'}"));
+	ok(apply(&f, "{'op':'service.delete','ts':12,'name':'w'}"));
+	events_of(&f, "w", got, sizeof got);
+	ASSERT_STR(got, "created 0 1 |start_requested 0 1 |scaled 0 1 count 1 -> 2"
+			"|created 0 1 |scheduled 1 2 "
+			"|moving 1 2 moving to node 2: node 1 is draining"
+			"|moved 2 3 moved from node 1 (draining)"
+			"|scaled 2 3 count 2 -> 1|deleted 0 1 count is now 1"
+			"|updated 2 4 |waiting 2 4 no room|deleted 2 4 ");
+	ok(apply(&f, "{'op':'node.drain','ts':13,'id':2,'drain':true}"));
+	ok(apply(&f, "{'op':'node.remove','ts':14,'id':2}"));
+	events_of(&f, NULL, got, sizeof got);
+	ASSERT_CONTAINS(got, "|node_draining 2 -1 |node_removed 2 -1 ");
 	fx_close(&f);
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <lmdb.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,13 +68,16 @@ static int generation_of(struct bx_store *s, const char *name)
 /* Whole-state text of a store, for equality checks. */
 static char *dump(struct bx_store *s)
 {
-	cJSON *all = cJSON_CreateObject(), *services, *nodes;
+	struct bx_store_events_query q = {.limit = SIZE_MAX};
+	cJSON *all = cJSON_CreateObject(), *services, *nodes, *events;
 	char *text;
 
 	ASSERT_INT(bx_store_list_services(s, &services), 0);
 	ASSERT_INT(bx_store_list_nodes(s, &nodes), 0);
+	ASSERT_INT(bx_store_list_events(s, &q, &events), 0);
 	cJSON_AddItemToObject(all, "services", services);
 	cJSON_AddItemToObject(all, "nodes", nodes);
+	cJSON_AddItemToObject(all, "events", events);
 	cJSON_AddStringToObject(all, "cluster_id", bx_store_cluster_id(s));
 	cJSON_AddNumberToObject(all, "applied", (double)bx_store_applied_index(s));
 	text = cJSON_PrintUnformatted(all);
@@ -328,8 +332,123 @@ static void fill(struct bx_store *s)
 		r = service(name, i);
 		ASSERT_INT(bx_store_put_service(t, name, r), 0);
 		cJSON_Delete(r);
+		r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "service", name);
+		ASSERT_INT(bx_store_add_event(t, r, 0), 0);
+		cJSON_Delete(r);
 	}
 	ASSERT_INT(bx_store_commit(t, 42), 0);
+}
+
+/* Add events about `service` with "i" from .. to (one transaction). */
+static void add_events(struct bx_store *s, const char *service, int from, int to,
+		       uint64_t keep)
+{
+	struct bx_store_txn *t;
+
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	for (int i = from; i <= to; i++) {
+		cJSON *ev = cJSON_CreateObject();
+		cJSON_AddStringToObject(ev, "service", service);
+		cJSON_AddNumberToObject(ev, "i", i);
+		ASSERT_INT(bx_store_add_event(t, ev, keep), 0);
+		ASSERT_INT(cJSON_GetObjectItem(ev, "seq")->valueint, i);
+		cJSON_Delete(ev);
+	}
+	ASSERT_INT(bx_store_commit(t, bx_store_applied_index(s) + 1), 0);
+}
+
+/* The "seq"s of the events q lists, as "1,2,3". */
+static void seqs(struct bx_store *s, struct bx_store_events_query q, char *out,
+		 size_t size)
+{
+	cJSON *events, *ev;
+	size_t len = 0;
+
+	ASSERT_INT(bx_store_list_events(s, &q, &events), 0);
+	out[0] = '\0';
+	cJSON_ArrayForEach(ev, events)
+	{
+		len += (size_t)snprintf(out + len, size - len, "%s%d", len ? "," : "",
+					cJSON_GetObjectItem(ev, "seq")->valueint);
+		ASSERT(len < size);
+	}
+	cJSON_Delete(events);
+}
+
+TEST(eventsAreNumberedBoundedAndListedByServiceOldestFirst)
+{
+	struct bx_store *s = open_at("db", 0);
+	char got[512];
+
+	ASSERT_INT(bx_store_last_event(s), 0);
+	seqs(s, (struct bx_store_events_query){.limit = 10}, got, sizeof got);
+	ASSERT_STR(got, "");
+	add_events(s, "web", 1, 4, 6);
+	add_events(s, "db", 5, 6, 6);
+	add_events(s, "web", 7, 9, 6); /* keeps 6: 1..3 are dropped */
+	ASSERT_INT(bx_store_last_event(s), 9);
+	seqs(s, (struct bx_store_events_query){.limit = 100}, got, sizeof got);
+	ASSERT_STR(got, "4,5,6,7,8,9");
+	seqs(s, (struct bx_store_events_query){.limit = 2}, got, sizeof got);
+	ASSERT_STR(got, "4,5");
+	seqs(s, (struct bx_store_events_query){.after = 6, .limit = 100}, got,
+	     sizeof got);
+	ASSERT_STR(got, "7,8,9");
+	seqs(s, (struct bx_store_events_query){.after = 9, .limit = 100}, got,
+	     sizeof got);
+	ASSERT_STR(got, "");
+	seqs(s, (struct bx_store_events_query){.tail = true, .limit = 2}, got,
+	     sizeof got);
+	ASSERT_STR(got, "8,9");
+	seqs(s, (struct bx_store_events_query){.service = "db", .limit = 100}, got,
+	     sizeof got);
+	ASSERT_STR(got, "5,6");
+	seqs(s,
+	     (struct bx_store_events_query){.service = "web", .tail = true, .limit = 3},
+	     got, sizeof got);
+	ASSERT_STR(got, "7,8,9");
+	seqs(s, (struct bx_store_events_query){.service = "we", .limit = 100}, got,
+	     sizeof got);
+	ASSERT_STR(got, ""); /* a name, not a prefix */
+	/* the numbering goes on after a reopen */
+	bx_store_close(s);
+	s = open_at("db", 0);
+	add_events(s, "db", 10, 10, 6);
+	seqs(s, (struct bx_store_events_query){.tail = true, .limit = 100}, got,
+	     sizeof got);
+	ASSERT_STR(got, "5,6,7,8,9,10");
+	bx_store_close(s);
+}
+
+TEST(aVersion1SnapshotWithoutEventsIsStillRestored)
+{
+	struct bx_store *a = open_at("a", 0), *b = open_at("b", 0);
+	char msg[BX_ERRMSG_SIZE] = "";
+	unsigned char *p;
+	void *buf;
+	size_t len;
+	char *da, *db;
+
+	put_service(a, "web", 3, 7);
+	ASSERT_INT(bx_store_snapshot(a, &buf, &len), 0);
+	p = buf;
+	ASSERT_INT(p[8], 2); /* the version, little-endian */
+	p[8] = 1;
+	SHA256(p, len - SHA256_DIGEST_LENGTH, p + len - SHA256_DIGEST_LENGTH);
+	ASSERT_MSG(bx_store_restore(b, buf, len, msg) == 0, "restore: %s", msg);
+	p[8] = 3; /* a version from the future is refused */
+	SHA256(p, len - SHA256_DIGEST_LENGTH, p + len - SHA256_DIGEST_LENGTH);
+	ASSERT_INT(bx_store_restore(b, buf, len, msg), BX_ECORRUPT);
+	ASSERT_CONTAINS(msg, "unknown version 3");
+	free(buf);
+	da = dump(a);
+	db = dump(b);
+	ASSERT_STR(db, da);
+	free(da);
+	free(db);
+	bx_store_close(a);
+	bx_store_close(b);
 }
 
 TEST(snapshotRestoresIntoAnotherStoreEqual)
