@@ -161,8 +161,7 @@ static void report_done(void *data, int code, const char *msg, const cJSON *reco
 	 * next pass will act on that. Other failures: try again next pass. */
 	if (code != BX_OK && code != BX_ECONFLICT && code != BX_ENOENT) {
 		inst->report_dirty = true;
-		BX_DEBUG("agent", "report for '%s' not accepted yet: %s", inst->name,
-			 msg);
+		BX_SVC_DEBUG("agent", inst->name, "report not accepted yet: %s", msg);
 	}
 	if (inst->phase == PH_CLOSING) {
 		/* else its driver close is under way: vm_closed frees it */
@@ -217,9 +216,9 @@ static void set_state(struct instance *inst, const char *state, const char *reas
 		return;
 	snprintf(inst->state, sizeof inst->state, "%s", state);
 	snprintf(inst->reason, sizeof inst->reason, "%s", reason ? reason : "");
-	BX_INFO("agent", "service '%s' generation %llu: %s%s%s", inst->name,
-		(unsigned long long)inst->generation, state, inst->reason[0] ? " - " : "",
-		inst->reason);
+	BX_SVC_INFO("agent", inst->name, "generation %llu: %s%s%s",
+		    (unsigned long long)inst->generation, state,
+		    inst->reason[0] ? " - " : "", inst->reason);
 	inst->report_dirty = true;
 	send_report(inst);
 }
@@ -248,8 +247,7 @@ static void on_health(void *data, enum bx_health_state state, const char *detail
 	inst->health_state = state;
 	snprintf(inst->health_detail, sizeof inst->health_detail, "%s", detail);
 	if (state == BX_HEALTH_UNHEALTHY && inst->phase == PH_RUNNING) {
-		BX_WARN("agent", "service '%s' is unhealthy (%s): stopping it",
-			inst->name, detail);
+		BX_SVC_WARN("agent", inst->name, "unhealthy (%s): stopping it", detail);
 		stop_health(inst);
 		inst->ending_unhealthy = true;
 		set_state(inst, "unhealthy", detail);
@@ -257,8 +255,7 @@ static void on_health(void *data, enum bx_health_state state, const char *detail
 			inst->vm.driver->kill(&inst->vm);
 		return;
 	}
-	BX_INFO("agent", "service '%s' is %s (%s)", inst->name,
-		bx_health_state_name(state), detail);
+	BX_SVC_INFO("agent", inst->name, "%s (%s)", bx_health_state_name(state), detail);
 	inst->report_dirty = true;
 	send_report(inst);
 }
@@ -401,8 +398,8 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 		inst->restarts.total = (unsigned)restarts->valuedouble;
 	bx_spec_init(&inst->spec);
 	if (bx_spec_from_json(spec, &inst->spec, &diags) != 0) {
-		BX_ERROR("agent", "service '%s': stored spec is invalid: %s", inst->name,
-			 diags.len ? diags.items[0] : "?");
+		BX_SVC_ERROR("agent", inst->name, "stored spec is invalid: %s",
+			     diags.len ? diags.items[0] : "?");
 		bx_diags_free(&diags);
 		goto fail;
 	}
@@ -426,12 +423,11 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 	rv = inst->vm.driver->adopt(&inst->vm, errmsg);
 	if (rv == 0) {
 		if (inst->vm.pid > 0)
-			BX_INFO("agent",
-				"service '%s': adopted running instance (pid %d)",
-				inst->name, (int)inst->vm.pid);
+			BX_SVC_INFO("agent", inst->name,
+				    "adopted running instance (pid %d)",
+				    (int)inst->vm.pid);
 		else /* the driver learns it later (libvirt) */
-			BX_INFO("agent", "service '%s': adopted running instance",
-				inst->name);
+			BX_SVC_INFO("agent", inst->name, "adopted running instance");
 		inst->phase = PH_RUNNING;
 		start_health(inst);
 		set_state(inst, "running", "");
@@ -455,8 +451,8 @@ static void stop_instance(struct instance *inst)
 	stop_health(inst);
 	if (inst->phase == PH_RUNNING || inst->phase == PH_STARTING) {
 		inst->phase = PH_STOPPING;
-		BX_INFO("agent", "stopping service '%s' generation %llu", inst->name,
-			(unsigned long long)inst->generation);
+		BX_SVC_INFO("agent", inst->name, "stopping generation %llu",
+			    (unsigned long long)inst->generation);
 		if (inst->vm.driver->stop(&inst->vm, inst->spec.stop_timeout_ms) != 0)
 			inst->vm.driver->kill(&inst->vm);
 	} else if (inst->phase == PH_WAITING || inst->phase == PH_FENCED) {
@@ -474,8 +470,8 @@ static void fence_instance(struct instance *inst)
 		inst->ending_unhealthy = false;
 		inst->phase = PH_FENCING;
 		inst->agent->d->metrics.fenced++;
-		BX_WARN("agent", "fencing service '%s' generation %llu: killing it",
-			inst->name, (unsigned long long)inst->generation);
+		BX_SVC_WARN("agent", inst->name, "fencing generation %llu: killing it",
+			    (unsigned long long)inst->generation);
 		inst->vm.driver->kill(&inst->vm);
 	} else if (inst->phase == PH_STOPPING) {
 		inst->vm.driver->kill(&inst->vm); /* no time for a graceful stop */
@@ -698,10 +694,10 @@ static void stop_orphans(struct bx_agent *a)
 		if (record != NULL && find(a, e->d_name) == NULL) {
 			struct instance *inst = new_instance(a, record, NI_ADOPT_ONLY);
 			if (inst != NULL && inst->phase == PH_RUNNING) {
-				BX_WARN("agent",
-					"service '%s' is no longer placed here: stopping "
-					"the instance an earlier daemon left",
-					e->d_name);
+				BX_SVC_WARN(
+				    "agent", e->d_name,
+				    "no longer placed here: stopping the instance "
+				    "an earlier daemon left");
 				stop_instance(inst);
 			}
 		}

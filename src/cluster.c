@@ -440,8 +440,7 @@ static void propose_move(struct bx_daemon *d, const struct bx_sched_move *m)
 	switch (m->kind) {
 	case BX_SCHED_WAIT:
 		cJSON_AddStringToObject(cmd, "reason", m->reason);
-		BX_INFO("scheduler", "service '%s' waits for a node: %s", m->name,
-			m->reason);
+		BX_SVC_INFO("scheduler", m->name, "waits for a node: %s", m->reason);
 		break;
 	case BX_SCHED_MIGRATE:
 		cJSON_AddNumberToObject(cmd, "node", (double)m->node);

@@ -26,7 +26,8 @@ int bx_log_level_parse(const char *text)
 	return -1;
 }
 
-void bx_log(enum bx_log_level level, const char *component, const char *fmt, ...)
+void bx_log_service(enum bx_log_level level, const char *component, const char *service,
+		    const char *fmt, ...)
 {
 	char line[2048];
 	char stamp[32];
@@ -40,8 +41,9 @@ void bx_log(enum bx_log_level level, const char *component, const char *fmt, ...
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof line, "%s.%03dZ %-5s %s: ", stamp,
-		     (int)(tv.tv_usec / 1000), level_names[level], component);
+	n = snprintf(line, sizeof line, "%s.%03dZ %-5s %s%s%s: ", stamp,
+		     (int)(tv.tv_usec / 1000), level_names[level], component,
+		     service != NULL ? " service=" : "", service != NULL ? service : "");
 	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof line)
 		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);

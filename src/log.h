@@ -11,16 +11,24 @@ void bx_log_set_level(enum bx_log_level level);
 int bx_log_level_parse(const char *text);
 
 /*
- * Write "2026-11-23T03:40:00.123Z INFO  raft: <message>\n" to stderr.
+ * Write "2026-11-23T03:40:00.123Z INFO  raft: <message>\n" to stderr: the
+ * time in UTC, the level, the component. A line about one service instance
+ * names it: "… INFO  agent service=web@1: <message>" (service not NULL), so
+ * that grep 'service=web[@:]' finds every line of web's instances.
  * Library code (parsers, the FSM, the scheduler) never logs; the daemon's
  * event-loop components (raft node, agent, API) do.
  */
-void bx_log(enum bx_log_level level, const char *component, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void bx_log_service(enum bx_log_level level, const char *component, const char *service,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+#define bx_log(level, comp, ...) bx_log_service(level, comp, NULL, __VA_ARGS__)
 #define BX_DEBUG(comp, ...) bx_log(BX_LOG_DEBUG, comp, __VA_ARGS__)
 #define BX_INFO(comp, ...) bx_log(BX_LOG_INFO, comp, __VA_ARGS__)
 #define BX_WARN(comp, ...) bx_log(BX_LOG_WARN, comp, __VA_ARGS__)
 #define BX_ERROR(comp, ...) bx_log(BX_LOG_ERROR, comp, __VA_ARGS__)
+#define BX_SVC_DEBUG(comp, svc, ...) bx_log_service(BX_LOG_DEBUG, comp, svc, __VA_ARGS__)
+#define BX_SVC_INFO(comp, svc, ...) bx_log_service(BX_LOG_INFO, comp, svc, __VA_ARGS__)
+#define BX_SVC_WARN(comp, svc, ...) bx_log_service(BX_LOG_WARN, comp, svc, __VA_ARGS__)
+#define BX_SVC_ERROR(comp, svc, ...) bx_log_service(BX_LOG_ERROR, comp, svc, __VA_ARGS__)
 
 #endif

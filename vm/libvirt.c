@@ -1,4 +1,5 @@
-/* libvirt.c - the "libvirt" driver: a transient microvm domain per instance, through libvirtd. */
+/* libvirt.c - the "libvirt" driver: a transient microvm domain per instance, through
+ * libvirtd. */
 #include "vm/libvirt.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@
 #include "vm/libvirt_xml.h"
 #include "vm/qemu.h"
 
-#define RECHECK_MS 1000       /* after a lost connection, and again while libvirtd is away */
+#define RECHECK_MS 1000 /* after a lost connection, and again while libvirtd is away */
 #define RECHECK_RETRY_MS 2000 /* the next try while libvirtd cannot be reached */
 
 /*
@@ -31,16 +32,19 @@
 struct lv {
 	struct bx_vm *vm; /* NULL once closed */
 	struct bx_lv_conn *conn;
-	struct bx_lv_watch watch; /* the running instance's UUID; watched while RUNNING or STOPPING */
+	struct bx_lv_watch
+	    watch; /* the running instance's UUID; watched while RUNNING or STOPPING */
 	bool watching;
 	uv_timer_t kill_timer;    /* a stop's hard step at its timeout */
-	uv_timer_t recheck_timer; /* ask libvirt how the domain is: after adopt, a lost connection */
+	uv_timer_t recheck_timer; /* ask libvirt how the domain is: after adopt, a lost
+				     connection */
 	uv_timer_t console_timer; /* cap console.log */
 	unsigned handles_open;
 	unsigned jobs;
 	uint64_t instance;
 	char console[sizeof(((struct bx_vm *)0)->run_dir) + 16];
-	char record[sizeof(((struct bx_vm *)0)->run_dir) + 16]; /* RUN_DIR/domain: the UUID of the instance we run */
+	char record[sizeof(((struct bx_vm *)0)->run_dir) +
+		    16]; /* RUN_DIR/domain: the UUID of the instance we run */
 	void (*close_cb)(struct bx_vm *vm);
 };
 
@@ -97,7 +101,8 @@ static int need_conn(struct lv *lv, char *errmsg)
 	lv->conn = bx_lv_conn_get(lv->vm->loop, uri);
 	if (lv->conn == NULL)
 		return bx_err(errmsg, BX_EIO,
-			      "libvirt '%s': cannot start the threads that talk to it", uri);
+			      "libvirt '%s': cannot start the threads that talk to it",
+			      uri);
 	return 0;
 }
 
@@ -121,7 +126,8 @@ static int write_record(struct lv *lv, const char *uuid, char *errmsg)
 	}
 	if (rename(tmp, lv->record) != 0) {
 		unlink(tmp);
-		return bx_err(errmsg, BX_EIO, "rename to '%s': %s", lv->record, strerror(errno));
+		return bx_err(errmsg, BX_EIO, "rename to '%s': %s", lv->record,
+			      strerror(errno));
 	}
 	return 0;
 }
@@ -263,8 +269,9 @@ static int submit_create(struct lv *lv, const char *name, const char *xml)
 	if (call == NULL)
 		return BX_ENOMEM;
 	return track(lv, call,
-		     bx_lv_submit_create(lv->conn, name, lv->watch.uuid, xml, spec->network.ports,
-					 spec->network.ports_len, create_done, call));
+		     bx_lv_submit_create(lv->conn, name, lv->watch.uuid, xml,
+					 spec->network.ports, spec->network.ports_len,
+					 create_done, call));
 }
 
 /* The struct of an answer that is still about the current instance, else NULL. */
@@ -349,16 +356,18 @@ static void create_done(void *data, const struct bx_lv_result *res)
 	if (lv == NULL)
 		return;
 	if (res->code != 0) {
-		snprintf(lv->vm->start_error, sizeof lv->vm->start_error, "%s", res->errmsg);
+		snprintf(lv->vm->start_error, sizeof lv->vm->start_error, "%s",
+			 res->errmsg);
 		ended(lv, -1, 0);
 		return;
 	}
 	if (res->replaced)
-		BX_WARN("libvirt",
-			"'%s': a running domain blixard-%s that no record named (left by an "
-			"earlier daemon whose data is gone?) was destroyed before the new one "
-			"was created",
-			lv->vm->spec->name, lv->vm->spec->name);
+		BX_SVC_WARN(
+		    "libvirt", lv->vm->spec->name,
+		    "a running domain blixard-%s that no record named (left by an "
+		    "earlier daemon whose data is gone?) was destroyed before the new "
+		    "one was created",
+		    lv->vm->spec->name);
 	set_pid(lv, res->pid);
 }
 
@@ -417,7 +426,8 @@ static int lv_adopt(struct bx_vm *vm, char *errmsg)
 	if (lv == NULL)
 		return BX_ENOMEM;
 	if (!read_record(lv->record, uuid))
-		return bx_err(errmsg, BX_ENOENT, "no domain recorded in '%s'", lv->record);
+		return bx_err(errmsg, BX_ENOENT, "no domain recorded in '%s'",
+			      lv->record);
 	rc = need_conn(lv, errmsg);
 	if (rc != 0)
 		return rc;

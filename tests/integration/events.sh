@@ -38,6 +38,8 @@ bx_check "three node_joined events, nodes 1, 2, 3" \
 node=$(bx_field web node)
 bx_check "scheduled and started name web's node ($node) and generation" \
 	bash -c "curl -s 'http://$(bx_addr 1)/v1/events?service=web' | jq -e '[.events[] | select(.type == \"scheduled\" or .type == \"started\")] | length == 2 and all(.node == $node and .generation == $(bx_field web generation))' >/dev/null"
+bx_check "web's node logs its lines with time, level, component and service=web" \
+	grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}Z INFO  agent service=web: generation [0-9]+: running$' "$(bx_dir "$node")/log"
 bx_check "seqs increase by one, times never go back" \
 	bash -c "curl -s 'http://$(bx_addr 1)/v1/events?limit=1000' | jq -e '.events as \$e | [range(1; \$e | length) | \$e[.].seq == \$e[. - 1].seq + 1 and \$e[.].at >= \$e[. - 1].at] | all' >/dev/null"
 bx_check "'blixard status web' shows the last events" \

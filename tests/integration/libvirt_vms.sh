@@ -91,7 +91,7 @@ bx_check "the domain outlives kill -9 of the daemon" kill -0 "$pid2"
 bx_start_node 1
 bx_wait 15 "leader" bx_has_leader 1 >/dev/null
 bx_check "the restarted daemon adopts the domain" bx_wait 30 "adopted" \
-	grep -q "service 'web': adopted running instance" "$(bx_dir 1)/log"
+	grep -q "agent service=web: adopted running instance" "$(bx_dir 1)/log"
 bx_check "... and reports its QEMU, the same one" bx_wait 10 "pid" is web pid "$pid2"
 bx_check "the adopted VM is healthy again" bx_wait 30 "healthy" healthy web
 same_domain() { [ "$(qemu_of web)" = "$pid2" ] && [ "$(cat "$(bx_dir 1)/data/vms/web/domain")" = "$uuid2" ]; }

@@ -103,7 +103,7 @@ bx_kill_node 1 9
 bx_start_node 1
 bx_wait 15 "leader" bx_has_leader 1 >/dev/null
 bx_check "after kill -9 of the daemon the same VM is adopted" bx_wait 30 "adopted" \
-	bash -c "grep -q \"service 'web': adopted running instance (pid $pid2)\" '$(bx_dir 1)/log'"
+	bash -c "grep -q \"agent service=web: adopted running instance (pid $pid2)\" '$(bx_dir 1)/log'"
 bx_check "... and healthy again, not restarted" bx_wait 30 "healthy" bx_healthy web
 bx_check "... same pid" [ "$(pid_of web)" = "$pid2" ]
 

@@ -104,7 +104,7 @@ bx_check "the VM outlives kill -9 of the daemon" kill -0 "$pid2"
 bx_start_node 1
 bx_wait 15 "leader" bx_has_leader 1 >/dev/null
 bx_check "the restarted daemon adopts the same QEMU" bx_wait 30 "adopted" \
-	bash -c "grep -q \"service 'web': adopted running instance (pid $pid2)\" '$(bx_dir 1)/log'"
+	bash -c "grep -q \"agent service=web: adopted running instance (pid $pid2)\" '$(bx_dir 1)/log'"
 bx_check "the adopted VM is healthy again" bx_wait 30 "healthy" healthy web
 bx_check "it was not restarted" [ "$(field web pid)" = "$pid2" ]
 bx_check "... and its restarts are still counted" [ "$(field web restarts)" = 1 ]

@@ -93,15 +93,15 @@ bx_check "it names what stays and why" names_why
 bx_check "node 2 shows as draining" bash -c "'$BX_BIN' --addr $(bx_addr 1) nodes | grep -qE '^2 +n2 +voter +draining'"
 off2() { for s in m1 m2 m3 m4; do [ "$(node_of "$s")" != 2 ] && bx_is "$s" state running || return 1; done; }
 bx_check "every movable service left node 2 and runs ($before; on 2: ${on2:-none})" off2
-# log time of a line "service 'S' generation G: STATE" in node N's log
-logged_at() { grep -m1 "service '$2' generation [0-9]*: $3" "$(bx_dir "$1")/log" | cut -d' ' -f1; }
+# log time of a line "agent service=S: generation G: STATE" in node N's log
+logged_at() { grep -m1 "service=$2: generation [0-9]*: $3" "$(bx_dir "$1")/log" | cut -d' ' -f1; }
 stopped_first() {
 	local s to
 	for s in $on2; do
 		to=$(node_of "$s")
 		local a b
 		a=$(logged_at 2 "$s" stopped)
-		b=$(grep "service '$s' generation [0-9]*: running" "$(bx_dir "$to")/log" | tail -n 1 | cut -d' ' -f1)
+		b=$(grep "service=$s: generation [0-9]*: running" "$(bx_dir "$to")/log" | tail -n 1 | cut -d' ' -f1)
 		[ -n "$a" ] && [ -n "$b" ] && [[ "$a" < "$b" || "$a" == "$b" ]] || return 1
 	done
 }
