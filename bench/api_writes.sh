@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 SECS=${2:-10}
-BIN=$PWD/build/blixard
+BIN=${BX_BIN:-$PWD/build/blixard} # BX_BIN: another build, to compare
 TMP=$(mktemp -d /tmp/bx-bench-XXXXXX)
 PIDS=()
 cleanup() {

@@ -13,6 +13,13 @@
 #include "raft/node.h"
 #include "version.h"
 
+/* The string field `key` of obj, or "" (also for a NULL obj). */
+static const char *str_of(const cJSON *obj, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+	return v != NULL ? v : "";
+}
+
 static void gauge(FILE *f, const char *name, const char *help, double v)
 {
 	bx_prom_one(f, name, "gauge", help, v);
@@ -121,10 +128,85 @@ void bx_api_metrics(struct bx_daemon *d, struct bx_http_request *req)
  * and name and the cluster. Read from the replicated node records, so any
  * node answers for all of them.
  */
+/* One file_sd target group: `address` with the node's labels (and, for a
+ * service's exporter, its own); NULL when out of memory. */
+static cJSON *target(struct bx_daemon *d, const char *address, const cJSON *node)
+{
+	cJSON *group = cJSON_CreateObject(), *targets, *labels;
+	char id[24];
+
+	if (group == NULL)
+		return NULL;
+	targets = cJSON_AddArrayToObject(group, "targets");
+	labels = cJSON_AddObjectToObject(group, "labels");
+	cJSON_AddItemToArray(targets, cJSON_CreateString(address));
+	snprintf(id, sizeof id, "%.0f",
+		 cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(node, "id")));
+	cJSON_AddStringToObject(labels, "node", id);
+	cJSON_AddStringToObject(labels, "node_name", str_of(node, "name"));
+	cJSON_AddStringToObject(labels, "cluster", d->cluster_id);
+	return group;
+}
+
+/* The node record of `id` in `nodes`, or NULL. */
+static const cJSON *node_by_id(const cJSON *nodes, double id)
+{
+	const cJSON *n;
+
+	cJSON_ArrayForEach(n, nodes)
+	{
+		if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(n, "id")) == id)
+			return n;
+	}
+	return NULL;
+}
+
+/* Exporters that running services declare ([metrics] port): HOST:PORT on the
+ * host of their node's API address, labelled with the service and instance,
+ * the path in __metrics_path__. */
+static void service_targets(struct bx_daemon *d, const cJSON *nodes, cJSON *out)
+{
+	cJSON *services, *svc;
+	char address[300];
+
+	if (bx_store_list_services(d->store, &services) != 0)
+		return;
+	cJSON_ArrayForEach(svc, services)
+	{
+		const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(svc, "spec"), "metrics");
+		double port = cJSON_GetNumberValue(
+		    cJSON_GetObjectItemCaseSensitive(metrics, "port"));
+		const cJSON *node = node_by_id(
+		    nodes,
+		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(svc, "node")));
+		const char *api = str_of(node, "api"), *colon = strrchr(api, ':');
+		cJSON *group, *labels;
+
+		if (!(port > 0) || node == NULL || colon == NULL ||
+		    strcmp(str_of(svc, "state"), "running") != 0)
+			continue;
+		snprintf(address, sizeof address, "%.*s:%.0f", (int)(colon - api), api,
+			 port);
+		group = target(d, address, node);
+		if (group == NULL)
+			break;
+		labels = cJSON_GetObjectItemCaseSensitive(group, "labels");
+		cJSON_AddStringToObject(labels, "service",
+					str_of(svc, "service")[0] ? str_of(svc, "service")
+								  : str_of(svc, "name"));
+		cJSON_AddStringToObject(labels, "service_instance", str_of(svc, "name"));
+		cJSON_AddStringToObject(
+		    labels, "__metrics_path__",
+		    str_of(metrics, "path")[0] ? str_of(metrics, "path") : "/metrics");
+		cJSON_AddItemToArray(out, group);
+	}
+	cJSON_Delete(services);
+}
+
 void bx_api_prometheus_targets(struct bx_daemon *d, struct bx_http_request *req)
 {
-	cJSON *nodes, *n, *out = cJSON_CreateArray();
-	char id[24];
+	cJSON *nodes, *n, *group, *out = cJSON_CreateArray();
 	int rv = out != NULL ? bx_store_list_nodes(d->store, &nodes) : BX_ENOMEM;
 
 	if (rv != 0) {
@@ -134,24 +216,14 @@ void bx_api_prometheus_targets(struct bx_daemon *d, struct bx_http_request *req)
 	}
 	cJSON_ArrayForEach(n, nodes)
 	{
-		const char *api =
-		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "api"));
-		const char *name =
-		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(n, "name"));
-		cJSON *group, *targets, *labels;
-		if (api == NULL || api[0] == '\0')
-			continue; /* a node that serves no TCP API cannot be scraped */
-		group = cJSON_CreateObject();
-		targets = cJSON_AddArrayToObject(group, "targets");
-		labels = cJSON_AddObjectToObject(group, "labels");
-		cJSON_AddItemToArray(targets, cJSON_CreateString(api));
-		snprintf(id, sizeof id, "%.0f",
-			 cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(n, "id")));
-		cJSON_AddStringToObject(labels, "node", id);
-		cJSON_AddStringToObject(labels, "node_name", name != NULL ? name : "");
-		cJSON_AddStringToObject(labels, "cluster", d->cluster_id);
-		cJSON_AddItemToArray(out, group);
+		/* a node that serves no TCP API cannot be scraped */
+		if (str_of(n, "api")[0] == '\0')
+			continue;
+		group = target(d, str_of(n, "api"), n);
+		if (group != NULL)
+			cJSON_AddItemToArray(out, group);
 	}
+	service_targets(d, nodes, out);
 	cJSON_Delete(nodes);
 	bx_http_respond_json(req, 200, out);
 	cJSON_Delete(out);

@@ -16,10 +16,12 @@
 static const char usage[] =
     "usage: blixard prometheus targets [--watch FILE] [--interval SECS]\n"
     "  Every node's /metrics as a Prometheus file_sd target list (JSON), each\n"
-    "  labelled with node, node_name and cluster. Printed once, or with --watch\n"
-    "  written to FILE and rewritten (atomically: a new file renamed over it)\n"
-    "  whenever the nodes change, checked every --interval seconds (default 5),\n"
-    "  until interrupted. Point file_sd_configs at FILE.\n";
+    "  labelled with node, node_name and cluster, and the exporter of every running\n"
+    "  instance whose spec has [metrics] port (labelled service, service_instance).\n"
+    "  Printed once, or with --watch written to FILE and rewritten (atomically: a\n"
+    "  new file renamed over it) whenever the list changes, checked every\n"
+    "  --interval seconds (default 5), until interrupted. Point file_sd_configs at\n"
+    "  FILE.\n";
 
 #define DEFAULT_INTERVAL_MS 5000
 

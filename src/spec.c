@@ -108,6 +108,11 @@ static const struct bx_field health_fields[] = {
     U32("healthy_after", health.healthy_after, 1, 100),
 };
 
+static const struct bx_field metrics_fields[] = {
+    {"port", BX_F_U16, OFF(metrics.port), 0, 0, 1, 65535, NULL},
+    STR("path", metrics.path, 1024),
+};
+
 static const struct bx_field restart_fields[] = {
     {"policy", BX_F_ENUM, OFF(restart.policy), 0, 0, 0, 0, policies},
     U32("max_attempts", restart.max_attempts, 0, 1000),
@@ -130,7 +135,7 @@ static const struct bx_section sections[] = {
     SECTION("service", service_fields),     SECTION("vm", vm_fields),
     SECTION("process", process_fields),     SECTION("network", network_fields),
     SECTION("health", health_fields),       SECTION("restart", restart_fields),
-    SECTION("placement", placement_fields),
+    SECTION("placement", placement_fields), SECTION("metrics", metrics_fields),
 };
 
 /* --- init / free ---------------------------------------------------------------- */
@@ -181,6 +186,7 @@ void bx_spec_free(struct bx_spec *spec)
 	free(spec->process.workdir);
 	free(spec->network.ports);
 	free(spec->health.path);
+	free(spec->metrics.path);
 	free(spec->health.expect);
 	free_strs(spec->placement.constraints, spec->placement.constraints_len);
 	free_strs(spec->placement.anti_affinity, spec->placement.anti_affinity_len);
@@ -293,6 +299,11 @@ static size_t cross_check(const struct bx_spec *s, const char *prefix, struct bx
 	    strcmp(s->vm.accel, "kvm") != 0 && strcmp(s->vm.accel, "tcg") != 0)
 		bx_diags_add(d, "%s[vm] accel must be one of auto, kvm, tcg, got '%.16s'",
 			     prefix, s->vm.accel);
+	if (s->metrics.path != NULL && s->metrics.path[0] != '/')
+		bx_diags_add(d, "%s[metrics] path must begin with '/', got '%.64s'",
+			     prefix, s->metrics.path);
+	if (s->metrics.path != NULL && s->metrics.port == 0)
+		bx_diags_add(d, "%s[metrics] path needs a port", prefix);
 	if (s->health.type != BX_HEALTH_NONE && s->health.port == 0)
 		bx_diags_add(d, "%s[health] type '%s' needs a port", prefix,
 			     s->health.type == BX_HEALTH_HTTP ? "http" : "tcp");
@@ -330,6 +341,8 @@ static size_t walk(const struct bx_doc *doc, struct bx_spec *spec, struct bx_dia
 
 	if (spec->health.type == BX_HEALTH_HTTP && spec->health.path == NULL)
 		spec->health.path = strdup("/health");
+	if (spec->metrics.port != 0 && spec->metrics.path == NULL)
+		spec->metrics.path = strdup("/metrics");
 	if (spec->vm.accel == NULL && strcmp(spec->driver, "process") != 0)
 		spec->vm.accel = strdup("auto");
 	if (spec->vm.uri == NULL && strcmp(spec->driver, "libvirt") == 0)
@@ -525,6 +538,12 @@ cJSON *bx_spec_to_json(const struct bx_spec *s)
 	cJSON_AddNumberToObject(o, "window_ms", s->restart.window_ms);
 	cJSON_AddNumberToObject(o, "backoff_ms", s->restart.backoff_ms);
 	cJSON_AddNumberToObject(o, "backoff_max_ms", s->restart.backoff_max_ms);
+
+	if (s->metrics.port != 0) {
+		o = cJSON_AddObjectToObject(root, "metrics");
+		cJSON_AddNumberToObject(o, "port", s->metrics.port);
+		add_str(o, "path", s->metrics.path);
+	}
 
 	o = cJSON_AddObjectToObject(root, "placement");
 	add_strs(o, "constraints", s->placement.constraints,

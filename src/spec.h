@@ -90,6 +90,13 @@ struct bx_spec {
 		uint32_t healthy_after;   /* consecutive successes, default 1 */
 	} health;
 
+	/* A Prometheus exporter the service serves on its node's host port:
+	 * listed by GET /v1/prometheus/targets while it runs. */
+	struct {
+		uint16_t port; /* 0: none */
+		char *path;    /* default "/metrics" when port is set */
+	} metrics;
+
 	struct {
 		enum bx_restart_policy policy; /* default on-failure */
 		uint32_t max_attempts;         /* within window_ms, default 3 */

@@ -97,9 +97,11 @@ void bx_store_abort(struct bx_store_txn *t);
 
 /*
  * Events: a replicated, bounded log of what happened to services and nodes.
- * Only the FSM adds them, in its write transaction: bx_store_add_event gives
- * the event the next sequence number ("seq", from 1) and drops the oldest
- * once more than `keep` are stored. Events are JSON objects, part of
+ * Only the FSM adds them, in its write transaction: bx_store_add_event stores
+ * {"seq": N, MEMBERS} with the next sequence number N (from 1), `members`
+ * being the event's other JSON object members as text ("\"type\":\"x\",…",
+ * not empty), and drops the oldest once more than `keep` are stored. The
+ * last seq is kept in memory, so adding reads nothing. Events are part of
  * snapshots.
  *
  * bx_store_list_events: the events matching q (service: only those whose
@@ -107,7 +109,7 @@ void bx_store_abort(struct bx_store_txn *t);
  * newest q->limit of them, else the first q->limit with seq > q->after.
  * bx_store_last_event: the newest seq, 0 if none.
  */
-int bx_store_add_event(struct bx_store_txn *t, cJSON *event, uint64_t keep);
+int bx_store_add_event(struct bx_store_txn *t, const char *members, uint64_t keep);
 struct bx_store_events_query {
 	uint64_t after;
 	size_t limit;

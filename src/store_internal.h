@@ -70,6 +70,8 @@ struct bx_store {
 	uint64_t applied; /* cache of meta/applied_index, updated at each commit */
 	char *cluster_id; /* cache of meta/cluster_id, never NULL ("" if unset) */
 	bool txn_open;    /* at most one write transaction at a time */
+	uint64_t event_seq; /* the newest event's seq, when event_seq_known */
+	bool event_seq_known;
 	MDB_txn *wtxn;    /* while one is open: the innermost; reads go through it */
 	/* Snapshot copies in progress (bx_store_snapshot_begin .. _write): their
 	 * read transaction may be on another thread, and the map must not be
@@ -95,6 +97,7 @@ struct bx_store_txn {
 	struct op *ops; /* every write so far, to replay after growing the map */
 	size_t n_ops, cap;
 	size_t sp;      /* n_ops when the savepoint was taken */
+	uint64_t event_seq, sp_event_seq; /* the newest event's seq (and at the savepoint) */
 	int err;        /* first failure (ENOMEM, EFULL…): commit returns it */
 };
 

@@ -342,6 +342,7 @@ static int restore_txn(struct bx_store *s, struct snap *snap)
 	}
 	if (rc != 0)
 		return store_lmdb_code(rc);
+	s->event_seq_known = false; /* the snapshot's events replaced ours */
 	return store_load_meta(s);
 }
 

@@ -89,6 +89,7 @@ int bx_store_begin(struct bx_store *s, struct bx_store_txn **out)
 	}
 	s->txn_open = true;
 	s->wtxn = t->txn;
+	t->event_seq = t->sp_event_seq = s->event_seq;
 	*out = t;
 	return BX_OK;
 }
@@ -189,24 +190,35 @@ int bx_store_set_cluster_id(struct bx_store_txn *t, const char *cluster_id)
 		      strlen(cluster_id), NULL);
 }
 
-int bx_store_add_event(struct bx_store_txn *t, cJSON *event, uint64_t keep)
+int bx_store_add_event(struct bx_store_txn *t, const char *members, uint64_t keep)
 {
+	struct bx_store *s = t->s;
 	unsigned char key[8];
-	uint64_t seq;
-	int rc;
+	size_t len = strlen(members) + 40;
+	char *text;
+	int n, rc;
 
 	if (t->err != 0)
 		return t->err;
-	rc = store_last_event(t->s, t->s->wtxn, &seq);
-	if (rc != 0)
-		return t->err = store_lmdb_code(rc);
-	seq++;
-	if (cJSON_AddNumberToObject(event, "seq", (double)seq) == NULL)
+	if (!s->event_seq_known) {
+		rc = store_last_event(s, s->wtxn, &s->event_seq);
+		if (rc != 0)
+			return t->err = store_lmdb_code(rc);
+		s->event_seq_known = true;
+		t->event_seq = t->sp_event_seq = s->event_seq;
+	}
+	text = malloc(len);
+	if (text == NULL)
 		return t->err = BX_ENOMEM;
-	put_be64(key, seq);
-	rc = add_json(t, DB_EVENTS, (const char *)key, sizeof key, event, NULL);
-	if (rc == 0 && keep > 0 && seq > keep) {
-		put_be64(key, seq - keep);
+	n = snprintf(text, len, "{\"seq\":%" PRIu64 ",%s}", t->event_seq + 1, members);
+	put_be64(key, t->event_seq + 1);
+	rc = add_op(t, DB_EVENTS, (const char *)key, sizeof key, text, (size_t)n, NULL);
+	free(text);
+	if (rc != 0)
+		return rc;
+	t->event_seq++;
+	if (keep > 0 && t->event_seq > keep) {
+		put_be64(key, t->event_seq - keep);
 		rc = add_op(t, DB_EVENTS, (const char *)key, sizeof key, NULL, 0, NULL);
 	}
 	return rc;
@@ -233,6 +245,7 @@ int bx_store_savepoint(struct bx_store_txn *t)
 	if (rc != 0)
 		return t->err = store_lmdb_code(rc);
 	t->sp = t->n_ops;
+	t->sp_event_seq = t->event_seq;
 	t->s->wtxn = t->child;
 	return BX_OK;
 }
@@ -244,6 +257,7 @@ void bx_store_rollback(struct bx_store_txn *t)
 	mdb_txn_abort(t->child);
 	t->child = NULL;
 	t->s->wtxn = t->txn;
+	t->event_seq = t->sp_event_seq;
 	free_ops(t, t->sp);
 	if (t->err == BX_EFULL || t->err == BX_ENOMEM)
 		return; /* the whole transaction failed: commit reports it */
@@ -303,6 +317,10 @@ int bx_store_commit(struct bx_store_txn *t, uint64_t applied_index)
 		rc = regrow(t);
 	}
 	rc = store_lmdb_code(rc);
+	if (rc == 0)
+		s->event_seq = t->event_seq;
+	else
+		s->event_seq_known = false; /* read it again */
 	txn_free(t);
 	if (rc == 0)
 		rc = store_load_meta(s);

@@ -66,12 +66,56 @@ bx_check "every node answers a query: blixard_raft_term" bx_wait 10 "terms" node
 bx_check "one leader, by the scraped blixard_raft_leader" \
 	bx_wait 10 "leader" bash -c "[ \"\$(curl -s --get http://127.0.0.1:$prom_port/api/v1/query --data-urlencode 'query=sum(blixard_raft_leader)' | jq -r '.data.result[0].value[1]')\" = 1 ]"
 
+# the Grafana dashboard: valid JSON, every metric it names exists, and every
+# query it makes answers with data from this cluster
+dash=$BX_ROOT/examples/grafana/blixard.json
+bx_check "examples/grafana/blixard.json is valid JSON with its panels" \
+	jq -e '(.panels | length) >= 15 and ([.. | .expr? // empty] | length) >= 20' "$dash"
+dash_metrics_exist() {
+	local m base metrics
+	metrics=$(curl -s -m 5 "http://$(bx_addr 2)/metrics")
+	for m in $(jq -r '.. | .expr? // empty' "$dash" | grep -o 'blixard_[a-z_]*' | sort -u); do
+		base=${m%_bucket}
+		grep -q "^# TYPE $base " <<<"$metrics" || { echo "dashboard queries $m: not in /metrics" >&2; return 1; }
+	done
+}
+bx_check "every metric the dashboard queries is in /metrics" dash_metrics_exist
+dash_queries_answer() {
+	local e q out
+	while IFS= read -r e; do
+		q=${e//\$cluster/.*}
+		out=$(curl -s -m 5 --get "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$q")
+		if [ "$(jq -r .status <<<"$out")" != success ] || [ "$(jq '.data.result | length' <<<"$out")" = 0 ]; then
+			echo "no answer yet: $q: $out" >&2
+			return 1
+		fi
+	done < <(jq -r '.. | .expr? // empty' "$dash")
+}
+bx_check "every dashboard query answers with data" bx_wait 60 "dashboard queries" dash_queries_answer
+
 # a fourth node: the watcher rewrites the file, Prometheus follows by itself
 bx_start_node 4 --join "$(bx_addr 1)"
 bx_check "node 4 joined: the file lists four targets" bx_wait 30 "4 targets" n_targets 4
 bx_check "... and Prometheus scrapes node 4 too" bx_wait 30 "4 up" all_up 4
 bx_check "the watcher said what it wrote" grep -q "wrote $targets: 4 targets" "$BX_TMP/watch.log"
 bx_check "no temporary file is left" [ ! -e "$targets.tmp" ]
+# a service that declares an exporter ([metrics] port, path): a target of its
+# own while it runs, on its node's host, scraped by the same job
+exp_port=$((BX_BASE + 91))
+mkdir -p "$BX_TMP/exp/stats" && printf 'blixard_test_exporter_up 1\n' >"$BX_TMP/exp/stats/prom"
+exp_body=$(jq -nc --argjson p "$exp_port" --arg dir "$BX_TMP/exp" '{start: true, spec: {
+	service: {driver: "process"}, metrics: {port: $p, path: "/stats/prom"},
+	process: {command: ["busybox", "httpd", "-f", "-p", ("127.0.0.1:" + ($p | tostring)), "-h", $dir]}}}')
+bx_check "a service with [metrics] port and path is put" \
+	bash -c "curl -s -m 10 -o /dev/null -w '%{http_code}' -X PUT -d '$exp_body' http://$(bx_addr 1)/v1/services/exp | grep -qx 200"
+bx_check "once it runs, the file lists its exporter too (5 targets)" bx_wait 30 "5 targets" n_targets 5
+bx_check "... at its node's host and the declared port, with its path and labels" \
+	bash -c "[ \"\$(jq -c '.[] | select(.labels.service == \"exp\") | [.targets, .labels.__metrics_path__, .labels.service_instance, .labels.node]' '$targets')\" = '[[\"127.0.0.1:$exp_port\"],\"/stats/prom\",\"exp\",\"'\$(curl -s http://$(bx_addr 1)/v1/services/exp | jq -r .node)'\"]' ]"
+exporter_scraped() { [ "$(query 'blixard_test_exporter_up{service="exp"}' | jq -r '.[0].value[1]')" = 1 ]; }
+bx_check "Prometheus scrapes the exporter through the same file" bx_wait 30 "exporter scraped" exporter_scraped
+bx_check "the service is stopped" bash -c "'$BX_BIN' --addr $(bx_addr 1) stop exp >/dev/null"
+bx_check "... and its target leaves the file" bx_wait 15 "4 targets" n_targets 4
+
 bx_check "a bad --interval is a usage error" \
 	bash -c "'$BX_BIN' --addr $(bx_addr 1) prometheus targets --watch x --interval 0; [ \$? = 2 ]"
 bx_finish

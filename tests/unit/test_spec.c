@@ -250,3 +250,43 @@ TEST(placementRulesAndCountAreChecked)
 	ASSERT(!bx_label_valid("zone"));
 	ASSERT(!bx_label_valid("zone=\x01"));
 }
+
+TEST(metricsDeclaresAnExporterPortWithAPath)
+{
+	struct bx_spec s, back;
+	struct bx_diags d;
+	char src[512];
+	cJSON *j;
+
+	snprintf(src, sizeof src, "%s[metrics]\nport = 9100\n", process_spec);
+	ASSERT_INT(parse(src, &s, &d), 0);
+	ASSERT_INT(s.metrics.port, 9100);
+	ASSERT_STR(s.metrics.path, "/metrics"); /* the default */
+	j = bx_spec_to_json(&s);
+	bx_spec_init(&back);
+	ASSERT_INT(bx_spec_from_json(j, &back, &d), 0);
+	ASSERT_INT(back.metrics.port, 9100);
+	ASSERT_STR(back.metrics.path, "/metrics");
+	cJSON_Delete(j);
+	bx_spec_free(&s);
+	bx_spec_free(&back);
+	/* no [metrics]: none in the JSON either */
+	ASSERT_INT(parse(process_spec, &s, &d), 0);
+	j = bx_spec_to_json(&s);
+	ASSERT(cJSON_GetObjectItem(j, "metrics") == NULL);
+	cJSON_Delete(j);
+	bx_spec_free(&s);
+	bx_diags_free(&d);
+
+	snprintf(src, sizeof src, "%s[metrics]\npath = \"stats\"\nprot = 1\n",
+		 process_spec);
+	ASSERT_INT(parse(src, &s, &d), BX_EINVAL);
+	ASSERT(has_diag(&d, "[metrics] path must begin with '/', got 'stats'"));
+	ASSERT(has_diag(&d, "[metrics] path needs a port"));
+	ASSERT(has_diag(&d, "web.toml:7:8: unknown key 'prot' in [metrics]"));
+	bx_diags_free(&d);
+	snprintf(src, sizeof src, "%s[metrics]\nport = 0\n", process_spec);
+	ASSERT_INT(parse(src, &s, &d), BX_EINVAL);
+	ASSERT(has_diag(&d, "[metrics] port: must be 1..65535, got 0"));
+	bx_diags_free(&d);
+}

@@ -332,10 +332,9 @@ static void fill(struct bx_store *s)
 		r = service(name, i);
 		ASSERT_INT(bx_store_put_service(t, name, r), 0);
 		cJSON_Delete(r);
-		r = cJSON_CreateObject();
-		cJSON_AddStringToObject(r, "service", name);
-		ASSERT_INT(bx_store_add_event(t, r, 0), 0);
-		cJSON_Delete(r);
+		char ev[64];
+		snprintf(ev, sizeof ev, "\"service\":\"%s\"", name);
+		ASSERT_INT(bx_store_add_event(t, ev, 0), 0);
 	}
 	ASSERT_INT(bx_store_commit(t, 42), 0);
 }
@@ -348,12 +347,9 @@ static void add_events(struct bx_store *s, const char *service, int from, int to
 
 	ASSERT_INT(bx_store_begin(s, &t), 0);
 	for (int i = from; i <= to; i++) {
-		cJSON *ev = cJSON_CreateObject();
-		cJSON_AddStringToObject(ev, "service", service);
-		cJSON_AddNumberToObject(ev, "i", i);
+		char ev[64];
+		snprintf(ev, sizeof ev, "\"service\":\"%s\",\"i\":%d", service, i);
 		ASSERT_INT(bx_store_add_event(t, ev, keep), 0);
-		ASSERT_INT(cJSON_GetObjectItem(ev, "seq")->valueint, i);
-		cJSON_Delete(ev);
 	}
 	ASSERT_INT(bx_store_commit(t, bx_store_applied_index(s) + 1), 0);
 }
@@ -388,6 +384,17 @@ TEST(eventsAreNumberedBoundedAndListedByServiceOldestFirst)
 	add_events(s, "db", 5, 6, 6);
 	add_events(s, "web", 7, 9, 6); /* keeps 6: 1..3 are dropped */
 	ASSERT_INT(bx_store_last_event(s), 9);
+	{ /* each event is {"seq": N, its members}: here "i" was the seq expected */
+		struct bx_store_events_query q = {.limit = 100};
+		cJSON *events, *ev;
+		ASSERT_INT(bx_store_list_events(s, &q, &events), 0);
+		cJSON_ArrayForEach(ev, events)
+		{
+			ASSERT_INT(cJSON_GetObjectItem(ev, "seq")->valueint,
+				   cJSON_GetObjectItem(ev, "i")->valueint);
+		}
+		cJSON_Delete(events);
+	}
 	seqs(s, (struct bx_store_events_query){.limit = 100}, got, sizeof got);
 	ASSERT_STR(got, "4,5,6,7,8,9");
 	seqs(s, (struct bx_store_events_query){.limit = 2}, got, sizeof got);
@@ -411,13 +418,26 @@ TEST(eventsAreNumberedBoundedAndListedByServiceOldestFirst)
 	seqs(s, (struct bx_store_events_query){.service = "we", .limit = 100}, got,
 	     sizeof got);
 	ASSERT_STR(got, ""); /* a name, not a prefix */
+	{ /* a dropped savepoint gives its numbers back; an aborted txn too */
+		struct bx_store_txn *t;
+		ASSERT_INT(bx_store_begin(s, &t), 0);
+		ASSERT_INT(bx_store_savepoint(t), 0);
+		ASSERT_INT(bx_store_add_event(t, "\"x\":1", 6), 0);
+		bx_store_rollback(t);
+		ASSERT_INT(bx_store_add_event(t, "\"service\":\"db\",\"i\":10", 6), 0);
+		ASSERT_INT(bx_store_commit(t, bx_store_applied_index(s) + 1), 0);
+		ASSERT_INT(bx_store_begin(s, &t), 0);
+		ASSERT_INT(bx_store_add_event(t, "\"x\":1", 6), 0);
+		bx_store_abort(t);
+		ASSERT_INT(bx_store_last_event(s), 10);
+	}
 	/* the numbering goes on after a reopen */
 	bx_store_close(s);
 	s = open_at("db", 0);
-	add_events(s, "db", 10, 10, 6);
+	add_events(s, "db", 11, 11, 6);
 	seqs(s, (struct bx_store_events_query){.tail = true, .limit = 100}, got,
 	     sizeof got);
-	ASSERT_STR(got, "5,6,7,8,9,10");
+	ASSERT_STR(got, "6,7,8,9,10,11");
 	bx_store_close(s);
 }
 
