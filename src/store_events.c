@@ -35,25 +35,20 @@ uint64_t bx_store_last_event(struct bx_store *s)
 	return seq;
 }
 
-/* Whether the event (JSON text) is about service `name`: its "service" is it. */
-static bool about(const MDB_val *val, const char *name)
+/* Whether the event is about service `name` (NULL: any): its "service" is it.
+ * The text is searched for the quoted name first, so that most events of
+ * other services are not parsed at all. */
+static bool may_match(const MDB_val *val, const char *quoted)
 {
-	cJSON *ev = cJSON_ParseWithLength(val->mv_data, val->mv_size);
-	const cJSON *svc = cJSON_GetObjectItemCaseSensitive(ev, "service");
-	bool yes = cJSON_IsString(svc) && strcmp(svc->valuestring, name) == 0;
-
-	cJSON_Delete(ev);
-	return yes;
+	return quoted == NULL ||
+	       memmem(val->mv_data, val->mv_size, quoted, strlen(quoted));
 }
 
-/* The service filter first looks for the quoted name in the text, so that
- * most events are not parsed at all. */
-static bool matches(const MDB_val *val, const char *name, const char *quoted)
+static bool matches(const cJSON *ev, const char *name)
 {
-	if (name == NULL)
-		return true;
-	return memmem(val->mv_data, val->mv_size, quoted, strlen(quoted)) != NULL &&
-	       about(val, name);
+	const cJSON *svc = cJSON_GetObjectItemCaseSensitive(ev, "service");
+	return name == NULL ||
+	       (cJSON_IsString(svc) && strcmp(svc->valuestring, name) == 0);
 }
 
 int bx_store_list_events(struct bx_store *s, const struct bx_store_events_query *q,
@@ -94,12 +89,16 @@ int bx_store_list_events(struct bx_store *s, const struct bx_store_events_query 
 	for (rc = mdb_cursor_get(cur, &key, &val, op); rc == 0 && n < q->limit;
 	     rc = mdb_cursor_get(cur, &key, &val, next)) {
 		cJSON *item;
-		if (!matches(&val, q->service, quoted))
+		if (!may_match(&val, q->service != NULL ? quoted : NULL))
 			continue;
 		item = cJSON_ParseWithLength(val.mv_data, val.mv_size);
 		if (item == NULL) {
 			rc = MDB_CORRUPTED;
 			break;
+		}
+		if (!matches(item, q->service)) {
+			cJSON_Delete(item);
+			continue;
 		}
 		/* the tail is walked newest first: each goes in front */
 		if (q->tail && arr->child != NULL)

@@ -28,10 +28,10 @@ specs() { # NODE: every service's name, desired state and spec, sorted
 }
 
 bx_start_cluster 3
-bx_check "web (count 2), api and idle (stopped) are put" bash -c "$(declare -f put bx_curl bx_addr bx_ip bx_api_port); BX_BASE=$BX_BASE mark=$mark
-	put web 2 true && put api 1 true && put idle 1 false"
-bx_check "web runs twice, api once" bx_wait 30 "running" bash -c "$(declare -f running bx_addr bx_ip bx_api_port); BX_BASE=$BX_BASE
-	running 1 web 2 && running 1 api 1"
+put_all() { put web 2 true && put api 1 true && put idle 1 false; }
+all_run() { running "$1" web 2 && running "$1" api 1; } # NODE: as NODE says
+bx_check "web (count 2), api and idle (stopped) are put" put_all
+bx_check "web runs twice, api once" bx_wait 30 "running" all_run 1
 before=$(specs 1)
 leader=$(bx_leader_of 1)
 bx_check "'snapshot save' from the leader (node $leader)" \
@@ -63,8 +63,7 @@ bx_check "fresh nodes 5 and 6 join it" bx_wait 30 "3 nodes" three_nodes
 bx_check "'snapshot restore' into the new cluster" \
 	bash -c "'$BX_BIN' --addr $(bx_addr 5) snapshot restore '$BX_TMP/cluster.snap' >'$BX_TMP/restore.out'"
 bx_check "... restored the 3 services" grep -qx "restored 3 services" "$BX_TMP/restore.out"
-bx_check "web runs twice on two nodes, api once, in the new cluster" bx_wait 30 "running again" bash -c "$(declare -f running bx_addr bx_ip bx_api_port); BX_BASE=$BX_BASE
-	running 4 web 2 && running 4 api 1"
+bx_check "web runs twice on two nodes, api once, in the new cluster" bx_wait 30 "running again" all_run 4
 bx_check "every service has its spec, count and desired state again" [ "$(specs 4)" = "$before" ]
 bx_check "idle stays stopped" bash -c "curl -s http://$(bx_addr 4)/v1/services/idle | jq -e '.desired == \"stopped\" and .node == 0' >/dev/null"
 bx_check "the new cluster is a new one (its own cluster id)" \

@@ -22,9 +22,16 @@ events() { # N [QUERY]: node N's events as JSON
 types() { # N: web's event types, space-separated
 	events "$1" "service=web&limit=1000" | jq -r '[.events[].type] | join(" ")'
 }
-bx_check "web's life so far: created, scheduled, started, healthy" \
-	bx_wait 5 "events" bash -c "[ \"\$(curl -s 'http://$(bx_addr 1)/v1/events?service=web' | jq -r '[.events[].type] | join(\" \")')\" = 'created scheduled starting started healthy' ] ||
-		[ \"\$(curl -s 'http://$(bx_addr 1)/v1/events?service=web' | jq -r '[.events[].type] | join(\" \")')\" = 'created scheduled started healthy' ]"
+web_story() { # the types of web's events, as node 1 has them
+	curl -s "http://$(bx_addr 1)/v1/events?service=web" | jq -r '[.events[].type] | join(" ")'
+}
+life_so_far() { # the process driver may report running without a starting first
+	case "$(web_story)" in
+	"created scheduled starting started healthy" | "created scheduled started healthy") return 0 ;;
+	*) return 1 ;;
+	esac
+}
+bx_check "web's life so far: created, scheduled, started, healthy" bx_wait 5 "events" life_so_far
 same_everywhere() {
 	local a b c
 	a=$(events 1 "limit=1000" | jq -c .events)

@@ -845,3 +845,23 @@ TEST(readsInATransactionSeeItsWritesAndSavepointsDropOneStep)
 	ASSERT_STR(placed(s, 0, false), "kept,old,second");
 	bx_store_close(s);
 }
+
+TEST(aServiceFilterMatchesTheServiceNotTheNameElsewhere)
+{
+	struct bx_store *s = open_at("db", 0);
+	struct bx_store_txn *t;
+	char got[64];
+
+	ASSERT_INT(bx_store_begin(s, &t), 0);
+	ASSERT_INT(bx_store_add_event(t, "\"service\":\"web\",\"reason\":\"db\"", 0), 0);
+	ASSERT_INT(bx_store_add_event(t, "\"service\":\"db\",\"reason\":\"web\"", 0), 0);
+	ASSERT_INT(bx_store_add_event(t, "\"node_name\":\"db\"", 0), 0);
+	ASSERT_INT(bx_store_commit(t, 1), 0);
+	seqs(s, (struct bx_store_events_query){.service = "db", .limit = 100}, got,
+	     sizeof got);
+	ASSERT_STR(got, "2");
+	seqs(s, (struct bx_store_events_query){.service = "web", .tail = true, .limit = 1},
+	     got, sizeof got);
+	ASSERT_STR(got, "1");
+	bx_store_close(s);
+}
