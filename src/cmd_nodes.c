@@ -15,7 +15,7 @@
 
 static const char usage[] =
     "usage: blixard [--json] nodes [list]\n"
-    "       blixard nodes drain ID [--no-wait] [--timeout SECS]\n"
+    "       blixard nodes drain ID [--detach] [--timeout SECS]\n"
     "       blixard nodes eligible ID\n"
     "       blixard nodes remove ID\n"
     "\n"

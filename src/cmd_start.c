@@ -16,11 +16,20 @@
  *   blixard start web --config web.toml the name is given (the file may omit it)
  *   blixard start web                   start an existing, stopped service
  *
- * Then it waits until the service runs (or fails), unless --no-wait.
+ * Then it waits until every instance runs, and is healthy when the spec has
+ * [health] checks, or one fails; unless --detach.
  */
 
-static const char usage[] = "usage: blixard start FILE.toml | NAME [--config FILE.toml] "
-			    "[--no-wait] [--timeout SECS]\n";
+static const char usage[] =
+    "usage: blixard start FILE.toml | NAME [--config FILE.toml] [--detach] "
+    "[--timeout SECS]\n"
+    "  Create or update the service a spec file describes and start it, or start\n"
+    "  an existing, stopped service. Then wait until every instance runs (and is\n"
+    "  healthy, when the spec has [health] checks) or one fails; on a terminal,\n"
+    "  show its progress: placed, booting, running, healthy.\n"
+    "  --config FILE    the spec, for a service named on the command line\n"
+    "  -d, --detach     return once the change is committed (alias --no-wait)\n"
+    "  --timeout SECS   give up waiting after SECS seconds (default 120)\n";
 
 static bool is_file_arg(const char *a)
 {
@@ -85,6 +94,7 @@ int bx_cmd_start(struct bx_cli *cli, int argc, char **argv)
 	long timeout_ms = 120000;
 	struct bx_cli_reply r;
 	char path[128], spec_name[BX_KEY_MAX + 1];
+	double mark;
 	int rv, opt;
 
 	for (int i = 1; i < argc; i++) {
@@ -139,6 +149,7 @@ int bx_cmd_start(struct bx_cli *cli, int argc, char **argv)
 		cJSON_AddItemToObject(body, "spec", bx_spec_to_json(&spec));
 		cJSON_AddBoolToObject(body, "start", true);
 		snprintf(path, sizeof path, "/v1/services/%s", spec.name);
+		mark = wait ? bx_cli_event_mark(cli) : -1;
 		rv = bx_cli_request(cli, "start", "PUT", path, body, &r);
 		cJSON_Delete(body);
 		snprintf(spec_name, sizeof spec_name, "%s", spec.name);
@@ -150,10 +161,11 @@ int bx_cmd_start(struct bx_cli *cli, int argc, char **argv)
 		if ((rv = bx_cli_check_name("start", name)) != 0)
 			return rv;
 		snprintf(path, sizeof path, "/v1/services/%s/start", name);
+		mark = wait ? bx_cli_event_mark(cli) : -1;
 		rv = bx_cli_request(cli, "start", "POST", path, NULL, &r);
 		if (rv != 0)
 			return rv;
 	}
 	return bx_cli_after_change(cli, "start", name, &r, wait, true, timeout_ms,
-				   "submitted");
+				   "submitted", mark);
 }

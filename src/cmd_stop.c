@@ -6,7 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] = "usage: blixard stop NAME [--no-wait] [--timeout SECS]\n";
+static const char usage[] =
+    "usage: blixard stop NAME [--detach] [--timeout SECS]\n"
+    "  Stop a service (it stays defined) and wait until no instance runs,\n"
+    "  showing its events on a terminal.\n"
+    "  -d, --detach     return once the stop is committed (alias --no-wait)\n"
+    "  --timeout SECS   give up waiting after SECS seconds (default 120)\n";
 
 int bx_cmd_stop(struct bx_cli *cli, int argc, char **argv)
 {
@@ -15,6 +20,7 @@ int bx_cmd_stop(struct bx_cli *cli, int argc, char **argv)
 	long timeout_ms = 120000;
 	struct bx_cli_reply r;
 	char path[128];
+	double mark;
 	int rv, opt;
 
 	for (int i = 1; i < argc; i++) {
@@ -41,9 +47,10 @@ int bx_cmd_stop(struct bx_cli *cli, int argc, char **argv)
 	if ((rv = bx_cli_check_name("stop", name)) != 0)
 		return rv;
 	snprintf(path, sizeof path, "/v1/services/%s/stop", name);
+	mark = wait ? bx_cli_event_mark(cli) : -1;
 	rv = bx_cli_request(cli, "stop", "POST", path, NULL, &r);
 	if (rv != 0)
 		return rv;
 	return bx_cli_after_change(cli, "stop", name, &r, wait, false, timeout_ms,
-				   "told to stop");
+				   "told to stop", mark);
 }

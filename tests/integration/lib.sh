@@ -116,6 +116,19 @@ bx_cli() {
 	"$BX_BIN" --addr "$(bx_addr "$n")" "$@"
 }
 
+# bx_on_tty FILE CMD...: run CMD with stdin, stdout and stderr on a pty
+# (script(1)); its output, both streams with CRs removed, into FILE; its exit
+# status returned.
+bx_on_tty() {
+	local out=$1 rc
+	shift
+	script -qec "$(printf '%q ' "$@")" /dev/null >"$out.raw" </dev/null
+	rc=$?
+	tr -d '\r' <"$out.raw" >"$out"
+	rm -f "$out.raw"
+	return $rc
+}
+
 bx_curl() { # N METHOD PATH [BODY]: prints body, then the status on the last line
 	local n=$1 m=$2 p=$3
 	if [ $# -ge 4 ]; then

@@ -55,8 +55,12 @@ bx_wait 15 "leader" bx_has_leader 1 >/dev/null
 
 # --- start -> healthy -------------------------------------------------------
 vm_spec web "$PORT" >"$BX_TMP/web.toml"
-bx_check "'blixard start web.toml' succeeds" bx_cli 1 start "$BX_TMP/web.toml"
-bx_check "the VM turns healthy" bx_wait 90 "healthy" healthy web
+bx_check "'blixard start web.toml' on a terminal succeeds" \
+	bx_on_tty "$BX_TMP/start.out" "$BX_BIN" --addr "$(bx_addr 1)" start "$BX_TMP/web.toml"
+bx_check "the VM is healthy when start returns" healthy web
+bx_check "start showed it placed" grep -q "web: placed on node 1" "$BX_TMP/start.out"
+bx_check "... booting" grep -q "web: booting on node 1, waiting for its health check" "$BX_TMP/start.out"
+bx_check "... and healthy" grep -q "web: healthy on node 1" "$BX_TMP/start.out"
 bx_check "its pid is a QEMU process" \
 	grep -q qemu-system "/proc/$(field web pid)/cmdline"
 bx_check "the guest answers on the forwarded port" \
@@ -124,7 +128,7 @@ bx_check "stopped well within the 20 s timeout ($(((t1 - t0) / 1000000)) ms)" \
 vm_spec sick "$PORT" 'path = "/missing"
 grace_ms = 15000
 unhealthy_after = 2' >"$BX_TMP/sick.toml"
-bx_cli 1 start "$BX_TMP/sick.toml" >/dev/null
+bx_cli 1 start --detach "$BX_TMP/sick.toml" >/dev/null
 bx_check "a guest failing its checks is restarted as unhealthy" bx_wait 90 "unhealthy restart" \
 	bash -c "[ \"\$(curl -s http://$(bx_addr 1)/v1/services/sick | jq -r .restarts)\" -ge 1 ]"
 bx_check "after max_attempts it is failed" bx_wait 120 "failed" is sick state failed
