@@ -7,6 +7,7 @@
 #   make fuzz-toml  run the TOML libFuzzer target (FUZZ_SECONDS, default 600)
 #   make fuzz-spec  run the JSON spec/command (API body) libFuzzer target
 #   make fuzz-qmp   run the QMP reply (line splitter + parser) libFuzzer target
+#   make install    binary, man page, systemd unit, default config (PREFIX, DESTDIR)
 
 BUILD    ?= build
 CC       ?= cc
@@ -28,7 +29,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
 
-.PHONY: all test asan fuzz-toml fuzz-spec fuzz-qmp clean format install
+.PHONY: all test asan fuzz-toml fuzz-spec fuzz-qmp clean format install uninstall
 all: $(BUILD)/blixard $(TOOL_BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -84,9 +85,29 @@ fuzz-qmp:
 	$(BUILD)/fuzz/fuzz_qmp -max_total_time=$(FUZZ_SECONDS) -max_len=200000 \
 	    $(BUILD)/fuzz/corpus-qmp tests/fuzz/corpus-qmp
 
-PREFIX ?= /usr/local
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the man page, the
+# systemd unit (pointing at this BINDIR and SYSCONFDIR) and the default config,
+# which is never written over an existing one.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+CONF       := $(DESTDIR)$(SYSCONFDIR)/blixard/blixard.toml
 install: $(BUILD)/blixard
-	install -D -m 0755 $(BUILD)/blixard $(DESTDIR)$(PREFIX)/bin/blixard
+	install -D -m 0755 $(BUILD)/blixard $(DESTDIR)$(BINDIR)/blixard
+	install -D -m 0644 docs/blixard.1 $(DESTDIR)$(MANDIR)/man1/blixard.1
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's#@BINDIR@#$(BINDIR)#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' \
+	    dist/blixard.service.in >$(DESTDIR)$(UNITDIR)/blixard.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/blixard.service
+	@if [ -e $(CONF) ]; then echo "kept $(CONF)"; \
+	else install -D -m 0644 examples/blixard.toml $(CONF); fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/blixard $(DESTDIR)$(MANDIR)/man1/blixard.1 \
+	    $(DESTDIR)$(UNITDIR)/blixard.service
+	@echo "left $(CONF) and the data directory"
 
 format:
 	clang-format -i $(wildcard src/*.[ch] raft/*.[ch] vm/*.[ch] net/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)

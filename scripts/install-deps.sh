@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install everything Blixard needs to build, test and run on Debian bookworm.
+# Install everything Blixard needs to build, test and run on Debian bookworm;
+# with --runtime, only what a host running the built binary needs.
 #
 # libraft comes from bookworm-backports (0.22, the maintained cowsql fork):
 # bookworm's own 0.15 has Raft safety bugs fixed later. The backports suite is
@@ -41,6 +42,17 @@ enable_backports
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 
+# --runtime: only what the built binary and its VMs need on a host it is
+# deployed to (scripts/deploy_node.sh --install-deps)
+if [ "${1:-}" = "--runtime" ]; then
+	apt-get install -y -q --no-install-recommends \
+		libuv1 liblmdb0 libcjson1 libcurl4 libssl3 libvirt0 libh2o0.13 \
+		qemu-system-x86 iproute2 procps
+	apt-get install -y -q --no-install-recommends -t bookworm-backports libraft0
+	echo "install-deps.sh: runtime done"
+	exit 0
+fi
+
 apt-get install -y -q --no-install-recommends \
 	build-essential pkg-config clang llvm libclang-rt-14-dev \
 	libuv1-dev liblmdb-dev lmdb-utils libcjson-dev libcurl4-openssl-dev \
@@ -48,7 +60,8 @@ apt-get install -y -q --no-install-recommends \
 	curl jq iproute2 procps psmisc python3 \
 	qemu-system-x86 busybox-static cpio \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils util-linux \
-	wrk etcd-server etcd-client prometheus
+	wrk etcd-server etcd-client prometheus \
+	openssh-server openssh-client nix-bin
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports libraft-dev
 

@@ -6,7 +6,7 @@
 const struct bx_verb bx_verbs[] = {
     {"daemon", bx_cmd_daemon, "daemon [--config FILE] [flags]", "run the Blixard daemon"},
     {"start", bx_cmd_start, "start FILE.toml | NAME [--config FILE.toml]",
-     "create or update a service from a spec, or start it; waits until it runs"},
+     "create or update a service from a spec, or start it; waits until healthy"},
     {"stop", bx_cmd_stop, "stop NAME", "stop a service (it stays defined)"},
     {"status", bx_cmd_status, "status [NAME]",
      "the cluster and its services, or one service"},

@@ -42,6 +42,7 @@ for t in "$BUILD"/tests/test_*; do
 done
 for t in tests/suites/*.sh; do
 	[ -f "$t" ] || continue
+	case $(basename "$t") in lib_*.sh) continue ;; esac # helpers, not suites
 	run "suite/$(basename "$t" .sh)" bash "$t"
 done
 if [ -z "${BX_SKIP_INTEGRATION:-}" ]; then
