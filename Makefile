@@ -7,6 +7,7 @@
 #   make fuzz-toml  run the TOML libFuzzer target (FUZZ_SECONDS, default 600)
 #   make fuzz-spec  run the JSON spec/command (API body) libFuzzer target
 #   make fuzz-qmp   run the QMP reply (line splitter + parser) libFuzzer target
+#   make fuzz-tailscale  run the LocalAPI status libFuzzer target
 #   make install    binary, man page, systemd unit, default config (PREFIX, DESTDIR)
 
 BUILD    ?= build
@@ -29,7 +30,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
 
-.PHONY: all test asan fuzz-toml fuzz-spec fuzz-qmp clean format install uninstall
+.PHONY: all test asan fuzz-toml fuzz-spec fuzz-qmp fuzz-tailscale clean format install uninstall
 all: $(BUILD)/blixard $(TOOL_BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -88,6 +89,14 @@ fuzz-qmp:
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the man page, the
 # systemd unit (pointing at this BINDIR and SYSCONFDIR) and the default config,
 # which is never written over an existing one.
+fuzz-tailscale:
+	@mkdir -p $(BUILD)/fuzz/corpus-tailscale
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
+	    $(shell pkg-config --cflags libcjson) -o $(BUILD)/fuzz/fuzz_tailscale \
+	    tests/fuzz/fuzz_tailscale.c net/tailscale.c $(shell pkg-config --libs libcjson)
+	$(BUILD)/fuzz/fuzz_tailscale -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    $(BUILD)/fuzz/corpus-tailscale tests/fuzz/corpus-tailscale
+
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man

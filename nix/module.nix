@@ -37,6 +37,7 @@ let
     discovery = cfg.discovery;
     peers = cfg.peers;
     tag = cfg.tag;
+    tailscale_socket = cfg.tailscaleSocket;
     bootstrap_expect = cfg.bootstrapExpect;
   } // cfg.settings);
   configFile = toml.generate "blixard.toml" daemonSettings;
@@ -150,6 +151,12 @@ in
       type = types.str;
       default = "tag:blixard";
       description = "With Tailscale discovery: the tag of the cluster's hosts.";
+    };
+
+    tailscaleSocket = mkOption {
+      type = types.str;
+      default = "/var/run/tailscale/tailscaled.sock";
+      description = "With Tailscale discovery: tailscaled's LocalAPI socket.";
     };
 
     bootstrapExpect = mkOption {

@@ -435,6 +435,7 @@ static void get_cluster(struct bx_daemon *d, struct bx_http_request *req)
 
 	cJSON_AddStringToObject(body, "cluster_id", d->cluster_id);
 	cJSON_AddNumberToObject(body, "node_id", (double)d->id);
+	cJSON_AddBoolToObject(body, "discovering", d->discovering);
 	if (leader != 0) {
 		cJSON *l = cJSON_AddObjectToObject(body, "leader");
 		cJSON_AddNumberToObject(l, "id", (double)leader);

@@ -2,6 +2,7 @@
 #include "cluster.h"
 
 #include "daemon.h"
+#include "discovery.h"
 #include "log.h"
 #include "net/http_client.h"
 #include "raft/node.h"
@@ -243,6 +244,10 @@ static void join_send(struct bx_daemon *d)
 
 int bx_daemon_join(struct bx_daemon *d, const char *target, char *errmsg)
 {
+	int rv = bx_daemon_begin(d, false, errmsg); /* 'blixard join' ends discovery */
+
+	if (rv != 0)
+		return rv;
 	if (strlen(target) >= sizeof d->join_target)
 		return bx_err(errmsg, BX_EINVAL, "join address too long: '%s'", target);
 	if (d->joining)
@@ -506,6 +511,10 @@ void bx_cluster_tick(struct bx_daemon *d)
 {
 	if (d->stopping)
 		return;
+	if (d->discovering) {
+		bx_discovery_tick(d->disc);
+		return;
+	}
 	if (d->joining && !d->join_in_flight && uv_now(d->loop) >= d->join_retry_at)
 		join_send(d);
 	if (d->joining || d->cluster_id[0] == '\0')

@@ -83,6 +83,9 @@ static const struct option options[] = {
      "static peers' API addresses, comma-separated"},
     STR("tag", tag, "--tag", "BLIXARD_TAG", "tag:blixard",
 	"Tailscale tag of cluster peers"),
+    STR("tailscale_socket", tailscale_socket, "--tailscale-socket",
+	"BLIXARD_TAILSCALE_SOCKET", "/var/run/tailscale/tailscaled.sock",
+	"tailscaled's LocalAPI socket (--discovery tailscale)"),
     U32("bootstrap_expect", bootstrap_expect, 0, 9, "--bootstrap-expect",
 	"BLIXARD_BOOTSTRAP_EXPECT", "0",
 	"form the cluster once this many peers are seen"),
@@ -164,6 +167,7 @@ void bx_config_init(struct bx_config *cfg)
 	cfg->socket = sdup("/run/blixard/blixard.sock");
 	cfg->discovery = sdup("static");
 	cfg->tag = sdup("tag:blixard");
+	cfg->tailscale_socket = sdup("/var/run/tailscale/tailscaled.sock");
 	cfg->max_voters = 5;
 	cfg->heartbeat_ms = 100;
 	cfg->election_ms = 500;
@@ -189,6 +193,7 @@ void bx_config_free(struct bx_config *cfg)
 	free(cfg->join);
 	free(cfg->discovery);
 	free(cfg->tag);
+	free(cfg->tailscale_socket);
 	free(cfg->log_level);
 	free_list(&cfg->peers, &cfg->peers_len);
 	free_list(&cfg->labels, &cfg->labels_len);
@@ -385,6 +390,17 @@ static int final_checks(struct bx_config *cfg, struct bx_diags *diags)
 	    strcmp(cfg->discovery, "tailscale") != 0)
 		bx_diags_add(diags, "discovery must be static or tailscale, got '%s'",
 			     cfg->discovery);
+	if (cfg->bootstrap_expect > 0 &&
+	    (cfg->bootstrap || (cfg->join != NULL && cfg->join[0] != '\0')))
+		bx_diags_add(diags,
+			     "bootstrap_expect discovers the cluster: it cannot go "
+			     "with bootstrap or join");
+	if (cfg->bootstrap_expect > 0 && strcmp(cfg->discovery, "static") == 0 &&
+	    cfg->peers_len == 0)
+		bx_diags_add(diags, "bootstrap_expect with static discovery needs peers");
+	if (strcmp(cfg->discovery, "tailscale") == 0 &&
+	    (cfg->tailscale_socket == NULL || cfg->tailscale_socket[0] == '\0'))
+		bx_diags_add(diags, "discovery tailscale needs tailscale_socket");
 	if (cfg->election_ms <= cfg->heartbeat_ms)
 		bx_diags_add(diags,
 			     "election_ms (%u) must be greater than heartbeat_ms (%u)",

@@ -29,6 +29,7 @@ struct bx_config {
 	char **peers;      /* static peers HOST:PORT (API addresses) */
 	size_t peers_len;
 	char *tag;             /* tailscale peer tag, default "tag:blixard" */
+	char *tailscale_socket; /* tailscaled's LocalAPI socket */
 	uint32_t bootstrap_expect; /* default 0 (off) */
 	uint32_t max_voters;       /* default 5, 1..9 */
 	uint32_t heartbeat_ms;     /* default 100, 10..10000 */

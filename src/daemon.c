@@ -4,6 +4,7 @@
 #include "agent.h"
 #include "api.h"
 #include "cluster.h"
+#include "discovery.h"
 #include "log.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -332,21 +333,15 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 	d->proposer.commit = &d->metrics.commit;
 	bx_fsm_set_raft(&d->fsm, bx_raft_node_raft(d->raft));
 
-	if (fresh && d->cfg->bootstrap) {
-		random_hex(d->cluster_id, 16);
-		rv = bx_raft_node_bootstrap(d->raft, errmsg);
-		if (rv != 0)
-			return rv;
-		rv = identity_save(d, errmsg);
-		if (rv != 0)
-			return rv;
-		BX_INFO("daemon", "bootstrapped new cluster %s as node %llu",
-			d->cluster_id, (unsigned long long)d->id);
-	} else if (!fresh && d->cfg->bootstrap) {
+	if (!fresh && d->cfg->bootstrap)
 		BX_INFO("daemon", "'%s' already holds Raft state: --bootstrap ignored",
 			dir);
+	if (bx_discovery_wanted(d->cfg, fresh)) {
+		d->discovering = true; /* bx_daemon_begin, once discovery decides */
+		return BX_OK;
 	}
-	rv = bx_raft_node_start(d->raft, errmsg);
+	d->discovering = true;
+	rv = bx_daemon_begin(d, fresh && d->cfg->bootstrap, errmsg);
 	if (rv != 0)
 		return rv;
 	if (fresh && !d->cfg->bootstrap && d->cfg->join != NULL &&
@@ -358,6 +353,31 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 		    "node %llu is not part of a cluster yet: start it with --bootstrap, "
 		    "or run 'blixard join HOST:PORT'",
 		    (unsigned long long)d->id);
+	return BX_OK;
+}
+
+int bx_daemon_begin(struct bx_daemon *d, bool bootstrap, char *errmsg)
+{
+	int rv;
+
+	if (!d->discovering)
+		return BX_OK;
+	if (bootstrap) {
+		random_hex(d->cluster_id, 16);
+		rv = bx_raft_node_bootstrap(d->raft, errmsg);
+		if (rv != 0)
+			return rv;
+		rv = identity_save(d, errmsg);
+		if (rv != 0)
+			return rv;
+		BX_INFO("daemon", "bootstrapped new cluster %s as node %llu",
+			d->cluster_id, (unsigned long long)d->id);
+	}
+	rv = bx_raft_node_start(d->raft, errmsg);
+	if (rv != 0)
+		return rv;
+	d->discovering = false;
+	bx_discovery_stop(d->disc);
 	return BX_OK;
 }
 
@@ -562,6 +582,8 @@ int bx_daemon_run(struct bx_config *cfg)
 	}
 	if (rv == 0)
 		rv = bx_agent_init(&d.agent, &d, errmsg);
+	if (rv == 0 && d.discovering)
+		rv = bx_discovery_init(&d.disc, &d, errmsg);
 	if (rv != 0) {
 		fprintf(stderr, "blixard daemon: %s\n",
 			errmsg[0] ? errmsg : bx_strerror(rv));
@@ -586,6 +608,7 @@ int bx_daemon_run(struct bx_config *cfg)
 	sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
+	bx_discovery_free(d.disc);
 	bx_heartbeat_free(&d.hb);
 	bx_metrics_free(&d.metrics);
 	cJSON_Delete(d.labels);

@@ -50,6 +50,10 @@ struct bx_daemon {
 	uv_signal_t sigint;
 	int lock_fd;
 
+	/* Fresh, without --bootstrap or --join: Raft is not started until
+	 * discovery (discovery.c) decides to bootstrap or join. */
+	bool discovering;
+	struct bx_discovery *disc;
 	bool joining; /* a join request is under way or due */
 	bool join_in_flight;
 	char join_target[256];
@@ -97,6 +101,13 @@ int bx_daemon_adopt_cluster(struct bx_daemon *d, const char *cluster_id, char *e
 
 /* Begin an orderly shutdown (as on SIGTERM). */
 void bx_daemon_shutdown(struct bx_daemon *d);
+
+/*
+ * Start Raft where start-up left it unstarted for discovery: with
+ * `bootstrap`, as a new one-node cluster (a new cluster id); without, empty,
+ * to join. Ends discovery. BX_OK if Raft was already started.
+ */
+int bx_daemon_begin(struct bx_daemon *d, bool bootstrap, char *errmsg);
 
 /* Start the join flow towards a member's API at `target` ("HOST:PORT"). */
 int bx_daemon_join(struct bx_daemon *d, const char *target, char *errmsg);

@@ -296,6 +296,11 @@ static void on_tick(uv_timer_t *t)
 
 	if (d->stopping || d->raft == NULL)
 		return;
+	if (d->discovering || d->cluster_id[0] == '\0') {
+		/* in no cluster yet: nothing is placed here, no leader to ask */
+		bx_lease_renewed(&hb->lease, now);
+		return;
+	}
 	leader_check(hb, now);
 	leader = bx_raft_node_leader(d->raft);
 	/* a new leader hears from this node at once: its lease is running */

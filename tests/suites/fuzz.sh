@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Short runs of the fuzz targets for untrusted input: the TOML parser (make
 # fuzz-toml runs it for 10 minutes), API bodies (JSON specs and commands,
-# make fuzz-spec) and QMP replies (make fuzz-qmp). FUZZ_SECONDS overrides
+# make fuzz-spec), QMP replies (make fuzz-qmp) and tailscaled's LocalAPI
+# status (make fuzz-tailscale). FUZZ_SECONDS overrides
 # the length of each (default 20).
 set -u
 cd "$(dirname "$0")/../.."
@@ -37,5 +38,6 @@ run toml tests/fuzz/fuzz_toml.c src/toml*.c src/error.c
 EXTRA=()
 run spec tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c src/error.c raft/command.c
 run qmp tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c
+run tailscale tests/fuzz/fuzz_tailscale.c net/tailscale.c
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

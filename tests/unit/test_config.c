@@ -211,3 +211,34 @@ TEST(capacityAndLabelsFromFlagsFileAndHost)
 	bx_diags_free(&d);
 	bx_config_free(&c);
 }
+
+TEST(discoveryOptionsAreChecked)
+{
+	struct bx_config c;
+	struct bx_diags d;
+	char *env[] = {"BLIXARD_TAILSCALE_SOCKET=/run/ts.sock", NULL};
+	char *ts[] = {"--discovery", "tailscale", "--bootstrap-expect", "3"};
+	char *peers[] = {"--peers", "10.0.0.1:7000,10.0.0.2:7000", "--bootstrap-expect", "2"};
+	char *with_join[] = {"--join", "10.0.0.1:7000", "--peers", "10.0.0.1:7000",
+			     "--bootstrap-expect", "2"};
+	char *no_peers[] = {"--bootstrap-expect", "3"};
+
+	ASSERT_INT(load(&c, 4, ts, env, &d), BX_OK);
+	ASSERT_STR(c.discovery, "tailscale");
+	ASSERT_STR(c.tailscale_socket, "/run/ts.sock");
+	ASSERT_INT(c.bootstrap_expect, 3);
+	bx_diags_free(&d);
+	bx_config_free(&c);
+	ASSERT_INT(load(&c, 4, peers, env, &d), BX_OK);
+	ASSERT_INT(c.peers_len, 2);
+	bx_diags_free(&d);
+	bx_config_free(&c);
+	ASSERT_INT(load(&c, 6, with_join, env, &d), BX_EINVAL);
+	ASSERT_CONTAINS(d.items[0], "bootstrap_expect discovers the cluster");
+	bx_diags_free(&d);
+	bx_config_free(&c);
+	ASSERT_INT(load(&c, 2, no_peers, env, &d), BX_EINVAL);
+	ASSERT_CONTAINS(d.items[0], "bootstrap_expect with static discovery needs peers");
+	bx_diags_free(&d);
+	bx_config_free(&c);
+}
