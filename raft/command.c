@@ -53,6 +53,17 @@ static bool check_hex_id(const cJSON *v)
 	return n >= 1 && n <= 64 && strspn(v->valuestring, "0123456789abcdefABCDEF") == n;
 }
 
+static bool check_role(const cJSON *v)
+{
+	return check_string(v) && (strcmp(v->valuestring, "voter") == 0 ||
+				   strcmp(v->valuestring, "standby") == 0);
+}
+
+static bool check_uses(const cJSON *v)
+{
+	return is_integer(v, 1) && v->valuedouble <= BX_INVITE_USES_MAX;
+}
+
 bool bx_command_valid_service_name(const char *name)
 {
 	size_t n = strlen(name);
@@ -100,6 +111,27 @@ static bool check_state(const cJSON *v)
 
 static const struct bx_command_field cluster_init_fields[] = {
     {"cluster_id", check_hex_id, "a hex string of 1-64 characters"},
+    F_END,
+};
+
+static const struct bx_command_field invite_create_fields[] = {
+    {"id", check_hex_id, "a hex string of 1-64 characters"},
+    {"secret_hash", check_hex_id, "a hex string of 1-64 characters"},
+    {"role", check_role, "\"voter\" or \"standby\""},
+    {"uses", check_uses, "an integer 1..1000"},
+    {"expires_at", check_id, "an integer >= 1"},
+    F_END,
+};
+
+static const struct bx_command_field invite_id_fields[] = {
+    {"id", check_hex_id, "a hex string of 1-64 characters"},
+    F_END,
+};
+
+static const struct bx_command_field invite_use_fields[] = {
+    {"id", check_hex_id, "a hex string of 1-64 characters"},
+    {"secret_hash", check_hex_id, "a hex string of 1-64 characters"},
+    {"node", check_id, "an integer >= 1"},
     F_END,
 };
 
@@ -253,6 +285,9 @@ static int check_service_report(const cJSON *cmd, char *msg, size_t size)
 
 static const struct bx_command_op ops[] = {
     {"cluster.init", cluster_init_fields, NULL},
+    {"invite.create", invite_create_fields, NULL},
+    {"invite.revoke", invite_id_fields, NULL},
+    {"invite.use", invite_use_fields, NULL},
     {"node.upsert", node_upsert_fields, check_node_upsert},
     {"node.drain", node_drain_fields, NULL},
     {"node.remove", node_id_fields, NULL},

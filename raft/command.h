@@ -21,6 +21,12 @@
  *   node.down       id: integer >= 1 (the leader heard nothing for node_timeout)
  *   node.up         id: integer >= 1 (heard again)
  *   cluster.confirm (nothing: the leader's proof of leadership, src/heartbeat.h)
+ *   invite.create   id, secret_hash: hex strings; role: "voter" | "standby";
+ *                   uses: integer 1..BX_INVITE_USES_MAX; expires_at: ms >= 1
+ *   invite.revoke   id
+ *   invite.use      id, secret_hash (of the secret the joining node showed),
+ *                   node: integer >= 1 (refused when unknown, revoked,
+ *                   expired at ts, used up or the secret differs)
  *   service.put     name: service name, spec: object, start: bool
  *   service.start   name
  *   service.stop    name
@@ -43,6 +49,7 @@
 
 #define BX_CMD_MAX_INT 9007199254740992.0 /* 2^53 */
 #define BX_NODE_LABELS_MAX 64
+#define BX_INVITE_USES_MAX 1000
 
 /* States an agent may report. */
 #define BX_SERVICE_STATES                                                                \

@@ -46,6 +46,9 @@ static const struct {
     {"node.up", fsm_op_node_up},
     {"node.drain", fsm_op_node_drain},
     {"cluster.confirm", fsm_op_cluster_confirm},
+    {"invite.create", fsm_op_invite_create},
+    {"invite.revoke", fsm_op_invite_revoke},
+    {"invite.use", fsm_op_invite_use},
 };
 
 /* What on_apply is told of one applied command. */

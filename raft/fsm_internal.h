@@ -12,8 +12,8 @@
 /*
  * The state machine is split by concern: fsm.c (entries, batches, results,
  * libraft's callbacks), fsm_record.c (record fields, rejecting a command),
- * fsm_events.c (the event log), fsm_nodes.c and fsm_services.c (the
- * command handlers, one per op of raft/command.h).
+ * fsm_events.c (the event log), fsm_nodes.c, fsm_services.c and
+ * fsm_invites.c (the command handlers, one per op of raft/command.h).
  */
 
 /* What one apply works on. */
@@ -68,5 +68,8 @@ int fsm_op_service_assign(struct apply *a);
 int fsm_op_service_migrate(struct apply *a);
 int fsm_op_service_wait(struct apply *a);
 int fsm_op_service_report(struct apply *a);
+int fsm_op_invite_create(struct apply *a);
+int fsm_op_invite_revoke(struct apply *a);
+int fsm_op_invite_use(struct apply *a);
 
 #endif

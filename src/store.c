@@ -421,6 +421,18 @@ static int cmp_nodes(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int bx_store_get_invite(struct bx_store *s, const char *id, cJSON **out)
+{
+	char key[80];
+	int n = snprintf(key, sizeof key, "invite/%.64s", id);
+	return get_json(s, DB_META, key, (size_t)n, out);
+}
+
+int bx_store_list_invites(struct bx_store *s, cJSON **out)
+{
+	return list_json(s, DB_META, "invite/", out);
+}
+
 int bx_store_list_nodes(struct bx_store *s, cJSON **out)
 {
 	cJSON *arr, **items, *item;

@@ -51,6 +51,8 @@ int bx_store_list_instances(struct bx_store *s, const char *name, cJSON **out);
 int bx_store_count_states(struct bx_store *s, const char *const *states, size_t n,
 			  uint64_t *counts, uint64_t *other);
 int bx_store_list_nodes(struct bx_store *s, cJSON **out);    /* array, by id */
+int bx_store_get_invite(struct bx_store *s, const char *id, cJSON **out);
+int bx_store_list_invites(struct bx_store *s, cJSON **out); /* array, by id */
 
 /* The services as one JSON array text, records as stored (no parsing): for
  * GET /v1/services with many services. *out (len bytes) is the caller's to free. */
@@ -89,6 +91,8 @@ int bx_store_del_service(struct bx_store_txn *t, const char *name);
 int bx_store_put_node(struct bx_store_txn *t, uint64_t id, const cJSON *record);
 int bx_store_del_node(struct bx_store_txn *t, uint64_t id);
 int bx_store_set_cluster_id(struct bx_store_txn *t, const char *cluster_id);
+/* Invites (raft: invite.*), kept in meta under "invite/ID": snapshots carry them. */
+int bx_store_put_invite(struct bx_store_txn *t, const char *id, const cJSON *record);
 int bx_store_savepoint(struct bx_store_txn *t);
 void bx_store_rollback(struct bx_store_txn *t);
 int bx_store_release(struct bx_store_txn *t);

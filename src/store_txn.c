@@ -184,6 +184,13 @@ int bx_store_del_node(struct bx_store_txn *t, uint64_t id)
 	return add_op(t, DB_NODES, key, (size_t)n, NULL, 0, NULL);
 }
 
+int bx_store_put_invite(struct bx_store_txn *t, const char *id, const cJSON *record)
+{
+	char key[80];
+	int n = snprintf(key, sizeof key, "invite/%.64s", id);
+	return add_json(t, DB_META, key, (size_t)n, record, NULL);
+}
+
 int bx_store_set_cluster_id(struct bx_store_txn *t, const char *cluster_id)
 {
 	return add_op(t, DB_META, KEY_CLUSTER, strlen(KEY_CLUSTER), cluster_id,

@@ -105,9 +105,11 @@ static cJSON *get_service(struct fx *f, const char *name)
 static char *state(struct fx *f)
 {
 	struct bx_store_events_query all_events = {.limit = SIZE_MAX};
-	cJSON *all = cJSON_CreateObject(), *services, *nodes, *events;
+	cJSON *all = cJSON_CreateObject(), *services, *nodes, *events, *invites;
 	char *text;
 
+	ASSERT_INT(bx_store_list_invites(f->store, &invites), 0);
+	cJSON_AddItemToObject(all, "invites", invites);
 	ASSERT_INT(bx_store_list_services(f->store, &services), 0);
 	ASSERT_INT(bx_store_list_nodes(f->store, &nodes), 0);
 	ASSERT_INT(bx_store_list_events(f->store, &all_events, &events), 0);
@@ -1391,4 +1393,70 @@ TEST(batchAndOneByOneGiveTheSameState)
 	free(sb);
 	fx_close(&a);
 	fx_close(&b);
+}
+
+TEST(invitesAreUsedWithinTheirLimitsDecidedAtApply)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *inv;
+
+	fx_open(&f, "db");
+	ok(apply(&f, "{'op':'invite.create','ts':1000,'id':'a1','secret_hash':'ab12',"
+		     "'role':'voter','uses':2,'expires_at':5000}"));
+	reject(&f, BX_EEXIST,
+	       "{'op':'invite.create','ts':1001,'id':'a1','secret_hash':'ffff',"
+	       "'role':'voter','uses':1,'expires_at':9000}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'invite.create','ts':1001,'id':'a2','secret_hash':'ff',"
+	       "'role':'king','uses':1,'expires_at':9000}");
+	reject(&f, BX_EINVAL,
+	       "{'op':'invite.create','ts':1001,'id':'a2','secret_hash':'ff',"
+	       "'role':'voter','uses':1001,'expires_at':9000}");
+	/* the wrong secret says nothing else */
+	res = reject(
+	    &f, BX_EPERM,
+	    "{'op':'invite.use','ts':1100,'id':'a1','secret_hash':'ab13','node':7}");
+	ASSERT_CONTAINS(res->msg, "wrong secret");
+	reject(&f, BX_ENOENT,
+	       "{'op':'invite.use','ts':1100,'id':'b9','secret_hash':'ab12','node':7}");
+	ok(apply(
+	    &f, "{'op':'invite.use','ts':1200,'id':'a1','secret_hash':'ab12','node':7}"));
+	ok(apply(
+	    &f, "{'op':'invite.use','ts':1300,'id':'a1','secret_hash':'ab12','node':8}"));
+	res = reject(
+	    &f, BX_EPERM,
+	    "{'op':'invite.use','ts':1400,'id':'a1','secret_hash':'ab12','node':9}");
+	ASSERT_CONTAINS(res->msg, "used up (2 of 2 uses)");
+	ASSERT_INT(bx_store_get_invite(f.store, "a1", &inv), 0);
+	ASSERT_INT(num(inv, "used"), 2);
+	ASSERT_INT(cJSON_GetArraySize(cJSON_GetObjectItem(inv, "used_by")), 2);
+	ASSERT_INT(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(inv, "used_by"), 1)->valuedouble, 8);
+	cJSON_Delete(inv);
+
+	/* expiry is the command's time, not a clock */
+	ok(apply(&f, "{'op':'invite.create','ts':2000,'id':'c3','secret_hash':'cd',"
+		     "'role':'standby','uses':5,'expires_at':3000}"));
+	ok(apply(&f,
+		 "{'op':'invite.use','ts':2999,'id':'c3','secret_hash':'cd','node':4}"));
+	res =
+	    reject(&f, BX_EPERM,
+		   "{'op':'invite.use','ts':3000,'id':'c3','secret_hash':'cd','node':5}");
+	ASSERT_CONTAINS(res->msg, "invite c3 expired at 1970-01-01T00:00:03Z");
+
+	/* revoked: refused; revoking twice changes nothing */
+	ok(apply(&f, "{'op':'invite.create','ts':4000,'id':'d4','secret_hash':'ee',"
+		     "'role':'voter','uses':1,'expires_at':90000}"));
+	ok(apply(&f, "{'op':'invite.revoke','ts':4100,'id':'d4'}"));
+	ok(apply(&f, "{'op':'invite.revoke','ts':4200,'id':'d4'}"));
+	res =
+	    reject(&f, BX_EPERM,
+		   "{'op':'invite.use','ts':4300,'id':'d4','secret_hash':'ee','node':5}");
+	ASSERT_CONTAINS(res->msg, "invite d4 was revoked");
+	reject(&f, BX_ENOENT, "{'op':'invite.revoke','ts':4400,'id':'e5'}");
+	ASSERT_INT(bx_store_get_invite(f.store, "d4", &inv), 0);
+	ASSERT_INT(num(inv, "revoked_at"), 4100);
+	cJSON_Delete(inv);
+	fx_close(&f);
 }
