@@ -8,6 +8,7 @@
 #   make fuzz-spec  run the JSON spec/command (API body) libFuzzer target
 #   make fuzz-qmp   run the QMP reply (line splitter + parser) libFuzzer target
 #   make fuzz-tailscale  run the LocalAPI status libFuzzer target
+#   make fuzz-invite     run the invite token libFuzzer target
 #   make install    binary, man page, systemd unit, default config (PREFIX, DESTDIR)
 
 BUILD    ?= build
@@ -30,7 +31,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
 
-.PHONY: all test asan fuzz-toml fuzz-spec fuzz-qmp fuzz-tailscale clean format install uninstall
+.PHONY: all test asan fuzz-toml fuzz-spec fuzz-qmp fuzz-tailscale fuzz-invite clean format install uninstall
 all: $(BUILD)/blixard $(TOOL_BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -96,6 +97,15 @@ fuzz-tailscale:
 	    tests/fuzz/fuzz_tailscale.c net/tailscale.c $(shell pkg-config --libs libcjson)
 	$(BUILD)/fuzz/fuzz_tailscale -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    $(BUILD)/fuzz/corpus-tailscale tests/fuzz/corpus-tailscale
+
+fuzz-invite:
+	@mkdir -p $(BUILD)/fuzz/corpus-invite
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
+	    $(shell pkg-config --cflags libcjson) -o $(BUILD)/fuzz/fuzz_invite \
+	    tests/fuzz/fuzz_invite.c src/invite.c src/error.c \
+	    $(shell pkg-config --libs libcjson libcrypto)
+	$(BUILD)/fuzz/fuzz_invite -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	    $(BUILD)/fuzz/corpus-invite tests/fuzz/corpus-invite
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin

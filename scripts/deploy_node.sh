@@ -18,6 +18,7 @@ member of its cluster; prints how long that took.
 The node:
   --bootstrap            it starts a new cluster (its data dir must be fresh)
   --join HOST:PORT       it joins through this member's API
+  --join-token TOKEN     it joins with an invite ('blixard invite create')
   --name NAME            its name (default: the host's name)
   --api HOST:PORT        its API address (default: the address SSH reached, port 7000)
   --raft HOST:PORT       its Raft address (default: that address, port 7001)
@@ -46,17 +47,18 @@ die() {
 }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HOST="" BOOTSTRAP=0 JOIN="" NAME="" API="" RAFT="" EXTRA=()
+HOST="" BOOTSTRAP=0 JOIN="" TOKEN="" NAME="" API="" RAFT="" EXTRA=()
 PREFIX=/usr/local CONFIG_DIR=/etc/blixard DATA_DIR=/var/lib/blixard RUN_DIR=/run/blixard
 LOG=/var/log/blixard.log SYSTEMD=1 INSTALL_DEPS=0 BINARY="" FLAKE=$ROOT TIMEOUT=120
 SSH_OPTS=()
 
-need() { [ $# -ge 2 ] || die "$1 needs a value"; }
+need() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
 	--bootstrap) BOOTSTRAP=1 ;;
 	--join) need "$@"; JOIN=$2; shift ;;
+	--join-token) need "$@"; TOKEN=$2; shift ;;
 	--name) need "$@"; NAME=$2; shift ;;
 	--api) need "$@"; API=$2; shift ;;
 	--raft) need "$@"; RAFT=$2; shift ;;
@@ -92,7 +94,9 @@ done
 	usage >&2
 	exit 2
 }
-[ "$BOOTSTRAP" = 1 ] && [ -n "$JOIN" ] && die "--bootstrap or --join, not both"
+[ "$BOOTSTRAP" = 1 ] && [ -n "$JOIN$TOKEN" ] && die "--bootstrap or --join, not both"
+[ -n "$JOIN" ] && [ -n "$TOKEN" ] && die "--join or --join-token, not both"
+[[ -z $TOKEN || $TOKEN =~ ^blx1\.[A-Za-z0-9_-]+$ ]] || die "--join-token: not an invite token (blx1.…)"
 for v in "$NAME" "$API" "$RAFT" "$JOIN"; do
 	[[ $v != *[\"\\$'\n']* ]] || die "'$v': quotes, backslashes and newlines are not allowed"
 done
@@ -174,6 +178,7 @@ $missing
 		echo "socket = \"$SOCK\""
 		if [ "$BOOTSTRAP" = 1 ]; then echo "bootstrap = true"; fi
 		if [ -n "$JOIN" ]; then echo "join = \"$JOIN\""; fi
+		if [ -n "$TOKEN" ]; then echo "join_token = \"$TOKEN\""; fi
 		for kv in "${EXTRA[@]+"${EXTRA[@]}"}"; do echo "$kv"; done
 	} >"$conf"
 	"$BINARY" validate --config "$conf" >/dev/null || die "the config for $HOST is not valid (see above)"

@@ -50,6 +50,7 @@ void bx_api_pending_free(struct pending *p)
 	free(p->name);
 	free(p->api);
 	free(p->raft);
+	free(p->token);
 	free(p);
 }
 
@@ -944,6 +945,10 @@ void bx_api_handle(void *data, struct bx_http_request *req)
 	} else if (strcmp(path, "/v1/prometheus/targets") == 0) {
 		is(req, "GET") ? bx_api_prometheus_targets(d, req)
 			       : method_not_allowed(req, "GET");
+	} else if (strcmp(path, "/v1/invites") == 0) {
+		bx_api_invites(d, req);
+	} else if (strncmp(path, "/v1/invites/", 12) == 0) {
+		bx_api_invite(d, req, path + 12);
 	} else if (strcmp(path, "/v1/events") == 0) {
 		is(req, "GET") ? bx_api_events(d, req) : method_not_allowed(req, "GET");
 	} else if (strcmp(path, "/v1/snapshot") == 0) {

@@ -20,6 +20,7 @@ struct pending {
 	char *name;  /* join: the node's name */
 	char *api;   /* join: the node's API address */
 	char *raft;  /* join: the node's Raft address */
+	char *token; /* invite create: the token to answer with */
 };
 
 /* Allocate and hook into req's abort; on failure answers 500 and returns NULL. */
@@ -61,6 +62,11 @@ void bx_api_local_leave(struct bx_daemon *d, struct bx_http_request *req);
 /* api_metrics.c: GET /metrics, GET /v1/prometheus/targets */
 void bx_api_metrics(struct bx_daemon *d, struct bx_http_request *req);
 void bx_api_prometheus_targets(struct bx_daemon *d, struct bx_http_request *req);
+
+/* api_invites.c: /v1/invites (GET list, POST create), /v1/invites/ID
+ * (DELETE revokes); bx_api_invite_use: a join's invite, on the leader */
+void bx_api_invites(struct bx_daemon *d, struct bx_http_request *req);
+void bx_api_invite(struct bx_daemon *d, struct bx_http_request *req, const char *id);
 
 /* api_ops.c: GET /v1/events, GET /v1/snapshot */
 void bx_api_events(struct bx_daemon *d, struct bx_http_request *req);

@@ -5,11 +5,13 @@
 
 #include "cluster.h"
 #include "daemon.h"
+#include "invite.h"
 #include "log.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "raft/node.h"
 #include "spec.h"
+#include "store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,11 +97,81 @@ static void join_added(void *data, int code, const char *errmsg)
 	}
 }
 
+/* The join's invite was good (invite.use applied): now add the server. */
+static void invite_used(void *data, int code, const char *msg, const cJSON *record)
+{
+	struct pending *p = data;
+	int rv;
+
+	(void)record;
+	if (code != BX_OK) {
+		BX_WARN("api", "node %llu (%s) refused: %s", (unsigned long long)p->id,
+			p->name ? p->name : "", msg);
+		if (p->req != NULL)
+			bx_api_respond_code(p->req, code, msg);
+		bx_api_pending_free(p);
+		return;
+	}
+	rv = bx_raft_node_add(p->d->raft, p->id, p->raft, join_added, p);
+	if (rv != 0) {
+		if (p->req != NULL)
+			bx_api_respond_code(p->req, rv,
+					    "add the node to the Raft configuration");
+		bx_api_pending_free(p);
+	}
+}
+
+/* The join's "invite": {"id": hex, "secret": hex}, as an invite.use for
+ * node_id; NULL (nothing to use) when the invite already counts this node, a
+ * join retried after a lost answer. False after answering 400. */
+static bool invite_use_cmd(struct bx_daemon *d, struct bx_http_request *req,
+			   const cJSON *invite, uint64_t node_id, cJSON **cmd)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(invite, "id");
+	const cJSON *secret = cJSON_GetObjectItemCaseSensitive(invite, "secret");
+	cJSON *rec = NULL, *by;
+	char hash[65];
+	bool again = false;
+
+	*cmd = NULL;
+	if (!cJSON_IsObject(invite) || !cJSON_IsString(id) || !cJSON_IsString(secret) ||
+	    strlen(id->valuestring) > 64 || strlen(secret->valuestring) > 64 ||
+	    id->valuestring[0] == '\0' ||
+	    strspn(id->valuestring, "0123456789abcdef") != strlen(id->valuestring)) {
+		bx_http_respond_error(
+		    req, 400, "field 'invite' must be {\"id\": hex, \"secret\": hex}");
+		return false;
+	}
+	bx_invite_hash(secret->valuestring, hash);
+	if (bx_store_get_invite(d->store, id->valuestring, &rec) == 0) {
+		by = cJSON_GetObjectItemCaseSensitive(rec, "used_by");
+		cJSON *e;
+		cJSON_ArrayForEach(e, by) again =
+		    again || cJSON_GetNumberValue(e) == (double)node_id;
+		/* the same node again, with the same secret */
+		again = again &&
+			strcmp(cJSON_GetStringValue(
+				   cJSON_GetObjectItemCaseSensitive(rec, "secret_hash"))
+				   ?: "",
+			       hash) == 0;
+		cJSON_Delete(rec);
+	}
+	if (again)
+		return true;
+	*cmd = cJSON_CreateObject();
+	cJSON_AddStringToObject(*cmd, "op", "invite.use");
+	cJSON_AddStringToObject(*cmd, "id", id->valuestring);
+	cJSON_AddStringToObject(*cmd, "secret_hash", hash);
+	cJSON_AddNumberToObject(*cmd, "node", (double)node_id);
+	return true;
+}
+
 void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 {
-	static const char *const keys[] = {"id",  "name",       "raft",
-					   "api", "cluster_id", NULL};
-	const cJSON *name, *raft, *api, *cluster;
+	static const char *const keys[] = {"id",         "name",   "raft", "api",
+					   "cluster_id", "invite", NULL};
+	const cJSON *name, *raft, *api, *cluster, *invite;
+	cJSON *use = NULL;
 	const struct raft_server *s;
 	struct pending *p;
 	uint64_t node_id;
@@ -119,7 +191,10 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 	raft = cJSON_GetObjectItemCaseSensitive(body, "raft");
 	api = cJSON_GetObjectItemCaseSensitive(body, "api");
 	cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
+	invite = cJSON_GetObjectItemCaseSensitive(body, "invite");
 	if (!bx_api_node_id(req, body, &node_id))
+		goto out;
+	if (invite != NULL && !invite_use_cmd(d, req, invite, node_id, &use))
 		goto out;
 	if (!cJSON_IsString(raft) || !valid_address(raft->valuestring)) {
 		bx_http_respond_error(req, 400, "field 'raft' must be \"HOST:PORT\"");
@@ -165,14 +240,26 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 	p->name = strdup(cJSON_IsString(name) ? name->valuestring : "");
 	p->api = strdup(cJSON_IsString(api) ? api->valuestring : "");
 	p->raft = strdup(raft->valuestring);
-	BX_INFO("api", "node %llu (%s) asks to join from %s", (unsigned long long)p->id,
-		p->name ? p->name : "", p->raft ? p->raft : "");
+	BX_INFO("api", "node %llu (%s) asks to join from %s%s", (unsigned long long)p->id,
+		p->name ? p->name : "", p->raft ? p->raft : "",
+		invite != NULL ? ", with an invite" : "");
+	if (use != NULL) {
+		/* the invite is spent (or refused) at apply, before the node is added */
+		rv = bx_daemon_propose(d, use, invite_used, p);
+		use = NULL;
+		if (rv != 0) {
+			bx_api_pending_free(p);
+			bx_api_respond_code(req, rv, "propose the invite's use");
+		}
+		goto out;
+	}
 	rv = bx_raft_node_add(d->raft, p->id, raft->valuestring, join_added, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv, "add the node to the Raft configuration");
 	}
 out:
+	cJSON_Delete(use);
 	cJSON_Delete(body);
 }
 

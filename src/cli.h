@@ -44,6 +44,7 @@ int bx_cmd_events(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_snapshot(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_prometheus(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_join(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_invite(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_leave(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_validate(struct bx_cli *cli, int argc, char **argv);
 

@@ -22,6 +22,8 @@ const struct bx_verb bx_verbs[] = {
      "save the cluster's state to a file; restore its services into a new cluster"},
     {"prometheus", bx_cmd_prometheus, "prometheus targets [--watch FILE]",
      "every node's /metrics as Prometheus file_sd targets"},
+    {"invite", bx_cmd_invite, "invite create [--ttl 24h] [--uses N] | list | revoke ID",
+     "tokens that let new nodes join (blixard daemon --join-token TOKEN)"},
     {"join", bx_cmd_join, "join HOST:PORT", "join the local daemon to a cluster"},
     {"leave", bx_cmd_leave, "leave", "take the local daemon out of its cluster"},
     {"validate", bx_cmd_validate, "validate FILE.toml... | --config FILE",

@@ -3,6 +3,7 @@
 
 #include "daemon.h"
 #include "discovery.h"
+#include "invite.h"
 #include "log.h"
 #include "net/http_client.h"
 #include "raft/node.h"
@@ -204,6 +205,13 @@ static void join_done(void *data, const struct bx_http_response *resp)
 		return;
 	}
 	delay = 250u << (d->join_attempts < 5 ? d->join_attempts : 5);
+	/* an invite names several members: try the next one */
+	if (d->invite != NULL && d->invite->n_members > 1) {
+		d->invite_member =
+		    (d->invite_member + 1) % (unsigned)d->invite->n_members;
+		snprintf(d->join_target, sizeof d->join_target, "%s",
+			 d->invite->members[d->invite_member]);
+	}
 	BX_WARN(
 	    "daemon", "join through %s failed (%s); retrying in %u ms", d->join_target,
 	    cJSON_IsString(err) ? err->valuestring
@@ -228,6 +236,13 @@ static void join_send(struct bx_daemon *d)
 	cJSON_AddStringToObject(req, "api", d->cfg->api ? d->cfg->api : "");
 	if (d->cluster_id[0] != '\0')
 		cJSON_AddStringToObject(req, "cluster_id", d->cluster_id);
+	else if (d->invite != NULL)
+		cJSON_AddStringToObject(req, "cluster_id", d->invite->cluster_id);
+	if (d->invite != NULL) {
+		cJSON *inv = cJSON_AddObjectToObject(req, "invite");
+		cJSON_AddStringToObject(inv, "id", d->invite->id);
+		cJSON_AddStringToObject(inv, "secret", d->invite->secret);
+	}
 	body = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
 	if (body == NULL)

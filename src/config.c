@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "error.h"
+#include "invite.h"
 #include "liveness.h"
 #include "raft/command.h"
 #include "schema.h"
@@ -71,6 +72,8 @@ static const struct option options[] = {
      "start a new cluster if the data dir is fresh"},
     STR("join", join, "--join", "BLIXARD_JOIN", "",
 	"join through this member's API HOST:PORT"),
+    STR("join_token", join_token, "--join-token", "BLIXARD_JOIN_TOKEN", "",
+	"join with this invite ('blixard invite create')"),
     {{"discovery", BX_F_STR, OFF(discovery), 0, 0, 0, 16, NULL},
      "--discovery",
      "BLIXARD_DISCOVERY",
@@ -191,6 +194,7 @@ void bx_config_free(struct bx_config *cfg)
 	free(cfg->raft);
 	free(cfg->socket);
 	free(cfg->join);
+	free(cfg->join_token);
 	free(cfg->discovery);
 	free(cfg->tag);
 	free(cfg->tailscale_socket);
@@ -390,8 +394,20 @@ static int final_checks(struct bx_config *cfg, struct bx_diags *diags)
 	    strcmp(cfg->discovery, "tailscale") != 0)
 		bx_diags_add(diags, "discovery must be static or tailscale, got '%s'",
 			     cfg->discovery);
+	if (cfg->join_token != NULL && cfg->join_token[0] != '\0') {
+		struct bx_invite_token t;
+		char err[256];
+
+		if (bx_invite_decode(cfg->join_token, &t, err, sizeof err) != 0)
+			bx_diags_add(diags, "join_token: %s", err);
+		if (cfg->bootstrap)
+			bx_diags_add(diags,
+				     "join_token joins a cluster: it cannot go with "
+				     "bootstrap");
+	}
 	if (cfg->bootstrap_expect > 0 &&
-	    (cfg->bootstrap || (cfg->join != NULL && cfg->join[0] != '\0')))
+	    (cfg->bootstrap || (cfg->join != NULL && cfg->join[0] != '\0') ||
+	     (cfg->join_token != NULL && cfg->join_token[0] != '\0')))
 		bx_diags_add(diags,
 			     "bootstrap_expect discovers the cluster: it cannot go "
 			     "with bootstrap or join");

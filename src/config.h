@@ -25,6 +25,7 @@ struct bx_config {
 	char *socket;      /* local API socket, default /run/blixard/blixard.sock; "" = none */
 	bool bootstrap;    /* start a new cluster if the data dir is fresh */
 	char *join;        /* member API HOST:PORT to join through, or NULL */
+	char *join_token; /* an invite token (src/invite.h), or "" */
 	char *discovery;   /* "static" (default) | "tailscale" */
 	char **peers;      /* static peers HOST:PORT (API addresses) */
 	size_t peers_len;

@@ -5,6 +5,7 @@
 #include "api.h"
 #include "cluster.h"
 #include "discovery.h"
+#include "invite.h"
 #include "log.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -344,6 +345,16 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 	rv = bx_daemon_begin(d, fresh && d->cfg->bootstrap, errmsg);
 	if (rv != 0)
 		return rv;
+	if (fresh && !d->cfg->bootstrap && d->cfg->join_token != NULL &&
+	    d->cfg->join_token[0] != '\0') {
+		d->invite = calloc(1, sizeof *d->invite);
+		if (d->invite == NULL)
+			return bx_err(errmsg, BX_ENOMEM, "out of memory");
+		if (bx_invite_decode(d->cfg->join_token, d->invite, errmsg,
+				     BX_ERRMSG_SIZE) != 0)
+			return BX_EINVAL;
+		return bx_daemon_join(d, d->invite->members[0], errmsg);
+	}
 	if (fresh && !d->cfg->bootstrap && d->cfg->join != NULL &&
 	    d->cfg->join[0] != '\0')
 		return bx_daemon_join(d, d->cfg->join, errmsg);
@@ -609,6 +620,7 @@ int bx_daemon_run(struct bx_config *cfg)
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	bx_discovery_free(d.disc);
+	free(d.invite);
 	bx_heartbeat_free(&d.hb);
 	bx_metrics_free(&d.metrics);
 	cJSON_Delete(d.labels);

@@ -19,6 +19,7 @@ struct bx_raft_node;
 struct bx_http_server;
 struct bx_http_client;
 struct bx_agent;
+struct bx_invite_token;
 
 /*
  * Everything runs on `loop`, on one thread: no locks anywhere. Components
@@ -54,6 +55,8 @@ struct bx_daemon {
 	 * discovery (discovery.c) decides to bootstrap or join. */
 	bool discovering;
 	struct bx_discovery *disc;
+	struct bx_invite_token *invite; /* --join-token, decoded; NULL without */
+	unsigned invite_member;         /* the token's member joined through now */
 	bool joining; /* a join request is under way or due */
 	bool join_in_flight;
 	char join_target[256];

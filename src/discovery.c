@@ -71,7 +71,9 @@ enum bx_discovery_verdict bx_discovery_decide(uint64_t self, unsigned expect,
 
 bool bx_discovery_wanted(const struct bx_config *cfg, bool raft_fresh)
 {
-	if (!raft_fresh || cfg->bootstrap || (cfg->join != NULL && cfg->join[0] != '\0'))
+	if (!raft_fresh || cfg->bootstrap ||
+	    (cfg->join != NULL && cfg->join[0] != '\0') ||
+	    (cfg->join_token != NULL && cfg->join_token[0] != '\0'))
 		return false;
 	return strcmp(cfg->discovery, "tailscale") == 0 || cfg->peers_len > 0;
 }

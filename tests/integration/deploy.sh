@@ -5,7 +5,7 @@
 # page and a config there, starts the daemon, and returns once the node is a
 # member: checked from the cluster's side, with the time it took (the issue's
 # figure). A second deploy upgrades in place (same node id, a new daemon
-# process); an unreachable host, a binary that cannot run there and bad
+# process); another joins with an invite token; an unreachable host, a binary that cannot run there and bad
 # options fail with a clear message and change nothing.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -94,6 +94,24 @@ adopted() { bx_is onh2 state running && bx_is onh2 restarts 0 && bx_is onh2 pid 
 bx_check "... its service adopted: the same process, not restarted" adopted
 bx_check "... still a member, two nodes" bx_wait 10 "2 nodes" bx_node_count_is 2
 bx_check "... and it says so" grep -q "^deployed h2 to root@$BX_HOST_NET.2: node $id1, voter" "$BX_TMP/deploy2.out"
+
+# --- with an invite: a second node on host 2, its own ports and directories ------------
+# (the upgrade restarted one of two voters: wait for the leader again)
+bx_wait 20 "leader" bx_has_leader 1 >/dev/null
+tok=$(bx_cli 1 invite create --ttl 10m 2>/dev/null)
+bx_check "an invite is made" bash -c "[[ '$tok' == blx1.* ]]"
+H3=$BX_TMP/h2b
+bx_check "deploy_node.sh --join-token succeeds" \
+	deploy "root@$BX_HOST_NET.2" --no-systemd --name h2b --join-token "$tok" \
+	--api "$BX_HOST_NET.2:7100" --raft "$BX_HOST_NET.2:7101" --prefix "$H3/usr" \
+	--config-dir "$H3/etc" --data-dir "$H3/data" --run-dir "$H3/run" --log "$H3/log" \
+	>"$BX_TMP/deploy3.out" 2>&1
+bx_check "... the node is a member: three nodes" bx_wait 10 "3 nodes" bx_node_count_is 3
+bx_check "... its config carries the token" grep -qx "join_token = \"$tok\"" "$H3/etc/blixard.toml"
+bx_check "... and the invite is used" \
+	bash -c "curl -s http://$(bx_addr 1)/v1/invites | jq -e '.[0].used == 1' >/dev/null"
+bx_check "--join with --join-token is refused" \
+	bash -c "'$DEPLOY' --join x:1 --join-token blx1.abc host 2>&1 | grep -q 'not both'"
 
 # --- failures: clear, and nothing changed ------------------------------------------
 bx_check "an unreachable host fails" \

@@ -2,7 +2,7 @@
 # Short runs of the fuzz targets for untrusted input: the TOML parser (make
 # fuzz-toml runs it for 10 minutes), API bodies (JSON specs and commands,
 # make fuzz-spec), QMP replies (make fuzz-qmp) and tailscaled's LocalAPI
-# status (make fuzz-tailscale). FUZZ_SECONDS overrides
+# status (make fuzz-tailscale), invite tokens. FUZZ_SECONDS overrides
 # the length of each (default 20).
 set -u
 cd "$(dirname "$0")/../.."
@@ -39,5 +39,6 @@ EXTRA=()
 run spec tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c src/error.c raft/command.c
 run qmp tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c
 run tailscale tests/fuzz/fuzz_tailscale.c net/tailscale.c
+run invite tests/fuzz/fuzz_invite.c src/invite.c src/error.c -lcrypto
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
