@@ -165,6 +165,11 @@ static int check_node_upsert(const cJSON *cmd, char *msg, size_t size)
 			return BX_EINVAL;
 		}
 	}
+	if (cJSON_HasObjectItem(cmd, "standby") &&
+	    !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(cmd, "standby"))) {
+		snprintf(msg, size, "node.upsert: field 'standby' must be true or false");
+		return BX_EINVAL;
+	}
 	if (labels == NULL)
 		return BX_OK;
 	if (!cJSON_IsObject(labels)) {

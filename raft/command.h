@@ -15,7 +15,8 @@
  *   cluster.init    cluster_id: hex string, 1..64 chars
  *   node.upsert     id: integer >= 1, name, api, raft: strings; optional
  *                   memory_mb, vcpus: integers >= 0 (what it offers, 0: no
- *                   limit), labels: {"key": "value"} (src/spec.h, at most 64)
+ *                   limit), labels: {"key": "value"} (src/spec.h, at most 64),
+ *                   standby: bool (true: never made a voter; kept when absent)
  *   node.drain      id: integer >= 1, drain: bool (false: eligible again)
  *   node.remove     id: integer >= 1
  *   node.down       id: integer >= 1 (the leader heard nothing for node_timeout)

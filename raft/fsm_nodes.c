@@ -58,6 +58,11 @@ int fsm_op_node_upsert(struct apply *a)
 			rc = fsm_set_num(rec, amounts[i],
 					 (double)bx_command_u64(a->cmd, amounts[i]));
 	}
+	if (rc == 0 && cJSON_HasObjectItem(a->cmd, "standby"))
+		rc = fsm_set_item(
+		    rec, "standby",
+		    cJSON_CreateBool(cJSON_IsTrue(
+			cJSON_GetObjectItemCaseSensitive(a->cmd, "standby"))));
 	if (rc == 0 && cJSON_HasObjectItem(a->cmd, "labels"))
 		rc = fsm_set_item(
 		    rec, "labels",

@@ -76,9 +76,18 @@ static unsigned count_role(const struct raft *r, int role)
 	return k;
 }
 
+static bool standby_only(const struct bx_raft_node *n, uint64_t id)
+{
+	for (int i = 0; i < BX_MEMBERSHIP_MAX_PINNED; i++)
+		if (n->pinned[i] == id)
+			return true;
+	return n->keep_standby != NULL && n->keep_standby(n->keep_data, id);
+}
+
 static int next_role(const struct bx_raft_node *n)
 {
-	return count_role(&n->raft, RAFT_VOTER) < n->max_voters ? RAFT_VOTER : RAFT_STANDBY;
+	return count_role(&n->raft, RAFT_VOTER) < n->max_voters ? RAFT_VOTER
+								: RAFT_STANDBY;
 }
 
 static void set_backoff(struct bx_raft_node *n, uint64_t id)
@@ -135,7 +144,7 @@ static void change_cb(struct raft_change *req, int status)
 		}
 		assign->kind = BX_CHANGE_ASSIGN;
 		assign->id = c->id;
-		assign->role = next_role(n);
+		assign->role = standby_only(n, c->id) ? RAFT_STANDBY : next_role(n);
 		assign->cb = c->cb;
 		assign->data = c->data;
 		c->cb = NULL;
@@ -205,7 +214,8 @@ static struct bx_change *balance(struct bx_raft_node *n)
 		const struct raft_server *s = &r->configuration.servers[i];
 		if (in_backoff(n, s->id))
 			continue;
-		if (voters < n->max_voters && s->role != RAFT_VOTER) {
+		if (voters < n->max_voters && s->role != RAFT_VOTER &&
+		    !standby_only(n, s->id)) {
 			id = s->id;
 			role = RAFT_VOTER;
 		} else if (s->role == RAFT_SPARE) {
@@ -260,12 +270,21 @@ static int queue_change(struct bx_raft_node *n, struct bx_change *c)
 }
 
 int bx_raft_node_add(struct bx_raft_node *n, uint64_t id, const char *address,
-		     bx_raft_change_cb cb, void *data)
+		     bool standby, bx_raft_change_cb cb, void *data)
 {
 	struct bx_change *c = calloc(1, sizeof *c);
 
 	if (c == NULL)
 		return BX_ENOMEM;
+	if (standby) {
+		int slot = 0;
+		for (int i = 0; i < BX_MEMBERSHIP_MAX_PINNED; i++)
+			if (n->pinned[i] == 0 || n->pinned[i] == id) {
+				slot = i;
+				break;
+			}
+		n->pinned[slot] = id;
+	}
 	c->kind = BX_CHANGE_ADD;
 	c->id = id;
 	c->address = strdup(address);
@@ -278,7 +297,8 @@ int bx_raft_node_add(struct bx_raft_node *n, uint64_t id, const char *address,
 	return queue_change(n, c);
 }
 
-int bx_raft_node_remove(struct bx_raft_node *n, uint64_t id, bx_raft_change_cb cb, void *data)
+int bx_raft_node_remove(struct bx_raft_node *n, uint64_t id, bx_raft_change_cb cb,
+			void *data)
 {
 	struct bx_change *c = calloc(1, sizeof *c);
 
@@ -289,4 +309,11 @@ int bx_raft_node_remove(struct bx_raft_node *n, uint64_t id, bx_raft_change_cb c
 	c->cb = cb;
 	c->data = data;
 	return queue_change(n, c);
+}
+
+void bx_raft_node_keep_standby(struct bx_raft_node *n,
+			       bool (*fn)(void *data, uint64_t id), void *data)
+{
+	n->keep_standby = fn;
+	n->keep_data = data;
 }

@@ -77,9 +77,15 @@ void bx_raft_node_on_state(struct bx_raft_node *node, bx_raft_state_cb cb, void 
 int bx_raft_node_propose(struct bx_raft_node *node, void *buf, size_t len,
 			 bx_raft_propose_cb cb, void *data, uint64_t *index);
 
-/* Leader only: queue adding server `id` at `address` (spare, then a role). */
+/* Leader only: queue adding server `id` at `address` (spare, then a role;
+ * with `standby`, never a voter). */
 int bx_raft_node_add(struct bx_raft_node *node, uint64_t id, const char *address,
-		     bx_raft_change_cb cb, void *data);
+		     bool standby, bx_raft_change_cb cb, void *data);
+
+/* Servers `fn` says so of stay standbys when voters are missing (asked by
+ * whichever node leads: the daemon answers from its replicated node records). */
+void bx_raft_node_keep_standby(struct bx_raft_node *node,
+			       bool (*fn)(void *data, uint64_t id), void *data);
 
 /* Leader only: queue removing server `id` (then promote a standby if needed). */
 int bx_raft_node_remove(struct bx_raft_node *node, uint64_t id, bx_raft_change_cb cb,

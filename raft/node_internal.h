@@ -19,6 +19,7 @@ struct bx_change {
 
 /* A server whose last role change failed is left alone for a while, so that a
  * dead spare does not make the leader retry its promotion every tick. */
+#define BX_MEMBERSHIP_MAX_PINNED 64
 #define BX_MEMBERSHIP_MAX_BACKOFF 16
 struct bx_backoff {
 	uint64_t id;
@@ -51,6 +52,11 @@ struct bx_raft_node {
 	struct bx_change *running; /* the one libraft is carrying out, or NULL */
 	struct raft_change change_req;
 	struct bx_backoff backoff[BX_MEMBERSHIP_MAX_BACKOFF];
+	/* Servers never to be made voters: added so on this leader (pinned), or
+	 * as the daemon's records say (keep_standby, for every leader). */
+	uint64_t pinned[BX_MEMBERSHIP_MAX_PINNED];
+	bool (*keep_standby)(void *data, uint64_t id);
+	void *keep_data;
 
 	struct raft_transfer transfer;
 	int handles_open; /* while closing: handles whose close callback is due */

@@ -21,6 +21,7 @@ struct pending {
 	char *api;   /* join: the node's API address */
 	char *raft;  /* join: the node's Raft address */
 	char *token; /* invite create: the token to answer with */
+	bool standby; /* join: its invite makes it a standby for good */
 };
 
 /* Allocate and hook into req's abort; on failure answers 500 and returns NULL. */

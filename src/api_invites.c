@@ -130,14 +130,11 @@ static void create(struct bx_daemon *d, struct bx_http_request *req)
 			goto out;
 		}
 	}
-	/* a node joins as a voter while there are fewer than max_voters, else as
-	 * a standby (raft/membership.c): an invite cannot ask for less yet */
 	if (role != NULL &&
-	    (!cJSON_IsString(role) || strcmp(role->valuestring, "voter") != 0)) {
-		bx_http_respond_error(
-		    req, 400,
-		    "field 'role' must be \"voter\" (the cluster makes a "
-		    "node a standby once it has max_voters voters)");
+	    (!cJSON_IsString(role) || (strcmp(role->valuestring, "voter") != 0 &&
+				       strcmp(role->valuestring, "standby") != 0))) {
+		bx_http_respond_error(req, 400,
+				      "field 'role' must be \"voter\" or \"standby\"");
 		goto out;
 	}
 	if (bx_invite_new_secret(t.id, t.secret) != 0) {
@@ -157,7 +154,7 @@ static void create(struct bx_daemon *d, struct bx_http_request *req)
 	cJSON_AddStringToObject(cmd, "op", "invite.create");
 	cJSON_AddStringToObject(cmd, "id", t.id);
 	cJSON_AddStringToObject(cmd, "secret_hash", hash);
-	cJSON_AddStringToObject(cmd, "role", "voter");
+	cJSON_AddStringToObject(cmd, "role", role != NULL ? role->valuestring : "voter");
 	cJSON_AddNumberToObject(cmd, "uses", n_uses);
 	cJSON_AddNumberToObject(cmd, "expires_at", t.expires_at);
 	if (p->token == NULL) {

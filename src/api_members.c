@@ -88,8 +88,10 @@ static void join_added(void *data, int code, const char *errmsg)
 		bx_api_pending_free(p);
 		return;
 	}
-	rv = bx_daemon_propose(p->d, bx_cmd_node_upsert(p->id, p->name, p->api, p->raft),
-			       join_recorded, p);
+	cJSON *cmd = bx_cmd_node_upsert(p->id, p->name, p->api, p->raft);
+	if (p->standby)
+		cJSON_AddTrueToObject(cmd, "standby");
+	rv = bx_daemon_propose(p->d, cmd, join_recorded, p);
 	if (rv != 0) {
 		if (p->req != NULL)
 			bx_api_respond_code(p->req, rv, "record the new node");
@@ -103,7 +105,6 @@ static void invite_used(void *data, int code, const char *msg, const cJSON *reco
 	struct pending *p = data;
 	int rv;
 
-	(void)record;
 	if (code != BX_OK) {
 		BX_WARN("api", "node %llu (%s) refused: %s", (unsigned long long)p->id,
 			p->name ? p->name : "", msg);
@@ -112,7 +113,11 @@ static void invite_used(void *data, int code, const char *msg, const cJSON *reco
 		bx_api_pending_free(p);
 		return;
 	}
-	rv = bx_raft_node_add(p->d->raft, p->id, p->raft, join_added, p);
+	p->standby =
+	    strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "role"))
+		       ?: "",
+		   "standby") == 0;
+	rv = bx_raft_node_add(p->d->raft, p->id, p->raft, p->standby, join_added, p);
 	if (rv != 0) {
 		if (p->req != NULL)
 			bx_api_respond_code(p->req, rv,
@@ -253,7 +258,7 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 		}
 		goto out;
 	}
-	rv = bx_raft_node_add(d->raft, p->id, raft->valuestring, join_added, p);
+	rv = bx_raft_node_add(d->raft, p->id, raft->valuestring, false, join_added, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv, "add the node to the Raft configuration");

@@ -11,7 +11,7 @@
 #include <time.h>
 
 static const char usage[] =
-    "usage: blixard [--json] invite create [--ttl DURATION] [--uses N]\n"
+    "usage: blixard [--json] invite create [--ttl DURATION] [--uses N] [--role ROLE]\n"
     "       blixard [--json] invite list\n"
     "       blixard invite revoke ID\n"
     "  create   a token for new nodes: 'blixard daemon --join-token TOKEN'. It names\n"
@@ -84,6 +84,17 @@ static int create(struct bx_cli *cli, int argc, char **argv)
 				return BX_EXIT_USAGE;
 			}
 			cJSON_AddNumberToObject(body, "uses", (double)n);
+		} else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
+			const char *role = argv[++i];
+			if (strcmp(role, "voter") != 0 && strcmp(role, "standby") != 0) {
+				fprintf(stderr,
+					"blixard invite: --role is voter or standby, got "
+					"'%s'\n",
+					role);
+				cJSON_Delete(body);
+				return BX_EXIT_USAGE;
+			}
+			cJSON_AddStringToObject(body, "role", role);
 		} else {
 			fprintf(stderr,
 				"blixard invite create: unexpected argument '%s'\n%s",
@@ -102,9 +113,11 @@ static int create(struct bx_cli *cli, int argc, char **argv)
 		utc(cJSON_GetNumberValue(
 			cJSON_GetObjectItemCaseSensitive(r.json, "expires_at")),
 		    when, sizeof when);
-		fprintf(stderr, "invite %s: %s use(s), until %s; on the new node:\n",
+		fprintf(stderr,
+			"invite %s: %s use(s) as %s, until %s; on the new node:\n",
 			bx_fmt_str(r.json, "id"),
-			bx_fmt_num(r.json, "uses", (char[24]){0}, 24, 0), when);
+			bx_fmt_num(r.json, "uses", (char[24]){0}, 24, 0),
+			bx_fmt_str(r.json, "role"), when);
 		fprintf(stderr, "  blixard daemon --join-token TOKEN ...\n");
 		printf("%s\n", bx_fmt_str(r.json, "token"));
 	}

@@ -298,6 +298,18 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 		bx_agent_notify(d->agent, op, name, res != NULL ? res->record : NULL);
 }
 
+/* A node joined with a standby invite: its record says so, on every node. */
+static bool node_is_standby(void *data, uint64_t id)
+{
+	struct bx_daemon *d = data;
+	cJSON *rec = NULL;
+	bool standby = bx_store_get_node(d->store, id, &rec) == 0 &&
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "standby"));
+
+	cJSON_Delete(rec);
+	return standby;
+}
+
 static int start_raft(struct bx_daemon *d, char *errmsg)
 {
 	char dir[PATH_MAX];
@@ -330,6 +342,7 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 	rv = bx_raft_node_init(&d->raft, d->loop, &rc, &d->fsm.fsm, errmsg);
 	if (rv != 0)
 		return rv;
+	bx_raft_node_keep_standby(d->raft, node_is_standby, d);
 	bx_proposer_init(&d->proposer, d->loop, d->raft, &d->fsm);
 	d->proposer.commit = &d->metrics.commit;
 	bx_fsm_set_raft(&d->fsm, bx_raft_node_raft(d->raft));

@@ -4,7 +4,7 @@
 # member the token names); the cluster enforces uses, expiry, revocation and
 # the secret at apply: a refused node exits 1 saying why, and the cluster is
 # unchanged. Damaged tokens are refused at start-up; bad CLI input is a usage
-# error.
+# error. A standby invite makes a node that stays a standby under every leader.
 set -u
 . "$(dirname "$0")/lib.sh"
 bx_setup
@@ -89,17 +89,46 @@ bx_start_node 5 --join-token "$detour"
 bx_check "a node whose token's first member is gone joins through the next" \
 	bx_wait 20 "4 members" members_are 4
 
+# --- a standby invite: never a voter, whichever node leads ---------------------------
+stok=$(invite create --role standby 2>"$BX_TMP/standby.err")
+bx_check "a standby invite is made" grep -q "1 use(s) as standby" "$BX_TMP/standby.err"
+rm -rf "$(bx_dir 6)"
+bx_start_node 6 --join-token "$stok"
+role_of_6() { curl -s -m 2 "http://$(bx_addr "$1")/v1/cluster" | jq -r '.members[] | select(.id == 6) | .role'; }
+is_standby() { [ "$(role_of_6 "$1")" = standby ]; }
+bx_check "its node joins as a standby" bx_wait 15 "standby" is_standby 1
+# 4 voters of max 5: a voter is wanted, yet it must stay a standby
+stays_standby() { # N SECS: seen as a standby by node N throughout
+	local end=$((SECONDS + $2))
+	while [ $SECONDS -lt "$end" ]; do
+		is_standby "$1" || return 1
+		sleep 0.2
+	done
+}
+bx_check "... and stays one, though the cluster lacks a voter" stays_standby 1 3
+bx_check "... its record says so" \
+	bash -c "curl -s http://$(bx_addr 1)/v1/nodes | jq -e '.[] | select(.id == 6) | .standby == true' >/dev/null"
+leader=$(bx_leader_of 1)
+bx_kill_node "$leader"
+other=2
+[ "$leader" = 2 ] && other=3
+bx_check "a new leader is elected" bx_wait 20 "new leader" bash -c \
+	"l=\$(curl -s -m 2 http://$(bx_addr $other)/v1/cluster | jq -r '.leader.id // empty'); [ -n \"\$l\" ] && [ \"\$l\" != $leader ]"
+bx_check "... which keeps it a standby too" stays_standby "$other" 4
+bx_check "--role other is a usage error" \
+	bash -c "'$BX_BIN' --addr $(bx_addr $other) invite create --role king 2>/dev/null; [ \$? = 2 ]"
+
 # --- bad input --------------------------------------------------------------------
 bx_check "a damaged token is refused at start-up" \
 	bash -c "'$BX_BIN' daemon --data-dir '$BX_TMP/x' --join-token blx1.zzz 2>&1 | grep -q 'damaged invite token'"
 bx_check "... as is one that is no token" \
 	bash -c "'$BX_BIN' daemon --data-dir '$BX_TMP/x' --join-token hello 2>&1 | grep -q 'not a Blixard invite token'"
 bx_check "... writing nothing" [ ! -e "$BX_TMP/x" ]
-bx_check "--uses 0 is a usage error" bash -c "'$BX_BIN' --addr $(bx_addr 1) invite create --uses 0 2>/dev/null; [ \$? = 2 ]"
-bx_check "--ttl nonsense is a usage error" bash -c "'$BX_BIN' --addr $(bx_addr 1) invite create --ttl soon 2>/dev/null; [ \$? = 2 ]"
+bx_check "--uses 0 is a usage error" bash -c "'$BX_BIN' --addr $(bx_addr $other) invite create --uses 0 2>/dev/null; [ \$? = 2 ]"
+bx_check "--ttl nonsense is a usage error" bash -c "'$BX_BIN' --addr $(bx_addr $other) invite create --ttl soon 2>/dev/null; [ \$? = 2 ]"
 bx_check "revoking an unknown invite: not found, exit 1" \
-	bash -c "'$BX_BIN' --addr $(bx_addr 1) invite revoke abcdef 2>&1 | grep -q 'no invite abcdef'"
+	bash -c "'$BX_BIN' --addr $(bx_addr $other) invite revoke abcdef 2>&1 | grep -q 'no invite abcdef'"
 bx_check "the API refuses unknown fields" \
-	bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{\"ttl_ms\":1000,\"colour\":1}' http://$(bx_addr 1)/v1/invites)\" = 400 ]"
+	bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{\"ttl_ms\":1000,\"colour\":1}' http://$(bx_addr $other)/v1/invites)\" = 400 ]"
 
 bx_finish
