@@ -2,6 +2,7 @@
 #include "http_server.h"
 
 #include "error.h"
+#include "json.h"
 
 #include <errno.h>
 #include <h2o.h>
@@ -230,15 +231,16 @@ void bx_http_respond(struct bx_http_request *req, int status, const char *conten
 
 void bx_http_respond_json(struct bx_http_request *req, int status, const cJSON *json)
 {
-	char *text = cJSON_PrintUnformatted(json);
+	size_t len = 0;
+	char *text = bx_json_print(json, &len);
 
 	if (text == NULL) {
 		bx_http_respond(req, 500, "application/json",
 				"{\"error\":\"out of memory\",\"code\":500}", 36);
 		return;
 	}
-	bx_http_respond(req, status, "application/json", text, strlen(text));
-	cJSON_free(text);
+	bx_http_respond(req, status, "application/json", text, len);
+	free(text);
 }
 
 void bx_http_respond_error(struct bx_http_request *req, int status, const char *fmt, ...)

@@ -3,6 +3,7 @@
 #include "proposer.h"
 
 #include "error.h"
+#include "json.h"
 #include "log.h"
 #include "raft/fsm.h"
 
@@ -147,11 +148,10 @@ int bx_proposer_submit(struct bx_proposer *p, cJSON *cmd, bx_proposer_cb cb, voi
 		cJSON_Delete(cmd);
 		return BX_ENOTLEADER;
 	}
-	text = cJSON_PrintUnformatted(cmd);
+	text = bx_json_print(cmd, &tlen);
 	cJSON_Delete(cmd);
 	if (text == NULL)
 		return BX_ENOMEM;
-	tlen = strlen(text);
 	if (p->n > 0 && (p->n == BX_PROPOSER_MAX_BATCH ||
 			 p->len + tlen + 2 > BX_PROPOSER_MAX_BATCH_BYTES))
 		bx_proposer_flush(p);
@@ -159,20 +159,20 @@ int bx_proposer_submit(struct bx_proposer *p, cJSON *cmd, bx_proposer_cb cb, voi
 		size_t cap = p->items_cap ? 2 * p->items_cap : 16;
 		struct bx_proposer_item *items = realloc(p->items, cap * sizeof *items);
 		if (items == NULL) {
-			cJSON_free(text);
+			free(text);
 			return BX_ENOMEM;
 		}
 		p->items = items;
 		p->items_cap = cap;
 	}
 	if (reserve(p, tlen + 1) != BX_OK) {
-		cJSON_free(text);
+		free(text);
 		return BX_ENOMEM;
 	}
 	p->buf[p->len++] = p->n == 0 ? '[' : ',';
 	memcpy(p->buf + p->len, text, tlen);
 	p->len += tlen;
-	cJSON_free(text);
+	free(text);
 	p->items[p->n++] = (struct bx_proposer_item){cb, data};
 	if (p->n == 1)
 		uv_prepare_start(&p->prepare, on_prepare);

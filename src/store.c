@@ -362,7 +362,7 @@ int bx_store_list_services_raw(struct bx_store *s, char **out, size_t *len)
 
 /*
  * Services by state without parsing records: a record is the FSM's
- * cJSON_PrintUnformatted() output, and no key inside "spec" (a fixed schema,
+ * bx_json_print() output (cJSON_PrintUnformatted()'s text), and no key inside "spec" (a fixed schema,
  * src/spec.c) or any other nested value is named "state", while a "state"
  * inside a string would be escaped (\"state\"); so the first "state":" of
  * a record is its own. Reads 10,000 records in a few milliseconds.

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "json.h"
 
 /* Write one recorded operation (and the index with it) into txn. */
 static int apply_op(struct bx_store *s, MDB_txn *txn, const struct op *op)
@@ -143,15 +144,16 @@ static int add_json(struct bx_store_txn *t, int db, const char *key, size_t key_
 		    const cJSON *record, const unsigned char *place)
 {
 	char *text;
+	size_t len = 0;
 	int rc;
 
 	if (record == NULL)
 		return BX_EINVAL;
-	text = cJSON_PrintUnformatted(record);
+	text = bx_json_print(record, &len);
 	if (text == NULL)
 		return t->err = BX_ENOMEM;
-	rc = add_op(t, db, key, key_len, text, strlen(text), place);
-	cJSON_free(text);
+	rc = add_op(t, db, key, key_len, text, len, place);
+	free(text);
 	return rc;
 }
 
