@@ -63,50 +63,36 @@ asan:
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" CFLAGS="-O1 -g -Wno-stringop-overread" test
 
 FUZZ_SECONDS ?= 600
+FUZZ_CC   := clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
+             $(shell pkg-config --cflags libcjson libuv)
+FUZZ_LIBS := $(shell pkg-config --libs libcjson libuv libcrypto) -lm
+
+# $(call fuzz,NAME,SOURCES,FLAGS): build $(BUILD)/fuzz/fuzz_NAME from SOURCES
+# and run it for FUZZ_SECONDS on corpus-NAME (tests/suites/fuzz.sh: short runs)
+define fuzz
+@mkdir -p $(BUILD)/fuzz/corpus-$(1)
+$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_$(1) $(2) $(FUZZ_LIBS)
+$(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) $(3) \
+    $(BUILD)/fuzz/corpus-$(1) tests/fuzz/corpus-$(1)
+endef
+
 fuzz-toml:
-	@mkdir -p $(BUILD)/fuzz/corpus-toml $(BUILD)/fuzz/corpus-spec
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
-	    -o $(BUILD)/fuzz/fuzz_toml tests/fuzz/fuzz_toml.c src/toml*.c src/error.c
-	$(BUILD)/fuzz/fuzz_toml -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    -dict=tests/fuzz/toml.dict $(BUILD)/fuzz/corpus-toml tests/fuzz/corpus-toml
-
+	$(call fuzz,toml,tests/fuzz/fuzz_toml.c src/toml*.c src/error.c,\
+	    -max_len=65536 -dict=tests/fuzz/toml.dict)
 fuzz-spec:
-	@mkdir -p $(BUILD)/fuzz/corpus-toml $(BUILD)/fuzz/corpus-spec
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
-	    $(shell pkg-config --cflags libcjson) -o $(BUILD)/fuzz/fuzz_spec_json \
-	    tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c src/error.c \
-	    raft/command.c $(shell pkg-config --libs libcjson) -lm
-	$(BUILD)/fuzz/fuzz_spec_json -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    $(BUILD)/fuzz/corpus-spec tests/fuzz/corpus-spec
-
+	$(call fuzz,spec,tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c \
+	    src/error.c raft/command.c,-max_len=65536)
 fuzz-qmp:
-	@mkdir -p $(BUILD)/fuzz/corpus-qmp
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
-	    $(shell pkg-config --cflags libcjson libuv) -o $(BUILD)/fuzz/fuzz_qmp \
-	    tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c $(shell pkg-config --libs libcjson libuv) -lm
-	$(BUILD)/fuzz/fuzz_qmp -max_total_time=$(FUZZ_SECONDS) -max_len=200000 \
-	    $(BUILD)/fuzz/corpus-qmp tests/fuzz/corpus-qmp
+	$(call fuzz,qmp,tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c,-max_len=200000)
+fuzz-tailscale:
+	$(call fuzz,tailscale,tests/fuzz/fuzz_tailscale.c net/tailscale.c src/error.c,\
+	    -max_len=65536)
+fuzz-invite:
+	$(call fuzz,invite,tests/fuzz/fuzz_invite.c src/invite.c src/error.c,-max_len=16384)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the man page, the
 # systemd unit (pointing at this BINDIR and SYSCONFDIR) and the default config,
 # which is never written over an existing one.
-fuzz-tailscale:
-	@mkdir -p $(BUILD)/fuzz/corpus-tailscale
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
-	    $(shell pkg-config --cflags libcjson) -o $(BUILD)/fuzz/fuzz_tailscale \
-	    tests/fuzz/fuzz_tailscale.c net/tailscale.c $(shell pkg-config --libs libcjson)
-	$(BUILD)/fuzz/fuzz_tailscale -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    $(BUILD)/fuzz/corpus-tailscale tests/fuzz/corpus-tailscale
-
-fuzz-invite:
-	@mkdir -p $(BUILD)/fuzz/corpus-invite
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
-	    $(shell pkg-config --cflags libcjson) -o $(BUILD)/fuzz/fuzz_invite \
-	    tests/fuzz/fuzz_invite.c src/invite.c src/error.c \
-	    $(shell pkg-config --libs libcjson libcrypto)
-	$(BUILD)/fuzz/fuzz_invite -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
-	    $(BUILD)/fuzz/corpus-invite tests/fuzz/corpus-invite
-
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man

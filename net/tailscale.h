@@ -28,12 +28,12 @@ struct bx_ts_status {
 /*
  * Parse a status document. Unknown fields are ignored; a missing Peer is
  * none; a peer that is not an object, or fields of the wrong type, make the
- * document invalid: -1 with errmsg ("Peer[\"nodekey:…\"].Online: not a
- * boolean"). At most BX_TS_PEERS_MAX peers. On success free with
- * bx_ts_status_free.
+ * document invalid: BX_EINVAL with errmsg (BX_ERRMSG_SIZE bytes:
+ * "Peer[\"nodekey:…\"].Online: not a boolean"). At most BX_TS_PEERS_MAX
+ * peers. On success free with bx_ts_status_free.
  */
 int bx_ts_parse_status(const char *body, size_t len, const char *tag, struct bx_ts_status *st,
-		       char *errmsg, size_t errsize);
+		       char *errmsg);
 void bx_ts_status_free(struct bx_ts_status *st);
 
 /* The peers discovery may use: tagged, online, with an IPv4 address. */

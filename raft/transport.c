@@ -40,6 +40,8 @@ struct hs {
 	unsigned char buf[4 + NONCE + MAC + 8 + 2 + ADDR_MAX];
 	size_t have, need;
 	char host[ADDR_MAX + 1], port[8];
+	raft_id peer_id; /* accepted: who connected, as its proof says */
+	char peer_addr[ADDR_MAX + 1];
 };
 
 struct tp {
@@ -94,11 +96,6 @@ static void tcp_closed(uv_handle_t *handle)
 	hs_release(h);
 }
 
-static void free_handle(uv_handle_t *handle)
-{
-	raft_free(handle);
-}
-
 static void timer_closed(uv_handle_t *handle)
 {
 	struct hs *h = handle->data;
@@ -108,8 +105,9 @@ static void timer_closed(uv_handle_t *handle)
 	hs_release(h);
 }
 
-/* End the exchange: `ok` (outgoing only) hands the stream to the connect
- * callback, else it is closed and an outgoing request fails with `status`. */
+/* End the exchange: `ok` hands the stream to libraft (the connect or the
+ * accept callback), else it is closed and an outgoing request fails with
+ * `status`. (After tp_close ended every exchange, none can end again.) */
 static void finish(struct hs *h, bool ok, int status)
 {
 	struct tp *tp = h->tp;
@@ -141,6 +139,8 @@ static void finish(struct hs *h, bool ok, int status)
 		h->cb = NULL;
 		if (cb != NULL)
 			cb(h->req, ok ? stream : NULL, ok ? 0 : status);
+	} else if (ok) {
+		tp->accept_cb(tp->t, h->peer_id, h->peer_addr, stream);
 	}
 	hs_release(h);
 }
@@ -262,7 +262,6 @@ static void accept_step(struct hs *h)
 	} else { /* all in: check the connector's proof */
 		size_t n = h->need - MAC;
 		unsigned char ok = 1;
-		char addr[ADDR_MAX + 1];
 		raft_id id = get_u64(h->buf + MAC);
 
 		connector_mac(tp, h->nonce_me, h->nonce_peer, h->buf + MAC, n, want);
@@ -271,24 +270,10 @@ static void accept_step(struct hs *h)
 			finish(h, false, RAFT_NOCONNECTION);
 			return;
 		}
-		memcpy(addr, h->buf + MAC + 10, n - 10);
-		addr[n - 10] = '\0';
-		{
-			uv_stream_t *stream = (uv_stream_t *)h->tcp;
-			h->finished = true;
-			if (h->timer_open)
-				uv_close((uv_handle_t *)&h->timer, timer_closed);
-			uv_read_stop(stream);
-			stream->data = NULL;
-			h->tcp = NULL;
-			h->tcp_open = false;
-			tp->live--;
-			if (tp->closing)
-				uv_close((uv_handle_t *)stream, free_handle);
-			else
-				tp->accept_cb(tp->t, id, addr, stream);
-			hs_release(h);
-		}
+		memcpy(h->peer_addr, h->buf + MAC + 10, n - 10);
+		h->peer_addr[n - 10] = '\0';
+		h->peer_id = id;
+		finish(h, true, 0);
 	}
 }
 
@@ -435,7 +420,8 @@ static int tp_init(struct raft_uv_transport *t, raft_id id, const char *address)
 
 	tp->id = id;
 	if (strlen(address) > ADDR_MAX) {
-		snprintf(t->errmsg, sizeof t->errmsg, "address too long: %.200s", address);
+		snprintf(t->errmsg, sizeof t->errmsg, "address too long: %.200s",
+			 address);
 		return RAFT_NAMETOOLONG;
 	}
 	snprintf(tp->address, sizeof tp->address, "%s", address);
@@ -452,7 +438,8 @@ static int tp_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 	tp->accept_cb = cb;
 	if (split(tp->address, host, sizeof host, port, sizeof port) != 0 ||
 	    getaddrinfo(host, port, &hints, &ai) != 0) {
-		snprintf(t->errmsg, sizeof t->errmsg, "cannot resolve %.200s", tp->address);
+		snprintf(t->errmsg, sizeof t->errmsg, "cannot resolve %.200s",
+			 tp->address);
 		return RAFT_IOERR;
 	}
 	uv_tcp_init(tp->loop, &tp->listener);

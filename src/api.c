@@ -97,6 +97,23 @@ void bx_api_respond_code(struct bx_http_request *req, int code, const char *msg)
 }
 
 /* Parse a JSON object body. On failure answers 400 and returns NULL. */
+cJSON *bx_api_leader_body(struct bx_daemon *d, struct bx_http_request *req,
+			  const char *const *allowed)
+{
+	cJSON *body;
+
+	if (!bx_raft_node_is_leader(d->raft)) {
+		bx_api_forward(d, req);
+		return NULL;
+	}
+	body = bx_api_parse_object(req);
+	if (body != NULL && !bx_api_only_keys(req, body, allowed)) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
 cJSON *bx_api_parse_object(struct bx_http_request *req)
 {
 	cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
@@ -267,15 +284,9 @@ static void put_service(struct bx_daemon *d, struct bx_http_request *req,
 	cJSON *body, *spec_json, *cmd;
 	const cJSON *start;
 
-	if (!bx_raft_node_is_leader(d->raft)) {
-		bx_api_forward(d, req);
-		return;
-	}
-	body = bx_api_parse_object(req);
+	body = bx_api_leader_body(d, req, keys);
 	if (body == NULL)
 		return;
-	if (!bx_api_only_keys(req, body, keys))
-		goto out;
 	spec_json = cJSON_GetObjectItemCaseSensitive(body, "spec");
 	start = cJSON_GetObjectItemCaseSensitive(body, "start");
 	if (!cJSON_IsObject(spec_json)) {

@@ -38,6 +38,11 @@ cJSON *bx_api_parse_object(struct bx_http_request *req);
  * answering 400. */
 bool bx_api_node_id(struct bx_http_request *req, const cJSON *body, uint64_t *id);
 
+/* A write's body as a JSON object with no key outside `allowed`, on the
+ * leader; NULL when the request was forwarded to the leader or answered 400. */
+cJSON *bx_api_leader_body(struct bx_daemon *d, struct bx_http_request *req,
+			  const char *const *allowed);
+
 /* False (after answering 400) if body has a key not in `allowed`. */
 bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body,
 		      const char *const *allowed);

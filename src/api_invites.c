@@ -97,15 +97,9 @@ static void create(struct bx_daemon *d, struct bx_http_request *req)
 	cJSON *body, *cmd;
 	int rv;
 
-	if (!bx_raft_node_is_leader(d->raft)) {
-		bx_api_forward(d, req);
-		return;
-	}
-	body = bx_api_parse_object(req);
+	body = bx_api_leader_body(d, req, keys);
 	if (body == NULL)
 		return;
-	if (!bx_api_only_keys(req, body, keys))
-		goto out;
 	ttl = cJSON_GetObjectItemCaseSensitive(body, "ttl_ms");
 	uses = cJSON_GetObjectItemCaseSensitive(body, "uses");
 	role = cJSON_GetObjectItemCaseSensitive(body, "role");

@@ -183,15 +183,9 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 	cJSON *body;
 	int rv;
 
-	if (!bx_raft_node_is_leader(d->raft)) {
-		bx_api_forward(d, req);
-		return;
-	}
-	body = bx_api_parse_object(req);
+	body = bx_api_leader_body(d, req, keys);
 	if (body == NULL)
 		return;
-	if (!bx_api_only_keys(req, body, keys))
-		goto out;
 	name = cJSON_GetObjectItemCaseSensitive(body, "name");
 	raft = cJSON_GetObjectItemCaseSensitive(body, "raft");
 	api = cJSON_GetObjectItemCaseSensitive(body, "api");

@@ -396,9 +396,9 @@ static int final_checks(struct bx_config *cfg, struct bx_diags *diags)
 			     cfg->discovery);
 	if (cfg->join_token != NULL && cfg->join_token[0] != '\0') {
 		struct bx_invite_token t;
-		char err[256];
+		char err[BX_ERRMSG_SIZE];
 
-		if (bx_invite_decode(cfg->join_token, &t, err, sizeof err) != 0)
+		if (bx_invite_decode(cfg->join_token, &t, err) != 0)
 			bx_diags_add(diags, "join_token: %s", err);
 		if (cfg->bootstrap)
 			bx_diags_add(diags,

@@ -298,6 +298,9 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 		bx_agent_notify(d->agent, op, name, res != NULL ? res->record : NULL);
 }
 
+/* Start Raft: as a new one-node cluster (a new cluster id) with `bootstrap`. */
+static int begin_raft(struct bx_daemon *d, bool bootstrap, char *errmsg);
+
 /* A node joined with a standby invite: its record says so, on every node. */
 static bool node_is_standby(void *data, uint64_t id)
 {
@@ -354,8 +357,7 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 		d->discovering = true; /* bx_daemon_begin, once discovery decides */
 		return BX_OK;
 	}
-	d->discovering = true;
-	rv = bx_daemon_begin(d, fresh && d->cfg->bootstrap, errmsg);
+	rv = begin_raft(d, fresh && d->cfg->bootstrap, errmsg);
 	if (rv != 0)
 		return rv;
 	if (fresh && !d->cfg->bootstrap && d->cfg->join_token != NULL &&
@@ -363,8 +365,7 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 		d->invite = calloc(1, sizeof *d->invite);
 		if (d->invite == NULL)
 			return bx_err(errmsg, BX_ENOMEM, "out of memory");
-		if (bx_invite_decode(d->cfg->join_token, d->invite, errmsg,
-				     BX_ERRMSG_SIZE) != 0)
+		if (bx_invite_decode(d->cfg->join_token, d->invite, errmsg) != 0)
 			return BX_EINVAL;
 		return bx_daemon_join(d, d->invite->members[0], errmsg);
 	}
@@ -386,6 +387,18 @@ int bx_daemon_begin(struct bx_daemon *d, bool bootstrap, char *errmsg)
 
 	if (!d->discovering)
 		return BX_OK;
+	rv = begin_raft(d, bootstrap, errmsg);
+	if (rv != 0)
+		return rv;
+	d->discovering = false;
+	bx_discovery_stop(d->disc);
+	return BX_OK;
+}
+
+static int begin_raft(struct bx_daemon *d, bool bootstrap, char *errmsg)
+{
+	int rv;
+
 	if (bootstrap) {
 		random_hex(d->cluster_id, 16);
 		rv = bx_raft_node_bootstrap(d->raft, errmsg);
@@ -397,12 +410,7 @@ int bx_daemon_begin(struct bx_daemon *d, bool bootstrap, char *errmsg)
 		BX_INFO("daemon", "bootstrapped new cluster %s as node %llu",
 			d->cluster_id, (unsigned long long)d->id);
 	}
-	rv = bx_raft_node_start(d->raft, errmsg);
-	if (rv != 0)
-		return rv;
-	d->discovering = false;
-	bx_discovery_stop(d->disc);
-	return BX_OK;
+	return bx_raft_node_start(d->raft, errmsg);
 }
 
 static void observe_api(void *data, const struct bx_http_request *req, int status,

@@ -247,7 +247,7 @@ static void ts_answer(void *data, const struct bx_http_response *resp)
 {
 	struct bx_discovery *disc = data;
 	struct bx_ts_status st;
-	char err[256], what[320];
+	char err[BX_ERRMSG_SIZE], what[320];
 
 	if (disc->stopped || disc->d->stopping) {
 		disc->busy = false;
@@ -272,8 +272,8 @@ static void ts_answer(void *data, const struct bx_http_response *resp)
 			   what);
 		return;
 	}
-	if (bx_ts_parse_status(resp->body, resp->body_len, disc->d->cfg->tag, &st, err,
-			       sizeof err) != 0) {
+	if (bx_ts_parse_status(resp->body, resp->body_len, disc->d->cfg->tag, &st, err) !=
+	    0) {
 		ts_trouble(disc, "tailscaled's status is not understood: %s", err);
 		return;
 	}

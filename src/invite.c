@@ -5,7 +5,6 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/sha.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +79,7 @@ static unsigned char *b64_decode(const char *in, size_t *n)
 	*n = 0;
 	for (size_t i = 0; i < len; i++) {
 		const char *p = memchr(b64, in[i], 64);
-		if (p == NULL || in[i] == '\0') {
+		if (p == NULL) {
 			free(out);
 			return NULL;
 		}
@@ -120,16 +119,6 @@ char *bx_invite_encode(const struct bx_invite_token *t)
 	return token;
 }
 
-static int bad(char *errmsg, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(errmsg, errsize, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static bool hex_string(const cJSON *v, size_t max)
 {
 	size_t n;
@@ -140,8 +129,7 @@ static bool hex_string(const cJSON *v, size_t max)
 	return n >= 1 && n <= max && strspn(v->valuestring, "0123456789abcdef") == n;
 }
 
-int bx_invite_decode(const char *token, struct bx_invite_token *t, char *errmsg,
-		     size_t errsize)
+int bx_invite_decode(const char *token, struct bx_invite_token *t, char *errmsg)
 {
 	size_t plen = strlen(BX_INVITE_PREFIX), len;
 	unsigned char *json;
@@ -151,17 +139,19 @@ int bx_invite_decode(const char *token, struct bx_invite_token *t, char *errmsg,
 
 	memset(t, 0, sizeof *t);
 	if (strncmp(token, BX_INVITE_PREFIX, plen) != 0)
-		return bad(errmsg, errsize,
-			   "not a Blixard invite token (they start with " BX_INVITE_PREFIX
-			   "; 'blixard invite create' makes one)");
+		return bx_err(
+		    errmsg, BX_EINVAL,
+		    "not a Blixard invite token (they start with " BX_INVITE_PREFIX
+		    "; 'blixard invite create' makes one)");
 	if (strlen(token) > BX_INVITE_TOKEN_MAX)
-		return bad(errmsg, errsize,
-			   "damaged invite token: longer than %d characters",
-			   BX_INVITE_TOKEN_MAX);
+		return bx_err(errmsg, BX_EINVAL,
+			      "damaged invite token: longer than %d characters",
+			      BX_INVITE_TOKEN_MAX);
 	json = b64_decode(token + plen, &len);
 	if (json == NULL)
-		return bad(errmsg, errsize,
-			   "damaged invite token: not base64url after " BX_INVITE_PREFIX);
+		return bx_err(
+		    errmsg, BX_EINVAL,
+		    "damaged invite token: not base64url after " BX_INVITE_PREFIX);
 	o = cJSON_ParseWithLength((const char *)json, len);
 	free(json);
 	c = cJSON_GetObjectItemCaseSensitive(o, "c");
@@ -170,12 +160,12 @@ int bx_invite_decode(const char *token, struct bx_invite_token *t, char *errmsg,
 	s = cJSON_GetObjectItemCaseSensitive(o, "s");
 	e = cJSON_GetObjectItemCaseSensitive(o, "e");
 	if (!cJSON_IsObject(o))
-		rv = bad(errmsg, errsize, "damaged invite token: not JSON inside");
+		rv = bx_err(errmsg, BX_EINVAL, "damaged invite token: not JSON inside");
 	else if (!hex_string(c, 64) || !hex_string(i, 64) || !hex_string(s, 64) ||
 		 !cJSON_IsNumber(e) || !cJSON_IsArray(m) || cJSON_GetArraySize(m) < 1 ||
 		 cJSON_GetArraySize(m) > BX_INVITE_MEMBERS_MAX)
-		rv = bad(
-		    errmsg, errsize,
+		rv = bx_err(
+		    errmsg, BX_EINVAL,
 		    "damaged invite token: it lacks the cluster, members, id, secret or "
 		    "expiry");
 	if (rv == 0) {
@@ -188,9 +178,10 @@ int bx_invite_decode(const char *token, struct bx_invite_token *t, char *errmsg,
 			if (!cJSON_IsString(a) || a->valuestring[0] == '\0' ||
 			    strlen(a->valuestring) >= sizeof t->members[0] ||
 			    strchr(a->valuestring, ':') == NULL) {
-				rv = bad(errmsg, errsize,
-					 "damaged invite token: a member address is not "
-					 "HOST:PORT");
+				rv = bx_err(
+				    errmsg, BX_EINVAL,
+				    "damaged invite token: a member address is not "
+				    "HOST:PORT");
 				break;
 			}
 			snprintf(t->members[t->n_members++], sizeof t->members[0], "%s",

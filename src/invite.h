@@ -28,9 +28,9 @@ void bx_invite_hash(const char *secret, char out[65]);
 /* The token as a string (malloc'd), or NULL when out of memory. */
 char *bx_invite_encode(const struct bx_invite_token *t);
 
-/* Parse a token; -1 with errmsg saying what is wrong with it ("not a Blixard
- * invite token (they start with blx1.)", "damaged: …"). */
-int bx_invite_decode(const char *token, struct bx_invite_token *t, char *errmsg,
-		     size_t errsize);
+/* Parse a token; BX_EINVAL with errmsg (BX_ERRMSG_SIZE bytes) saying what is
+ * wrong with it ("not a Blixard invite token (they start with blx1.)",
+ * "damaged invite token: …"). */
+int bx_invite_decode(const char *token, struct bx_invite_token *t, char *errmsg);
 
 #endif

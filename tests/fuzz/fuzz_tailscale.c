@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "net/tailscale.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -10,10 +11,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct bx_ts_status st;
-	char err[256];
+	char err[BX_ERRMSG_SIZE];
 
-	if (bx_ts_parse_status((const char *)data, size, "tag:blixard", &st, err,
-			       sizeof err) == 0) {
+	if (bx_ts_parse_status((const char *)data, size, "tag:blixard", &st, err) == 0) {
 		for (size_t i = 0; i < st.peers_len; i++)
 			(void)bx_ts_candidate(&st.peers[i]);
 		bx_ts_status_free(&st);

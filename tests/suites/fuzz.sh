@@ -38,7 +38,7 @@ run toml tests/fuzz/fuzz_toml.c src/toml*.c src/error.c
 EXTRA=()
 run spec tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c src/error.c raft/command.c
 run qmp tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c
-run tailscale tests/fuzz/fuzz_tailscale.c net/tailscale.c
+run tailscale tests/fuzz/fuzz_tailscale.c net/tailscale.c src/error.c
 run invite tests/fuzz/fuzz_invite.c src/invite.c src/error.c -lcrypto
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "net/tailscale.h"
 
 static char *slurp(const char *path, size_t *len)
@@ -30,19 +31,20 @@ static char *slurp(const char *path, size_t *len)
 
 static int parse(const char *doc, const char *tag, struct bx_ts_status *st, char *err)
 {
-	return bx_ts_parse_status(doc, strlen(doc), tag, st, err, 256);
+	return bx_ts_parse_status(doc, strlen(doc), tag, st, err);
 }
 
 TEST(sampleHasSelfAndThreePeers)
 {
 	size_t len = 0;
-	char *doc = slurp("tests/fixtures/tailscale-status.json", &len), err[256];
+	char *doc = slurp("tests/fixtures/tailscale-status.json", &len),
+	     err[BX_ERRMSG_SIZE];
 	struct bx_ts_status st;
 
 	ASSERT_MSG(doc != NULL,
 		   "cannot read tests/fixtures/tailscale-status.json (run from the "
 		   "repository's root)");
-	ASSERT_INT(bx_ts_parse_status(doc, len, "tag:blixard", &st, err, sizeof err), 0);
+	ASSERT_INT(bx_ts_parse_status(doc, len, "tag:blixard", &st, err), 0);
 	ASSERT_STR(st.backend, "Running");
 	ASSERT_STR(st.self.host, "node-a");
 	ASSERT_STR(st.self.ipv4, "100.101.1.2");
@@ -66,7 +68,7 @@ TEST(sampleHasSelfAndThreePeers)
 	bx_ts_status_free(&st);
 
 	/* another tag: node-c carries tag:edge as well */
-	ASSERT_INT(bx_ts_parse_status(doc, len, "tag:edge", &st, err, sizeof err), 0);
+	ASSERT_INT(bx_ts_parse_status(doc, len, "tag:edge", &st, err), 0);
 	for (size_t i = 0; i < st.peers_len; i++)
 		ASSERT_INT(st.peers[i].tagged, strcmp(st.peers[i].host, "node-c") == 0);
 	ASSERT(!st.self.tagged);
@@ -77,7 +79,7 @@ TEST(sampleHasSelfAndThreePeers)
 TEST(otherStatesAndEmptyLists)
 {
 	struct bx_ts_status st;
-	char err[256];
+	char err[BX_ERRMSG_SIZE];
 
 	ASSERT_INT(parse("{\"BackendState\":\"NeedsLogin\",\"Self\":null,\"Peer\":null}",
 			 "tag:blixard", &st, err),
@@ -93,7 +95,7 @@ TEST(otherStatesAndEmptyLists)
 TEST(ipv6OnlyPeerHasNoCandidateAddress)
 {
 	struct bx_ts_status st;
-	char err[256];
+	char err[BX_ERRMSG_SIZE];
 
 	ASSERT_INT(
 	    parse("{\"BackendState\":\"Running\",\"Peer\":{\"nodekey:1\":{\"HostName\":"
@@ -132,11 +134,11 @@ TEST(badDocumentsAreRefusedSayingWhere)
 	     "Self.HostName: not a string"},
 	};
 	struct bx_ts_status st;
-	char err[256];
+	char err[BX_ERRMSG_SIZE];
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
-		ASSERT_MSG(parse(bad[i].doc, "tag:blixard", &st, err) == -1,
+		ASSERT_MSG(parse(bad[i].doc, "tag:blixard", &st, err) == BX_EINVAL,
 			   "accepted: %s", bad[i].doc);
 		ASSERT_CONTAINS(err, bad[i].want);
 		ASSERT(st.peers == NULL && st.peers_len == 0);
@@ -146,14 +148,14 @@ TEST(badDocumentsAreRefusedSayingWhere)
 TEST(tooManyPeersAreRefused)
 {
 	size_t cap = 64 + (size_t)(BX_TS_PEERS_MAX + 1) * 16;
-	char *doc = malloc(cap), err[256];
+	char *doc = malloc(cap), err[BX_ERRMSG_SIZE];
 	size_t n = (size_t)snprintf(doc, cap, "{\"BackendState\":\"Running\",\"Peer\":{");
 	struct bx_ts_status st;
 
 	for (int i = 0; i <= BX_TS_PEERS_MAX; i++)
 		n += (size_t)snprintf(doc + n, cap - n, "%s\"k%d\":{}", i ? "," : "", i);
 	snprintf(doc + n, cap - n, "}}");
-	ASSERT_INT(parse(doc, "tag:blixard", &st, err), -1);
+	ASSERT_INT(parse(doc, "tag:blixard", &st, err), BX_EINVAL);
 	ASSERT_CONTAINS(err, "more than");
 	free(doc);
 }
