@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "spec.h"
+#include "token.h"
 
 static bool is_integer(const cJSON *v, double min)
 {
@@ -134,6 +135,60 @@ static const struct bx_command_field invite_use_fields[] = {
     {"node", check_id, "an integer >= 1"},
     F_END,
 };
+
+static bool check_token_id(const cJSON *v)
+{
+	return check_string(v) && bx_token_id_valid(v->valuestring);
+}
+
+static bool check_token_hash(const cJSON *v)
+{
+	return check_string(v) && bx_token_hash_valid(v->valuestring);
+}
+
+static bool check_token_role(const cJSON *v)
+{
+	return check_string(v) && bx_token_role_valid(v->valuestring);
+}
+
+#define TOKEN_ID_WANT "16 hex digits (0-9, a-f)"
+
+static const struct bx_command_field token_create_fields[] = {
+    {"id", check_token_id, TOKEN_ID_WANT},
+    {"secret_hash", check_token_hash, "64 hex digits (0-9, a-f)"},
+    {"role", check_token_role, "\"admin\" or \"read\""},
+    F_END,
+};
+
+static const struct bx_command_field token_id_fields[] = {
+    {"id", check_token_id, TOKEN_ID_WANT},
+    F_END,
+};
+
+/* The optional fields: name (a token name, "" when absent) and created_by. */
+static int check_token_create(const cJSON *cmd, char *msg, size_t size)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(cmd, "name");
+	const cJSON *by = cJSON_GetObjectItemCaseSensitive(cmd, "created_by");
+
+	if (name != NULL &&
+	    (!check_string(name) || !bx_token_name_valid(name->valuestring))) {
+		snprintf(msg, size,
+			 "token.create: field 'name' must be at most %d characters of "
+			 "A-Z, a-z, 0-9, '.', '_', '@' and '-'",
+			 BX_TOKEN_NAME_MAX);
+		return BX_EINVAL;
+	}
+	if (by != NULL &&
+	    (!check_string(by) || strlen(by->valuestring) > BX_TOKEN_CREATED_BY_MAX)) {
+		snprintf(msg, size,
+			 "token.create: field 'created_by' must be a string of at most "
+			 "%d characters",
+			 BX_TOKEN_CREATED_BY_MAX);
+		return BX_EINVAL;
+	}
+	return BX_OK;
+}
 
 static const struct bx_command_field node_upsert_fields[] = {
     {"id", check_id, "an integer >= 1"},
@@ -293,6 +348,8 @@ static const struct bx_command_op ops[] = {
     {"invite.create", invite_create_fields, NULL},
     {"invite.revoke", invite_id_fields, NULL},
     {"invite.use", invite_use_fields, NULL},
+    {"token.create", token_create_fields, check_token_create},
+    {"token.revoke", token_id_fields, NULL},
     {"node.upsert", node_upsert_fields, check_node_upsert},
     {"node.drain", node_drain_fields, NULL},
     {"node.remove", node_id_fields, NULL},

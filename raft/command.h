@@ -28,6 +28,11 @@
  *   invite.use      id, secret_hash (of the secret the joining node showed),
  *                   node: integer >= 1 (refused when unknown, revoked,
  *                   expired at ts, used up or the secret differs)
+ *   token.create    id: 16 hex, secret_hash: 64 hex (lower case); role:
+ *                   "admin" | "read"; optional name (src/token.h, "" when
+ *                   absent), created_by (string, at most 128 chars); refused
+ *                   when the id exists
+ *   token.revoke    id (refused when unknown: a revoked token is deleted)
  *   service.put     name: service name, spec: object, start: bool
  *   service.start   name
  *   service.stop    name
@@ -78,7 +83,7 @@ const struct bx_command_op *bx_command_find(const char *name);
  * "service.assign: field 'node' must be an integer >= 0".
  */
 int bx_command_validate(const cJSON *cmd, const struct bx_command_op **op, char *msg,
-		    size_t size);
+			size_t size);
 
 /* True if `name` is a valid service name. */
 bool bx_command_valid_service_name(const char *name);

@@ -49,6 +49,8 @@ static const struct {
     {"invite.create", fsm_op_invite_create},
     {"invite.revoke", fsm_op_invite_revoke},
     {"invite.use", fsm_op_invite_use},
+    {"token.create", fsm_op_token_create},
+    {"token.revoke", fsm_op_token_revoke},
 };
 
 /* What on_apply is told of one applied command. */

@@ -12,8 +12,8 @@
 /*
  * The state machine is split by concern: fsm.c (entries, batches, results,
  * libraft's callbacks), fsm_record.c (record fields, rejecting a command),
- * fsm_events.c (the event log), fsm_nodes.c, fsm_services.c and
- * fsm_invites.c (the command handlers, one per op of raft/command.h).
+ * fsm_events.c (the event log), fsm_nodes.c, fsm_services.c, fsm_invites.c
+ * and fsm_tokens.c (the command handlers, one per op of raft/command.h).
  */
 
 /* What one apply works on. */
@@ -29,7 +29,7 @@ struct apply {
 
 /* Reject the command: sets the result, returns 0 (not a store failure). */
 int fsm_reject(struct apply *a, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Set obj[key] (replacing any), taking ownership of item; 0 or BX_ENOMEM. */
 int fsm_set_item(cJSON *obj, const char *key, cJSON *item);
@@ -38,6 +38,17 @@ int fsm_set_str(cJSON *obj, const char *key, const char *v);
 /* A field of obj: 0 / "" when absent or of another type. */
 double fsm_num_of(const cJSON *obj, const char *key);
 const char *fsm_str_of(const cJSON *obj, const char *key);
+
+/* Records kept by id (invites, tokens): the store's reader of their kind. */
+typedef int (*fsm_get_fn)(struct bx_store *s, const char *id, cJSON **out);
+/* The record of `kind` ("invite") the command's "id" names into *rec, which is
+ * also the result. If there is none the command is rejected with ENOENT
+ * ("OP: no KIND ID"): 0 is returned and *rec is NULL. a->key is the id. */
+int fsm_load_by_id(struct apply *a, fsm_get_fn get, const char *kind, cJSON **rec);
+/* A new empty record for the command's "id" into *rec, also the result; if
+ * one exists the command is rejected with EEXIST ("OP: KIND ID exists"): 0 is
+ * returned and *rec is NULL. a->key is the id. */
+int fsm_create_by_id(struct apply *a, fsm_get_fn get, const char *kind, cJSON **rec);
 
 /* The result record becomes the FSM's (its result), written to the store too. */
 int fsm_keep_service(struct apply *a, cJSON *rec);
@@ -71,5 +82,7 @@ int fsm_op_service_report(struct apply *a);
 int fsm_op_invite_create(struct apply *a);
 int fsm_op_invite_revoke(struct apply *a);
 int fsm_op_invite_use(struct apply *a);
+int fsm_op_token_create(struct apply *a);
+int fsm_op_token_revoke(struct apply *a);
 
 #endif

@@ -11,42 +11,14 @@
 #include "error.h"
 #include "fsm_internal.h"
 
-/* The invite the command names into *rec (also the result), or reject with
- * ENOENT (then 0 is returned and *rec is NULL). */
-static int load_invite(struct apply *a, const char *op, cJSON **rec)
-{
-	const char *id = bx_command_str(a->cmd, "id");
-	int rc;
-
-	snprintf(a->key, sizeof a->key, "%s", id);
-	rc = bx_store_get_invite(a->fsm->store, id, rec);
-	if (rc == BX_ENOENT)
-		return fsm_reject(a, BX_ENOENT, "%s: no invite %s", op, id);
-	if (rc == 0)
-		a->res->record = *rec;
-	return rc;
-}
-
 int fsm_op_invite_create(struct apply *a)
 {
-	const char *id = bx_command_str(a->cmd, "id");
 	cJSON *rec = NULL;
-	int rc;
+	int rc = fsm_create_by_id(a, bx_store_get_invite, "invite", &rec);
 
-	snprintf(a->key, sizeof a->key, "%s", id);
-	rc = bx_store_get_invite(a->fsm->store, id, &rec);
-	if (rc == 0) {
-		a->res->record = rec;
-		return fsm_reject(a, BX_EEXIST, "invite.create: invite %s exists", id);
-	}
-	if (rc != BX_ENOENT)
+	if (rc != 0 || rec == NULL)
 		return rc;
-	rec = cJSON_CreateObject();
-	if (rec == NULL)
-		return BX_ENOMEM;
-	a->res->record = rec;
-	rc = fsm_set_str(rec, "id", id);
-	rc = rc ?: fsm_set_str(rec, "secret_hash", bx_command_str(a->cmd, "secret_hash"));
+	rc = fsm_set_str(rec, "secret_hash", bx_command_str(a->cmd, "secret_hash"));
 	rc = rc ?: fsm_set_str(rec, "role", bx_command_str(a->cmd, "role"));
 	rc = rc ?: fsm_set_num(rec, "uses", (double)bx_command_u64(a->cmd, "uses"));
 	rc = rc ?: fsm_set_num(rec, "used", 0);
@@ -56,13 +28,13 @@ int fsm_op_invite_create(struct apply *a)
 				(double)bx_command_u64(a->cmd, "expires_at"));
 	rc = rc ?: fsm_set_num(rec, "created_at", a->ts);
 	rc = rc ?: fsm_set_item(rec, "revoked", cJSON_CreateFalse());
-	return rc ?: bx_store_put_invite(a->txn, id, rec);
+	return rc ?: bx_store_put_invite(a->txn, bx_command_str(a->cmd, "id"), rec);
 }
 
 int fsm_op_invite_revoke(struct apply *a)
 {
 	cJSON *rec = NULL;
-	int rc = load_invite(a, "invite.revoke", &rec);
+	int rc = fsm_load_by_id(a, bx_store_get_invite, "invite", &rec);
 
 	if (rc != 0 || rec == NULL)
 		return rc;
@@ -95,7 +67,7 @@ int fsm_op_invite_use(struct apply *a)
 	const char *want;
 	double used, uses, expires;
 	char when[40];
-	int rc = load_invite(a, "invite.use", &rec);
+	int rc = fsm_load_by_id(a, bx_store_get_invite, "invite", &rec);
 
 	if (rc != 0 || rec == NULL)
 		return rc;

@@ -1,5 +1,5 @@
-/* fsm_record.c - service and node record fields for the state machine, and rejecting a
- * command. */
+/* fsm_record.c - record fields for the state machine, records kept by id, and
+ * rejecting a command. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +53,40 @@ const char *fsm_str_of(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+int fsm_load_by_id(struct apply *a, fsm_get_fn get, const char *kind, cJSON **rec)
+{
+	const char *id = bx_command_str(a->cmd, "id");
+	int rc;
+
+	snprintf(a->key, sizeof a->key, "%s", id);
+	rc = get(a->fsm->store, id, rec);
+	if (rc == BX_ENOENT)
+		return fsm_reject(a, BX_ENOENT, "%s: no %s %s",
+				  bx_command_str(a->cmd, "op"), kind, id);
+	if (rc == 0)
+		a->res->record = *rec;
+	return rc;
+}
+
+int fsm_create_by_id(struct apply *a, fsm_get_fn get, const char *kind, cJSON **rec)
+{
+	const char *id = bx_command_str(a->cmd, "id");
+	int rc;
+
+	snprintf(a->key, sizeof a->key, "%s", id);
+	rc = get(a->fsm->store, id, rec);
+	if (rc == 0) {
+		cJSON_Delete(*rec);
+		*rec = NULL;
+		return fsm_reject(a, BX_EEXIST, "%s: %s %s exists",
+				  bx_command_str(a->cmd, "op"), kind, id);
+	}
+	if (rc != BX_ENOENT)
+		return rc;
+	*rec = a->res->record = cJSON_CreateObject();
+	return *rec != NULL ? fsm_set_str(*rec, "id", id) : BX_ENOMEM;
 }
 
 /* The result record becomes the FSM's (its result), written to the store too. */

@@ -1,4 +1,4 @@
-/* store.h - the replicated state in LMDB: services, nodes, cluster identity, applied index. */
+/* store.h - the replicated state in LMDB: services, nodes, invites, tokens, meta. */
 #ifndef BX_STORE_H
 #define BX_STORE_H
 
@@ -9,7 +9,8 @@
 
 /*
  * One LMDB environment under DIR (data.mdb) with named databases:
- *   meta      "applied_index" (uint64 LE), "cluster_id" (string)
+ *   meta      "applied_index" (uint64 LE), "cluster_id" (string),
+ *             "invite/ID", "token/ID" (JSON records)
  *   services  name -> service record (JSON text)
  *   nodes     id (decimal string) -> node record (JSON text)
  * and a derived placement index (services by node, see bx_store_list_placed).
@@ -33,13 +34,14 @@ struct bx_store_options {
 };
 
 /* Open (creating DIR 0700 if needed). `opts` may be NULL. */
-int bx_store_open(const char *dir, const struct bx_store_options *opts, struct bx_store **out,
-		  char *errmsg);
+int bx_store_open(const char *dir, const struct bx_store_options *opts,
+		  struct bx_store **out, char *errmsg);
 void bx_store_close(struct bx_store *s); /* NULL allowed */
 
 /* Reads. Records returned are the caller's to cJSON_Delete. BX_ENOENT if absent. */
 uint64_t bx_store_applied_index(struct bx_store *s);
-const char *bx_store_cluster_id(struct bx_store *s); /* "" if none; valid until the next write */
+/* "" if none; valid until the next write */
+const char *bx_store_cluster_id(struct bx_store *s);
 int bx_store_get_service(struct bx_store *s, const char *name, cJSON **out);
 int bx_store_get_node(struct bx_store *s, uint64_t id, cJSON **out);
 int bx_store_list_services(struct bx_store *s, cJSON **out); /* array, by name */
@@ -50,9 +52,11 @@ int bx_store_list_instances(struct bx_store *s, const char *name, cJSON **out);
  * and in none of them into *other, without parsing the records. */
 int bx_store_count_states(struct bx_store *s, const char *const *states, size_t n,
 			  uint64_t *counts, uint64_t *other);
-int bx_store_list_nodes(struct bx_store *s, cJSON **out);    /* array, by id */
+int bx_store_list_nodes(struct bx_store *s, cJSON **out); /* array, by id */
 int bx_store_get_invite(struct bx_store *s, const char *id, cJSON **out);
 int bx_store_list_invites(struct bx_store *s, cJSON **out); /* array, by id */
+int bx_store_get_token(struct bx_store *s, const char *id, cJSON **out);
+int bx_store_list_tokens(struct bx_store *s, cJSON **out); /* array, by id */
 
 /* The services as one JSON array text, records as stored (no parsing): for
  * GET /v1/services with many services. *out (len bytes) is the caller's to free. */
@@ -71,7 +75,8 @@ struct bx_store_load {
 	size_t services;
 	size_t running;
 };
-int bx_store_list_placed(struct bx_store *s, uint64_t node, bool running_only, cJSON **out);
+int bx_store_list_placed(struct bx_store *s, uint64_t node, bool running_only,
+			 cJSON **out);
 int bx_store_loads(struct bx_store *s, struct bx_store_load **out, size_t *n);
 
 /*
@@ -93,6 +98,9 @@ int bx_store_del_node(struct bx_store_txn *t, uint64_t id);
 int bx_store_set_cluster_id(struct bx_store_txn *t, const char *cluster_id);
 /* Invites (raft: invite.*), kept in meta under "invite/ID": snapshots carry them. */
 int bx_store_put_invite(struct bx_store_txn *t, const char *id, const cJSON *record);
+/* API tokens (raft: token.*, src/token.h), under "token/ID" the same way. */
+int bx_store_put_token(struct bx_store_txn *t, const char *id, const cJSON *record);
+int bx_store_del_token(struct bx_store_txn *t, const char *id);
 int bx_store_savepoint(struct bx_store_txn *t);
 void bx_store_rollback(struct bx_store_txn *t);
 int bx_store_release(struct bx_store_txn *t);

@@ -186,11 +186,29 @@ int bx_store_del_node(struct bx_store_txn *t, uint64_t id)
 	return add_op(t, DB_NODES, key, (size_t)n, NULL, 0, NULL);
 }
 
+/* The meta key "KIND/ID" into key (80 bytes: ids are at most 64 characters);
+ * its length. */
+static size_t meta_key(char *key, const char *kind, const char *id)
+{
+	return (size_t)snprintf(key, 80, "%s/%.64s", kind, id);
+}
+
 int bx_store_put_invite(struct bx_store_txn *t, const char *id, const cJSON *record)
 {
 	char key[80];
-	int n = snprintf(key, sizeof key, "invite/%.64s", id);
-	return add_json(t, DB_META, key, (size_t)n, record, NULL);
+	return add_json(t, DB_META, key, meta_key(key, "invite", id), record, NULL);
+}
+
+int bx_store_put_token(struct bx_store_txn *t, const char *id, const cJSON *record)
+{
+	char key[80];
+	return add_json(t, DB_META, key, meta_key(key, "token", id), record, NULL);
+}
+
+int bx_store_del_token(struct bx_store_txn *t, const char *id)
+{
+	char key[80];
+	return add_op(t, DB_META, key, meta_key(key, "token", id), NULL, 0, NULL);
 }
 
 int bx_store_set_cluster_id(struct bx_store_txn *t, const char *cluster_id)

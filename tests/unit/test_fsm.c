@@ -105,11 +105,13 @@ static cJSON *get_service(struct fx *f, const char *name)
 static char *state(struct fx *f)
 {
 	struct bx_store_events_query all_events = {.limit = SIZE_MAX};
-	cJSON *all = cJSON_CreateObject(), *services, *nodes, *events, *invites;
+	cJSON *all = cJSON_CreateObject(), *services, *nodes, *events, *invites, *tokens;
 	char *text;
 
 	ASSERT_INT(bx_store_list_invites(f->store, &invites), 0);
 	cJSON_AddItemToObject(all, "invites", invites);
+	ASSERT_INT(bx_store_list_tokens(f->store, &tokens), 0);
+	cJSON_AddItemToObject(all, "tokens", tokens);
 	ASSERT_INT(bx_store_list_services(f->store, &services), 0);
 	ASSERT_INT(bx_store_list_nodes(f->store, &nodes), 0);
 	ASSERT_INT(bx_store_list_events(f->store, &all_events, &events), 0);
@@ -1459,4 +1461,118 @@ TEST(invitesAreUsedWithinTheirLimitsDecidedAtApply)
 	ASSERT_INT(num(inv, "revoked_at"), 4100);
 	cJSON_Delete(inv);
 	fx_close(&f);
+}
+
+#define HASH_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define HASH_B "0000000000000000000000000000000000000000000000000000000000000000"
+
+TEST(tokensAreCreatedWithTheirRoleAndHashValidatedAtApply)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *tok, *all;
+
+	fx_open(&f, "db");
+	res = apply(&f, "{'op':'token.create','ts':1000,'id':'00112233aabbccdd',"
+			"'name':'ci-deploy','role':'admin','secret_hash':'" HASH_A "',"
+			"'created_by':'local'}");
+	ok(res);
+	ASSERT_STR(str(res->record, "role"), "admin");
+	ASSERT_STR(seen.op, "token.create");
+	ASSERT_STR(seen.name, "00112233aabbccdd");
+	ASSERT_INT(bx_store_get_token(f.store, "00112233aabbccdd", &tok), 0);
+	ASSERT_STR(str(tok, "id"), "00112233aabbccdd");
+	ASSERT_STR(str(tok, "name"), "ci-deploy");
+	ASSERT_STR(str(tok, "role"), "admin");
+	ASSERT_STR(str(tok, "secret_hash"), HASH_A);
+	ASSERT_STR(str(tok, "created_by"), "local");
+	ASSERT_INT(num(tok, "created_at"), 1000);
+	cJSON_Delete(tok);
+	/* no name: an empty one; no created_by: none */
+	ok(apply(&f, "{'op':'token.create','ts':1001,'id':'ffeeddccbbaa9988',"
+		     "'role':'read','secret_hash':'" HASH_B "'}"));
+	ASSERT_INT(bx_store_get_token(f.store, "ffeeddccbbaa9988", &tok), 0);
+	ASSERT_STR(str(tok, "name"), "");
+	ASSERT(cJSON_GetObjectItem(tok, "created_by") == NULL);
+	cJSON_Delete(tok);
+	ASSERT_INT(bx_store_list_tokens(f.store, &all), 0);
+	ASSERT_INT(cJSON_GetArraySize(all), 2);
+	cJSON_Delete(all);
+
+	reject(&f, BX_EEXIST,
+	       "{'op':'token.create','ts':1002,'id':'00112233aabbccdd','role':'read',"
+	       "'secret_hash':'" HASH_B "'}");
+	/* ids and hashes are exact-length lower-case hex */
+	static const struct {
+		const char *fields, *want;
+	} bad[] = {
+	    {"'id':'0011223344556677','role':'root'",
+	     "'role' must be \"admin\" or \"read\""},
+	    {"'id':'0011223344556677'", "missing field 'role'"},
+	    {"'id':'00112233','role':'read'", "field 'id' must be 16 hex digits"},
+	    {"'id':'00112233AABBCCDD','role':'read'", "field 'id' must be 16 hex digits"},
+	    {"'id':'0011223344556677','role':'read','name':'no spaces'",
+	     "field 'name' must be at most 64 characters"},
+	    {"'id':'0011223344556677','role':'read','name':7", "field 'name'"},
+	    {"'id':'0011223344556677','role':'read','created_by':false",
+	     "field 'created_by' must be a string"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char cmd[512];
+		snprintf(cmd, sizeof cmd,
+			 "{'op':'token.create','ts':1002,%s,'secret_hash':'" HASH_B "'}",
+			 bad[i].fields);
+		res = reject(&f, BX_EINVAL, cmd);
+		ASSERT_CONTAINS(res->msg, bad[i].want);
+	}
+	res = reject(&f, BX_EINVAL,
+		     "{'op':'token.create','ts':1002,'id':'0011223344556677','role':"
+		     "'read','secret_hash':'abcd'}");
+	ASSERT_CONTAINS(res->msg, "field 'secret_hash' must be 64 hex digits");
+	fx_close(&f);
+}
+
+TEST(revokingATokenDeletesItAndAnUnknownOneIsNotFound)
+{
+	struct fx f;
+	const struct bx_fsm_result *res;
+	cJSON *tok;
+
+	fx_open(&f, "db");
+	ok(apply(&f, "{'op':'token.create','ts':1000,'id':'00112233aabbccdd',"
+		     "'name':'ops','role':'read','secret_hash':'" HASH_A "'}"));
+	res = apply(&f, "{'op':'token.revoke','ts':2000,'id':'00112233aabbccdd'}");
+	ok(res);
+	/* the answer is the token as it was, with when it ended */
+	ASSERT_STR(str(res->record, "name"), "ops");
+	ASSERT_INT(num(res->record, "revoked_at"), 2000);
+	ASSERT_STR(seen.op, "token.revoke");
+	ASSERT_INT(bx_store_get_token(f.store, "00112233aabbccdd", &tok), BX_ENOENT);
+	res = reject(&f, BX_ENOENT,
+		     "{'op':'token.revoke','ts':2100,'id':'00112233aabbccdd'}");
+	ASSERT_CONTAINS(res->msg, "no token 00112233aabbccdd");
+	reject(&f, BX_EINVAL, "{'op':'token.revoke','ts':2100,'id':'xyz'}");
+	fx_close(&f);
+}
+
+TEST(tokensTravelInSnapshots)
+{
+	struct fx a, b;
+	void *buf;
+	size_t len;
+	char msg[BX_ERRMSG_SIZE] = "";
+	cJSON *tok;
+
+	fx_open(&a, "a");
+	ok(apply(&a, "{'op':'token.create','ts':1000,'id':'00112233aabbccdd',"
+		     "'role':'admin','secret_hash':'" HASH_A "'}"));
+	ASSERT_INT(bx_store_snapshot(a.store, &buf, &len), 0);
+	fx_open(&b, "b");
+	ASSERT_MSG(bx_store_restore(b.store, buf, len, msg) == 0, "%s", msg);
+	ASSERT_INT(bx_store_get_token(b.store, "00112233aabbccdd", &tok), 0);
+	ASSERT_STR(str(tok, "secret_hash"), HASH_A);
+	cJSON_Delete(tok);
+	free(buf);
+	fx_close(&a);
+	fx_close(&b);
 }
