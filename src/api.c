@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,8 @@ void bx_api_pending_free(struct pending *p)
 	free(p->name);
 	free(p->api);
 	free(p->raft);
+	if (p->token != NULL) /* it holds a secret */
+		OPENSSL_cleanse(p->token, strlen(p->token));
 	free(p->token);
 	free(p);
 }
@@ -960,6 +963,10 @@ void bx_api_handle(void *data, struct bx_http_request *req)
 		bx_api_invites(d, req);
 	} else if (strncmp(path, "/v1/invites/", 12) == 0) {
 		bx_api_invite(d, req, path + 12);
+	} else if (strcmp(path, "/v1/tokens") == 0) {
+		bx_api_tokens(d, req);
+	} else if (strncmp(path, "/v1/tokens/", 11) == 0) {
+		bx_api_token(d, req, path + 11);
 	} else if (strcmp(path, "/v1/events") == 0) {
 		is(req, "GET") ? bx_api_events(d, req) : method_not_allowed(req, "GET");
 	} else if (strcmp(path, "/v1/snapshot") == 0) {

@@ -16,11 +16,11 @@ struct bx_http_response;
 struct pending {
 	struct bx_http_request *req;
 	struct bx_daemon *d;
-	uint64_t id; /* join/leave: the server concerned */
-	char *name;  /* join: the node's name */
-	char *api;   /* join: the node's API address */
-	char *raft;  /* join: the node's Raft address */
-	char *token; /* invite create: the token to answer with */
+	uint64_t id;  /* join/leave: the server concerned */
+	char *name;   /* join: the node's name */
+	char *api;    /* join: the node's API address */
+	char *raft;   /* join: the node's Raft address */
+	char *token;  /* invite or token create: the token to answer with */
 	bool standby; /* join: its invite makes it a standby for good */
 };
 
@@ -50,6 +50,26 @@ bool bx_api_only_keys(struct bx_http_request *req, const cJSON *body,
 /* The raw value of `key` in a query ("n=20&from=0": up to the next '&'), or NULL. */
 const char *bx_api_query(const char *query, const char *key);
 
+/* api_records.c, for records kept by id (invites, tokens). */
+struct bx_store;
+/* The collection's route (/v1/invites): GET answers every record `list`
+ * reads, as `view` shows it; POST runs `create`; other methods get 405. */
+void bx_api_collection(struct bx_daemon *d, struct bx_http_request *req,
+		       int (*list)(struct bx_store *s, cJSON **out),
+		       cJSON *(*view)(const cJSON *rec),
+		       void (*create)(struct bx_daemon *d, struct bx_http_request *req));
+/* On the leader (else forwarded): propose {"op": op, "id": id}; cb (its data a
+ * struct pending) answers once it is applied. */
+void bx_api_propose_id(struct bx_daemon *d, struct bx_http_request *req, const char *op,
+		       const char *id,
+		       void (*cb)(void *data, int code, const char *msg,
+				  const cJSON *record));
+
+/* Answer a record's command (invites, tokens): the error, or `view` (the
+ * record as a client may see it; NULL: out of memory) with p->token added as
+ * "token", 201, when p->token is set, else 200. Frees view and p. */
+void bx_api_answer_view(struct pending *p, int code, const char *msg, cJSON *view);
+
 /* Client callback (data = struct pending): relay the leader's answer as is. */
 void bx_api_relay_leader(void *data, const struct bx_http_response *resp);
 
@@ -73,6 +93,11 @@ void bx_api_prometheus_targets(struct bx_daemon *d, struct bx_http_request *req)
  * (DELETE revokes); bx_api_invite_use: a join's invite, on the leader */
 void bx_api_invites(struct bx_daemon *d, struct bx_http_request *req);
 void bx_api_invite(struct bx_daemon *d, struct bx_http_request *req, const char *id);
+
+/* api_tokens.c: /v1/tokens (GET list, POST create), /v1/tokens/ID (GET shows,
+ * DELETE revokes) */
+void bx_api_tokens(struct bx_daemon *d, struct bx_http_request *req);
+void bx_api_token(struct bx_daemon *d, struct bx_http_request *req, const char *id);
 
 /* api_ops.c: GET /v1/events, GET /v1/snapshot */
 void bx_api_events(struct bx_daemon *d, struct bx_http_request *req);

@@ -20,10 +20,11 @@
 #define MAX_TTL_MS (365.0 * 24 * 3600 * 1000)
 
 /* What a client may see of an invite: no secret hash; its state now. */
-static cJSON *public_view(const cJSON *rec, double now)
+static cJSON *public_view(const cJSON *rec)
 {
 	cJSON *o = cJSON_Duplicate(rec, 1);
 	const char *state = "valid";
+	double now = (double)bx_now_ms();
 
 	cJSON_DeleteItemFromObjectCaseSensitive(o, "secret_hash");
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "revoked")))
@@ -42,20 +43,7 @@ static cJSON *public_view(const cJSON *rec, double now)
  * new one (p->token set) its token, 201. */
 static void answered(void *data, int code, const char *msg, const cJSON *record)
 {
-	struct pending *p = data;
-
-	if (p->req != NULL) {
-		if (code != BX_OK) {
-			bx_api_respond_code(p->req, code, msg);
-		} else {
-			cJSON *body = public_view(record, (double)bx_now_ms());
-			if (p->token != NULL)
-				cJSON_AddStringToObject(body, "token", p->token);
-			bx_http_respond_json(p->req, p->token != NULL ? 201 : 200, body);
-			cJSON_Delete(body);
-		}
-	}
-	bx_api_pending_free(p);
+	bx_api_answer_view(data, code, msg, code == BX_OK ? public_view(record) : NULL);
 }
 
 /* The members a new node can join through: their API addresses, this node's first. */
@@ -169,62 +157,20 @@ out:
 	cJSON_Delete(body);
 }
 
-static void list(struct bx_daemon *d, struct bx_http_request *req)
-{
-	cJSON *all = NULL, *out = cJSON_CreateArray(), *rec;
-	double now = (double)bx_now_ms();
-
-	if (bx_store_list_invites(d->store, &all) != 0) {
-		cJSON_Delete(out);
-		bx_api_respond_code(req, BX_EIO, "read the state store");
-		return;
-	}
-	cJSON_ArrayForEach(rec, all) cJSON_AddItemToArray(out, public_view(rec, now));
-	bx_http_respond_json(req, 200, out);
-	cJSON_Delete(out);
-	cJSON_Delete(all);
-}
-
 void bx_api_invites(struct bx_daemon *d, struct bx_http_request *req)
 {
-	if (strcmp(req->method, "GET") == 0)
-		list(d, req);
-	else if (strcmp(req->method, "POST") == 0)
-		create(d, req);
-	else
-		bx_http_respond_error(req, 405, "%s %s: allowed: GET, POST", req->method,
-				      req->path);
+	bx_api_collection(d, req, bx_store_list_invites, public_view, create);
 }
 
 void bx_api_invite(struct bx_daemon *d, struct bx_http_request *req, const char *id)
 {
 	size_t n = strlen(id);
-	struct pending *p;
-	cJSON *cmd;
-	int rv;
 
-	if (n == 0 || n > 64 || strspn(id, "0123456789abcdef") != n) {
+	if (n == 0 || n > 64 || strspn(id, "0123456789abcdef") != n)
 		bx_http_respond_error(req, 400, "'%s' is not an invite id (hex)", id);
-		return;
-	}
-	if (strcmp(req->method, "DELETE") != 0) {
+	else if (strcmp(req->method, "DELETE") != 0)
 		bx_http_respond_error(req, 405, "%s %s: allowed: DELETE", req->method,
 				      req->path);
-		return;
-	}
-	if (!bx_raft_node_is_leader(d->raft)) {
-		bx_api_forward(d, req);
-		return;
-	}
-	p = bx_api_pending_new(d, req);
-	if (p == NULL)
-		return;
-	cmd = cJSON_CreateObject();
-	cJSON_AddStringToObject(cmd, "op", "invite.revoke");
-	cJSON_AddStringToObject(cmd, "id", id);
-	rv = bx_daemon_propose(d, cmd, answered, p);
-	if (rv != 0) {
-		bx_api_pending_free(p);
-		bx_api_respond_code(req, rv, "propose the revocation");
-	}
+	else
+		bx_api_propose_id(d, req, "invite.revoke", id, answered);
 }
