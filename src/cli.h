@@ -11,7 +11,13 @@ enum { BX_EXIT_OK = 0, BX_EXIT_ERROR = 1, BX_EXIT_USAGE = 2 };
 struct bx_cli {
 	const char *addr;   /* --addr HOST:PORT or BLIXARD_ADDR; NULL if unset */
 	const char *socket; /* --socket PATH or BLIXARD_SOCKET; NULL if unset */
-	bool json;          /* --json: machine-readable output */
+	/* --token TOKEN, the first line of --token-file PATH, or BLIXARD_TOKEN:
+	 * an API token (src/token.h) sent with every request as
+	 * "Authorization: Bearer TOKEN"; NULL if unset. A flag's is checked
+	 * before the verb runs, the variable's when a request is made. */
+	const char *token;
+	const char *token_from; /* "--token", "BLIXARD_TOKEN"…: for messages */
+	bool json;              /* --json: machine-readable output */
 };
 
 /*
@@ -45,6 +51,7 @@ int bx_cmd_snapshot(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_prometheus(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_join(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_invite(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_token(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_leave(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_validate(struct bx_cli *cli, int argc, char **argv);
 

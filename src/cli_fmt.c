@@ -22,6 +22,19 @@ const char *bx_fmt_num(const cJSON *obj, const char *key, char *buf, size_t size
 	return buf;
 }
 
+const char *bx_fmt_utc(const cJSON *obj, const char *key, char *buf, size_t size)
+{
+	double ms = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(obj, key));
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+
+	/* NaN (no such number) fails the comparison */
+	if (!(ms > 0) || gmtime_r(&sec, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "-");
+	return buf;
+}
+
 const char *bx_fmt_age(const cJSON *obj, const char *key, char *buf, size_t size)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);

@@ -11,6 +11,8 @@ const char *bx_fmt_str(const cJSON *obj, const char *key);
  */
 const char *bx_fmt_num(const cJSON *obj, const char *key, char *buf, size_t size,
 		       int dash_zero);
+/* The ms timestamp field `key` in UTC, "2026-11-24T10:00:00Z", or "-". */
+const char *bx_fmt_utc(const cJSON *obj, const char *key, char *buf, size_t size);
 /* "3s", "5m", "2h", "4d" since the ms timestamp field `key`, or "-". */
 const char *bx_fmt_age(const cJSON *obj, const char *key, char *buf, size_t size);
 

@@ -4,8 +4,10 @@
 
 #include "error.h"
 #include "spec.h"
+#include "token.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,24 @@ static void target(const struct bx_cli *cli, const char *addr, const char **sock
 	}
 }
 
+/* "Authorization: Bearer TOKEN" for cli->token, or BX_EINVAL if it is none. */
+static int add_token(const struct bx_cli *cli, struct curl_slist **headers, char *errmsg)
+{
+	char id[BX_TOKEN_ID_LEN + 1], secret[BX_TOKEN_SECRET_LEN + 1];
+	char token[BX_TOKEN_LEN + 1], line[BX_TOKEN_LEN + 32];
+
+	if (bx_token_parse(cli->token, id, secret, errmsg) != 0)
+		return bx_errwrap(errmsg, BX_EINVAL, "%s",
+				  cli->token_from ? cli->token_from : "the token");
+	bx_token_format(id, secret, token);
+	snprintf(line, sizeof line, "Authorization: Bearer %s", token);
+	*headers = curl_slist_append(*headers, line);
+	OPENSSL_cleanse(secret, sizeof secret);
+	OPENSSL_cleanse(token, sizeof token);
+	OPENSSL_cleanse(line, sizeof line);
+	return BX_OK;
+}
+
 int bx_cli_call(const struct bx_cli *cli, const char *addr, const char *method,
 		const char *path, const cJSON *body, long timeout_ms,
 		struct bx_cli_reply *reply, char *errmsg)
@@ -98,6 +118,15 @@ int bx_cli_call(const struct bx_cli *cli, const char *addr, const char *method,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
 	}
 	headers = curl_slist_append(headers, "Expect:");
+	if (cli->token != NULL) {
+		rv = add_token(cli, &headers, errmsg);
+		if (rv != 0) {
+			curl_slist_free_all(headers);
+			curl_easy_cleanup(c);
+			cJSON_free(payload);
+			return rv;
+		}
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -263,4 +292,70 @@ int bx_cli_read_option(struct bx_cli *cli, const char *arg, const char *usage)
 		return BX_OPT_TAKEN;
 	}
 	return BX_OPT_NONE;
+}
+
+int bx_cli_credential_verb(struct bx_cli *cli, int argc, char **argv, const char *usage,
+			   const struct bx_cli_credential_verbs *verbs)
+{
+	char *rest[16];
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		int opt = bx_cli_read_option(cli, argv[i], usage);
+		if (opt == BX_OPT_HELP)
+			return BX_EXIT_OK;
+		if (opt == BX_OPT_TAKEN)
+			continue;
+		if (n == (int)(sizeof rest / sizeof rest[0])) {
+			fprintf(stderr, "blixard %s: too many arguments\n%s", argv[0],
+				usage);
+			return BX_EXIT_USAGE;
+		}
+		rest[n++] = argv[i];
+	}
+	if (n >= 1 && strcmp(rest[0], "create") == 0)
+		return verbs->create(cli, n - 1, rest + 1);
+	if (n == 1 && strcmp(rest[0], "list") == 0)
+		return verbs->list(cli);
+	if (n == 2 && strcmp(rest[0], "revoke") == 0)
+		return verbs->revoke(cli, rest[1]);
+	fprintf(stderr, "blixard %s: %s\n%s", argv[0],
+		n == 0 ? "create, list or revoke?" : "unexpected arguments", usage);
+	return BX_EXIT_USAGE;
+}
+
+int bx_cli_show(struct bx_cli *cli, const char *verb, const char *method,
+		const char *path, cJSON *body, void (*show)(const cJSON *answer))
+{
+	struct bx_cli_reply r;
+	int rv = bx_cli_request(cli, verb, method, path, body, &r);
+
+	cJSON_Delete(body);
+	if (rv != 0)
+		return rv;
+	if (cli->json)
+		bx_cli_print_json(r.json);
+	else
+		show(r.json);
+	bx_cli_reply_free(&r);
+	return BX_EXIT_OK;
+}
+
+int bx_cli_revoke(struct bx_cli *cli, const char *verb, const char *prefix,
+		  const char *id)
+{
+	struct bx_cli_reply r;
+	char path[256];
+	int rv;
+
+	snprintf(path, sizeof path, "%s%s", prefix, id);
+	rv = bx_cli_request(cli, verb, "DELETE", path, NULL, &r);
+	if (rv != 0)
+		return rv;
+	if (cli->json)
+		bx_cli_print_json(r.json);
+	else
+		printf("%s %s revoked\n", verb, id);
+	bx_cli_reply_free(&r);
+	return BX_EXIT_OK;
 }

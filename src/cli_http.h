@@ -60,6 +60,29 @@ int bx_cli_request(const struct bx_cli *cli, const char *verb, const char *metho
 enum { BX_OPT_NONE, BX_OPT_TAKEN, BX_OPT_HELP };
 int bx_cli_read_option(struct bx_cli *cli, const char *arg, const char *usage);
 
+/*
+ * A verb that manages credentials (invite, token): "VERB create [OPTIONS]",
+ * "VERB list" or "VERB revoke ID", with the options above anywhere; runs the
+ * one asked for and returns its exit code, or says what is wrong
+ * (BX_EXIT_USAGE), or prints `usage` (--help, BX_EXIT_OK).
+ */
+struct bx_cli_credential_verbs {
+	int (*create)(struct bx_cli *cli, int argc, char **argv); /* its options */
+	int (*list)(struct bx_cli *cli);
+	int (*revoke)(struct bx_cli *cli, const char *id);
+};
+int bx_cli_credential_verb(struct bx_cli *cli, int argc, char **argv, const char *usage,
+			   const struct bx_cli_credential_verbs *verbs);
+
+/* One request (body taken; NULL: none), then the answer as JSON (--json) or
+ * through show(answer). The verb's exit code (errors said). */
+int bx_cli_show(struct bx_cli *cli, const char *verb, const char *method,
+		const char *path, cJSON *body, void (*show)(const cJSON *answer));
+
+/* DELETE `prefix` + id, then the answer (--json) or "VERB ID revoked". */
+int bx_cli_revoke(struct bx_cli *cli, const char *verb, const char *prefix,
+		  const char *id);
+
 /* Print JSON (pretty) to stdout. */
 void bx_cli_print_json(const cJSON *json);
 

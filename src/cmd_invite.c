@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage[] =
     "usage: blixard [--json] invite create [--ttl DURATION] [--uses N] [--role ROLE]\n"
@@ -42,22 +41,22 @@ static double parse_duration(const char *s)
 	return v * unit;
 }
 
-static void utc(double ms, char *out, size_t size)
+/* A new invite: how to use it on stderr, the token on stdout. */
+static void show(const cJSON *inv)
 {
-	time_t sec = (time_t)(ms / 1000);
-	struct tm tm;
+	char when[32];
 
-	if (ms <= 0 || gmtime_r(&sec, &tm) == NULL ||
-	    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, size, "-");
+	bx_fmt_utc(inv, "expires_at", when, sizeof when);
+	fprintf(stderr, "invite %s: %s use(s) as %s, until %s; on the new node:\n",
+		bx_fmt_str(inv, "id"), bx_fmt_num(inv, "uses", (char[24]){0}, 24, 0),
+		bx_fmt_str(inv, "role"), when);
+	fprintf(stderr, "  blixard daemon --join-token TOKEN ...\n");
+	printf("%s\n", bx_fmt_str(inv, "token"));
 }
 
 static int create(struct bx_cli *cli, int argc, char **argv)
 {
 	cJSON *body = cJSON_CreateObject();
-	struct bx_cli_reply r;
-	char when[32];
-	int rv;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
@@ -103,26 +102,7 @@ static int create(struct bx_cli *cli, int argc, char **argv)
 			return BX_EXIT_USAGE;
 		}
 	}
-	rv = bx_cli_request(cli, "invite", "POST", "/v1/invites", body, &r);
-	cJSON_Delete(body);
-	if (rv != 0)
-		return rv;
-	if (cli->json) {
-		bx_cli_print_json(r.json);
-	} else {
-		utc(cJSON_GetNumberValue(
-			cJSON_GetObjectItemCaseSensitive(r.json, "expires_at")),
-		    when, sizeof when);
-		fprintf(stderr,
-			"invite %s: %s use(s) as %s, until %s; on the new node:\n",
-			bx_fmt_str(r.json, "id"),
-			bx_fmt_num(r.json, "uses", (char[24]){0}, 24, 0),
-			bx_fmt_str(r.json, "role"), when);
-		fprintf(stderr, "  blixard daemon --join-token TOKEN ...\n");
-		printf("%s\n", bx_fmt_str(r.json, "token"));
-	}
-	bx_cli_reply_free(&r);
-	return BX_EXIT_OK;
+	return bx_cli_show(cli, "invite", "POST", "/v1/invites", body, show);
 }
 
 static int list(struct bx_cli *cli)
@@ -149,12 +129,8 @@ static int list(struct bx_cli *cli)
 		snprintf(used, sizeof used, "%s/%s",
 			 bx_fmt_num(inv, "used", a, sizeof a, 0),
 			 bx_fmt_num(inv, "uses", b, sizeof b, 0));
-		utc(cJSON_GetNumberValue(
-			cJSON_GetObjectItemCaseSensitive(inv, "expires_at")),
-		    expires, sizeof expires);
-		utc(cJSON_GetNumberValue(
-			cJSON_GetObjectItemCaseSensitive(inv, "created_at")),
-		    created, sizeof created);
+		bx_fmt_utc(inv, "expires_at", expires, sizeof expires);
+		bx_fmt_utc(inv, "created_at", created, sizeof created);
 		cells[0] = bx_fmt_str(inv, "id");
 		cells[1] = bx_fmt_str(inv, "state");
 		cells[2] = used;
@@ -170,10 +146,7 @@ static int list(struct bx_cli *cli)
 
 static int revoke(struct bx_cli *cli, const char *id)
 {
-	struct bx_cli_reply r;
-	char path[128];
 	size_t n = strlen(id);
-	int rv;
 
 	if (n == 0 || n > 64 || strspn(id, "0123456789abcdef") != n) {
 		fprintf(stderr,
@@ -182,42 +155,12 @@ static int revoke(struct bx_cli *cli, const char *id)
 			id);
 		return BX_EXIT_USAGE;
 	}
-	snprintf(path, sizeof path, "/v1/invites/%s", id);
-	rv = bx_cli_request(cli, "invite", "DELETE", path, NULL, &r);
-	if (rv != 0)
-		return rv;
-	if (cli->json)
-		bx_cli_print_json(r.json);
-	else
-		printf("invite %s revoked\n", id);
-	bx_cli_reply_free(&r);
-	return BX_EXIT_OK;
+	return bx_cli_revoke(cli, "invite", "/v1/invites/", id);
 }
 
 int bx_cmd_invite(struct bx_cli *cli, int argc, char **argv)
 {
-	char *rest[16];
-	int n = 0;
+	static const struct bx_cli_credential_verbs verbs = {create, list, revoke};
 
-	for (int i = 1; i < argc; i++) {
-		int opt = bx_cli_read_option(cli, argv[i], usage);
-		if (opt == BX_OPT_HELP)
-			return BX_EXIT_OK;
-		if (opt == BX_OPT_TAKEN)
-			continue;
-		if (n == (int)(sizeof rest / sizeof rest[0])) {
-			fprintf(stderr, "blixard invite: too many arguments\n%s", usage);
-			return BX_EXIT_USAGE;
-		}
-		rest[n++] = argv[i];
-	}
-	if (n >= 1 && strcmp(rest[0], "create") == 0)
-		return create(cli, n - 1, rest + 1);
-	if (n == 1 && strcmp(rest[0], "list") == 0)
-		return list(cli);
-	if (n == 2 && strcmp(rest[0], "revoke") == 0)
-		return revoke(cli, rest[1]);
-	fprintf(stderr, "blixard invite: %s\n%s",
-		n == 0 ? "create, list or revoke?" : "unexpected arguments", usage);
-	return BX_EXIT_USAGE;
+	return bx_cli_credential_verb(cli, argc, argv, usage, &verbs);
 }
