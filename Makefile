@@ -9,6 +9,7 @@
 #   make fuzz-qmp   run the QMP reply (line splitter + parser) libFuzzer target
 #   make fuzz-tailscale  run the LocalAPI status libFuzzer target
 #   make fuzz-invite     run the invite token libFuzzer target
+#   make fuzz-token      run the API token (Authorization header) libFuzzer target
 #   make install    binary, man page, systemd unit, default config (PREFIX, DESTDIR)
 
 BUILD    ?= build
@@ -31,7 +32,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
 
-.PHONY: all test asan fuzz-toml fuzz-spec fuzz-qmp fuzz-tailscale fuzz-invite clean format install uninstall
+.PHONY: all test asan fuzz-toml fuzz-spec fuzz-qmp fuzz-tailscale fuzz-invite fuzz-token clean \
+        format install uninstall
 all: $(BUILD)/blixard $(TOOL_BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -89,6 +91,9 @@ fuzz-tailscale:
 	    -max_len=65536)
 fuzz-invite:
 	$(call fuzz,invite,tests/fuzz/fuzz_invite.c src/invite.c src/error.c,-max_len=16384)
+fuzz-token:
+	$(call fuzz,token,tests/fuzz/fuzz_token.c src/token.c src/invite.c src/store*.c \
+	    src/json.c src/error.c $(shell pkg-config --libs lmdb),-max_len=4096)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the man page, the
 # systemd unit (pointing at this BINDIR and SYSCONFDIR) and the default config,

@@ -2,7 +2,8 @@
 # Short runs of the fuzz targets for untrusted input: the TOML parser (make
 # fuzz-toml runs it for 10 minutes), API bodies (JSON specs and commands,
 # make fuzz-spec), QMP replies (make fuzz-qmp) and tailscaled's LocalAPI
-# status (make fuzz-tailscale), invite tokens. FUZZ_SECONDS overrides
+# status (make fuzz-tailscale), invite tokens (make fuzz-invite) and API
+# tokens as Authorization headers (make fuzz-token). FUZZ_SECONDS overrides
 # the length of each (default 20).
 set -u
 cd "$(dirname "$0")/../.."
@@ -40,5 +41,7 @@ run spec tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c src/err
 run qmp tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c
 run tailscale tests/fuzz/fuzz_tailscale.c net/tailscale.c src/error.c
 run invite tests/fuzz/fuzz_invite.c src/invite.c src/error.c -lcrypto
+run token tests/fuzz/fuzz_token.c src/token.c src/invite.c src/store*.c src/json.c src/error.c \
+	-lcrypto $(pkg-config --libs lmdb)
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
