@@ -34,9 +34,9 @@ static void answered(void *data, int code, const char *msg, const cJSON *record)
 	bx_api_answer_view(data, code, msg, code == BX_OK ? public_view(record) : NULL);
 }
 
-/* Who asks, for the record: the token the request carries ("token ID"; the
- * API checked it), "local" on the Unix socket, else NULL (not known here,
- * e.g. a request a follower forwarded). */
+/* Who asks, for the record: the token the request carries ("token ID";
+ * checking it is the API middleware's job), "local" on the Unix socket, else
+ * NULL (not known here, e.g. a request a follower forwarded). */
 static const char *asker(const struct bx_http_request *req, char *buf, size_t size)
 {
 	char id[BX_TOKEN_ID_LEN + 1], secret[BX_TOKEN_SECRET_LEN + 1];

@@ -62,13 +62,10 @@ static int create_token(struct bx_cli *cli, int argc, char **argv)
 		if (strcmp(opt, "--role") == 0 && val != NULL) {
 			if (!bx_token_role_valid(val))
 				bad = "--role is admin or read, got '%s'";
-			cJSON_AddStringToObject(body, "role", val);
 		} else if (strcmp(opt, "--name") == 0 && val != NULL) {
 			if (!bx_token_name_valid(val))
-				bad = "--name takes at most 64 characters of A-Z a-z 0-9 "
-				      ". _ @ "
-				      "-, got '%s'";
-			cJSON_AddStringToObject(body, "name", val);
+				bad = "--name takes at most 64 characters of "
+				      "A-Z a-z 0-9 . _ @ -, got '%s'";
 		} else {
 			cJSON_Delete(body);
 			fprintf(stderr, "blixard token create: %s '%s'\n%s",
@@ -81,6 +78,9 @@ static int create_token(struct bx_cli *cli, int argc, char **argv)
 			cJSON_Delete(body);
 			return usage_error(bad, val);
 		}
+		/* "role" or "name"; given twice, the last counts */
+		cJSON_DeleteItemFromObjectCaseSensitive(body, opt + 2);
+		cJSON_AddStringToObject(body, opt + 2, val);
 	}
 	return bx_cli_show(cli, "token", "POST", "/v1/tokens", body, show_new);
 }
