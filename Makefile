@@ -83,7 +83,8 @@ fuzz-toml:
 	    -max_len=65536 -dict=tests/fuzz/toml.dict)
 fuzz-spec:
 	$(call fuzz,spec,tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c \
-	    src/error.c raft/command.c,-max_len=65536)
+	    src/error.c raft/command.c src/token.c src/invite.c src/store*.c src/json.c \
+	    $(shell pkg-config --libs lmdb),-max_len=65536)
 fuzz-qmp:
 	$(call fuzz,qmp,tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c,-max_len=200000)
 fuzz-tailscale:

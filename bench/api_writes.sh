@@ -13,6 +13,13 @@ ROUNDS=${1:-3}
 SECS=${2:-10}
 BIN=${BX_BIN:-$PWD/build/blixard} # BX_BIN: another build, to compare
 TMP=$(mktemp -d /tmp/bx-bench-XXXXXX)
+. scripts/lib_secret.sh
+bx_secret_setup "$TMP"
+# A binary from before the cluster secret (BX_BIN=…, to compare) takes no such flag
+SECRET_ARGS=()
+if "$BIN" daemon --help 2>&1 | grep -q -- --cluster-secret-file; then
+	SECRET_ARGS=(--cluster-secret-file "$BX_SECRET_FILE")
+fi
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -36,7 +43,8 @@ wait_for() { # SECS CMD...
 # --- Blixard: node 1 bootstraps, 2 and 3 join
 for n in 1 2 3; do
 	args=(--node-id "$n" --name "n$n" --data-dir "$TMP/bx$n" --api "127.0.0.1:$((B + n * 2))"
-		--raft "127.0.0.1:$((B + n * 2 + 1))" --socket "$TMP/bx$n.sock" --log-level warn)
+		--raft "127.0.0.1:$((B + n * 2 + 1))" --socket "$TMP/bx$n.sock" --log-level warn
+		"${SECRET_ARGS[@]}")
 	if [ "$n" = 1 ]; then args+=(--bootstrap); else args+=(--join "127.0.0.1:$((B + 2))"); fi
 	"$BIN" daemon "${args[@]}" >>"$TMP/bx$n.log" 2>&1 &
 	PIDS+=($!)

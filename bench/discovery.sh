@@ -12,6 +12,8 @@ RUNS=${1:-11}
 BIN=${BIN:-$PWD/build/blixard}
 PORT=27300
 TMP=$(mktemp -d /tmp/bx-discovery-bench-XXXXXX)
+. scripts/lib_secret.sh
+bx_secret_setup "$TMP"
 PIDS=()
 stop_all() {
 	[ ${#PIDS[@]} -eq 0 ] || kill -9 "${PIDS[@]}" 2>/dev/null || true
@@ -59,7 +61,7 @@ for run in $(seq 1 "$RUNS"); do
 		"$BIN" daemon --name "h$n" --data-dir "$TMP/d$n" --api "127.0.0.$n:$PORT" \
 			--raft "127.0.0.$n:$((PORT + 1))" --socket "$TMP/d$n.sock" --log-level warn \
 			--discovery tailscale --tailscale-socket "$TMP/$n.sock" --bootstrap-expect 3 \
-			>>"$TMP/log" 2>&1 &
+			--cluster-secret-file "$BX_SECRET_FILE" >>"$TMP/log" 2>&1 &
 		PIDS+=($!)
 	done
 	until agreed; do

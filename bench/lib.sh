@@ -32,8 +32,11 @@ bench_setup() {
 	KHZ=$(awk '/^cpu MHz/ {printf "%d", $4 * 1000; exit}' /proc/cpuinfo)
 	TMP=$(mktemp -d "/tmp/bx-bench-$1-XXXXXX")
 	trap bench_cleanup EXIT
+	. scripts/lib_secret.sh
+	bx_secret_setup "$TMP"
 	"$BIN" daemon --node-id 1 --data-dir "$TMP/data" --bootstrap --api "$API" \
 		--raft "127.0.0.1:$RAFT_PORT" --socket "$TMP/sock" --log-level warn \
+		--cluster-secret-file "$BX_SECRET_FILE" \
 		>"$TMP/log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 1 150); do

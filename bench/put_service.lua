@@ -12,12 +12,17 @@ function init(args)
 	prefix = "b" .. tostring(tid) .. "-" .. tostring(math.random(1, 1000000000)) .. "-"
 end
 
+-- the TCP API's token (scripts/lib_secret.sh exports it), when there is one
+local headers = {["Content-Type"] = "application/json"}
+if os.getenv("BLIXARD_TOKEN") then
+	headers["Authorization"] = "Bearer " .. os.getenv("BLIXARD_TOKEN")
+end
+
 local body = '{"spec":{"service":{"driver":"process"},"process":{"command":["/bin/true"]}},"start":false}'
 
 function request()
 	counter = counter + 1
-	return wrk.format("PUT", "/v1/services/" .. prefix .. counter,
-		{["Content-Type"] = "application/json"}, body)
+	return wrk.format("PUT", "/v1/services/" .. prefix .. counter, headers, body)
 end
 
 function done(summary, latency, requests)

@@ -13,9 +13,12 @@ API=127.0.0.1:27100
 PID=
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
+. scripts/lib_secret.sh
+bx_secret_setup "$TMP"
 start() {
 	"$BIN" daemon --node-id 1 --data-dir "$TMP/data" --api "$API" --raft 127.0.0.1:27101 \
-		--socket "$TMP/sock" --log-level warn "$@" >>"$TMP/log" 2>&1 &
+		--socket "$TMP/sock" --log-level warn --cluster-secret-file "$BX_SECRET_FILE" \
+		"$@" >>"$TMP/log" 2>&1 &
 	PID=$!
 }
 now_ms() { date +%s%3N; }

@@ -2,6 +2,7 @@
  * loop. */
 #include "http_client.h"
 
+#include "curl_body.h"
 #include "error.h"
 
 #include <curl/curl.h>
@@ -24,10 +25,8 @@ struct call {
 	struct bx_http_client *c;
 	CURL *easy;
 	struct curl_slist *headers;
-	char *body; /* request body (copy) */
-	char *resp; /* response body */
-	size_t resp_len;
-	bool too_big;
+	char *body;               /* request body (copy) */
+	struct bx_curl_body resp; /* response body, up to MAX_BODY */
 	char errbuf[CURL_ERROR_SIZE];
 	char url[512];
 	bx_http_response_cb cb;
@@ -169,7 +168,7 @@ static void free_call(struct call *k)
 {
 	curl_slist_free_all(k->headers);
 	free(k->body);
-	free(k->resp);
+	free(k->resp.data);
 	free(k);
 }
 
@@ -207,13 +206,13 @@ static void deliver(uv_timer_t *t)
 		c->done = k->next;
 		resp.code = k->code;
 		resp.status = k->code == BX_OK ? k->status : 0;
-		resp.body = k->resp ? k->resp : "";
-		resp.body_len = k->resp_len;
+		resp.body = k->resp.data ? k->resp.data : "";
+		resp.body_len = k->resp.len;
 		if (k->code != BX_OK) {
 			snprintf(msg, sizeof msg, "%s: %s", k->url,
-				 k->too_big     ? "response body too large"
-				 : k->errbuf[0] ? k->errbuf
-						: bx_strerror(k->code));
+				 k->resp.too_big ? "response body too large"
+				 : k->errbuf[0]  ? k->errbuf
+						 : bx_strerror(k->code));
 			resp.errmsg = msg;
 		}
 		k->cb(k->data, &resp);
@@ -251,29 +250,9 @@ static void check_done(struct bx_http_client *c)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&k);
 		finish(c, k,
 		       m->data.result == CURLE_OK ? BX_OK
-		       : k->too_big               ? BX_EIO
+		       : k->resp.too_big          ? BX_EIO
 						  : map_curl(m->data.result));
 	}
-}
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct call *k = userdata;
-	size_t n = size * nmemb;
-	char *grown;
-
-	if (k->resp_len + n > MAX_BODY) {
-		k->too_big = true;
-		return 0;
-	}
-	grown = realloc(k->resp, k->resp_len + n + 1);
-	if (grown == NULL)
-		return 0;
-	memcpy(grown + k->resp_len, ptr, n);
-	k->resp = grown;
-	k->resp_len += n;
-	k->resp[k->resp_len] = '\0';
-	return n;
 }
 
 /* --- public ---------------------------------------------------------------- */
@@ -360,8 +339,9 @@ int bx_http_client_request(struct bx_http_client *c, const char *method, const c
 	curl_easy_setopt(k->easy, CURLOPT_URL, url);
 	curl_easy_setopt(k->easy, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(k->easy, CURLOPT_HTTPHEADER, k->headers);
-	curl_easy_setopt(k->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(k->easy, CURLOPT_WRITEDATA, k);
+	k->resp.max = MAX_BODY;
+	curl_easy_setopt(k->easy, CURLOPT_WRITEFUNCTION, bx_curl_body_write);
+	curl_easy_setopt(k->easy, CURLOPT_WRITEDATA, &k->resp);
 	curl_easy_setopt(k->easy, CURLOPT_PRIVATE, k);
 	curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, k->errbuf);
 	curl_easy_setopt(k->easy, CURLOPT_NOSIGNAL, 1L);

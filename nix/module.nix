@@ -39,6 +39,8 @@ let
     tag = cfg.tag;
     tailscale_socket = cfg.tailscaleSocket;
     bootstrap_expect = cfg.bootstrapExpect;
+    cluster_secret_file =
+      if cfg.clusterSecretFile == null then null else toString cfg.clusterSecretFile;
   } // cfg.settings);
   configFile = toml.generate "blixard.toml" daemonSettings;
 
@@ -135,6 +137,18 @@ in
       '';
     };
 
+    clusterSecretFile = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      example = "/run/secrets/blixard-cluster";
+      description = ''
+        A file (mode 0600) holding the cluster secret every node shares, for
+        nodes that join with `join` or discovery instead of an invite. The
+        first node may take it too, else it makes one (kept in its data dir).
+        Keep it out of the Nix store (agenix, sops-nix).
+      '';
+    };
+
     discovery = mkOption {
       type = types.enum [ "static" "tailscale" ];
       default = "static";
@@ -213,6 +227,10 @@ in
         {
           assertion = !(cfg.bootstrap && cfg.join != null);
           message = "services.blixard: bootstrap or join, not both";
+        }
+        {
+          assertion = cfg.join == null || cfg.clusterSecretFile != null;
+          message = "services.blixard: join needs clusterSecretFile (or an invite: joinTokenFile)";
         }
         {
           assertion = microvmNames == [ ] || options ? microvm;

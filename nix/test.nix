@@ -11,12 +11,15 @@ let
     networking.interfaces.eth1.ipv4.addresses = lib.mkForce [{ address = ip; prefixLength = 24; }];
     virtualisation.memorySize = 1024;
     environment.systemPackages = [ pkgs.jq ];
+    # a test's secret may sit in the store; a real one must not
+    environment.etc."blixard/cluster.secret" = { text = "nixos-test-cluster-secret"; mode = "0600"; };
     services.blixard = {
       enable = true;
       inherit name bootstrap;
       api = "${ip}:7000";
       raft = "${ip}:7001";
       join = if bootstrap then null else "192.168.1.1:7000";
+      clusterSecretFile = "/etc/blixard/cluster.secret";
       openFirewall = true;
       services.ticker = {
         service.driver = "process";

@@ -2,6 +2,7 @@
 #include "node.h"
 #include "log.h"
 #include "node_internal.h"
+#include "transport.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -80,7 +81,8 @@ bool bx_raft_node_is_fresh(const char *dir)
 	while ((e = readdir(d)) != NULL) {
 		/* libraft writes metadata1/2, segments and snapshots; anything but
 		 * its lock/probe files means state exists. */
-		if (strncmp(e->d_name, "metadata", 8) == 0 || strncmp(e->d_name, "open-", 5) == 0 ||
+		if (strncmp(e->d_name, "metadata", 8) == 0 ||
+		    strncmp(e->d_name, "open-", 5) == 0 ||
 		    strncmp(e->d_name, "snapshot-", 9) == 0 ||
 		    (e->d_name[0] >= '0' && e->d_name[0] <= '9')) {
 			fresh = false;
@@ -108,12 +110,14 @@ static int make_dir(const char *path, char *errmsg)
 		*p = '/';
 	}
 	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-		return bx_err(errmsg, BX_EIO, "create directory '%s': %s", buf, strerror(errno));
+		return bx_err(errmsg, BX_EIO, "create directory '%s': %s", buf,
+			      strerror(errno));
 	return BX_OK;
 }
 
 int bx_raft_node_init(struct bx_raft_node **out, uv_loop_t *loop,
-		      const struct bx_raft_node_config *cfg, struct raft_fsm *fsm, char *errmsg)
+		      const struct bx_raft_node_config *cfg, struct raft_fsm *fsm,
+		      char *errmsg)
 {
 	struct bx_raft_node *n;
 	int rv;
@@ -135,13 +139,16 @@ int bx_raft_node_init(struct bx_raft_node **out, uv_loop_t *loop,
 		goto err_after_alloc;
 	}
 
-	n->transport.version = 1;
-	n->transport.data = n;
-	rv = raft_uv_tcp_init(&n->transport, loop);
+	rv = bx_transport_init(&n->transport, loop);
 	if (rv != 0) {
-		rv = bx_err(errmsg, bx_raft_code(rv), "raft transport: %s", raft_strerror(rv));
+		rv = bx_err(errmsg, bx_raft_code(rv), "raft transport: %s",
+			    raft_strerror(rv));
 		goto err_after_alloc;
 	}
+	n->transport.data = n;
+	bx_transport_set_secret(&n->transport, cfg->secret);
+	if (cfg->bind != NULL && strcmp(cfg->bind, cfg->address) != 0)
+		bx_transport_set_bind(&n->transport, cfg->bind);
 	rv = raft_uv_init(&n->io, loop, n->dir, &n->transport);
 	if (rv != 0) {
 		rv = bx_err(errmsg, bx_raft_code(rv), "raft storage in '%s': %s", n->dir,
@@ -150,7 +157,8 @@ int bx_raft_node_init(struct bx_raft_node **out, uv_loop_t *loop,
 	}
 	rv = raft_init(&n->raft, &n->io, fsm, cfg->id, n->address);
 	if (rv != 0) {
-		rv = bx_err(errmsg, bx_raft_code(rv), "raft init: %s", raft_errmsg(&n->raft));
+		rv = bx_err(errmsg, bx_raft_code(rv), "raft init: %s",
+			    raft_errmsg(&n->raft));
 		goto err_after_io;
 	}
 	n->raft.data = n;
@@ -172,7 +180,7 @@ int bx_raft_node_init(struct bx_raft_node **out, uv_loop_t *loop,
 err_after_io:
 	raft_uv_close(&n->io);
 err_after_transport:
-	raft_uv_tcp_close(&n->transport);
+	bx_transport_free(&n->transport);
 err_after_alloc:
 	free(n->address);
 	free(n->dir);
@@ -191,9 +199,9 @@ int bx_raft_node_bootstrap(struct bx_raft_node *n, char *errmsg)
 		rv = raft_bootstrap(&n->raft, &conf);
 	raft_configuration_close(&conf);
 	if (rv != 0)
-		return bx_err(errmsg, bx_raft_code(rv), "bootstrap raft in '%s': %s", n->dir,
-			      raft_errmsg(&n->raft)[0] ? raft_errmsg(&n->raft)
-						       : raft_strerror(rv));
+		return bx_err(
+		    errmsg, bx_raft_code(rv), "bootstrap raft in '%s': %s", n->dir,
+		    raft_errmsg(&n->raft)[0] ? raft_errmsg(&n->raft) : raft_strerror(rv));
 	return BX_OK;
 }
 
@@ -227,9 +235,9 @@ int bx_raft_node_start(struct bx_raft_node *n, char *errmsg)
 	int rv = raft_start(&n->raft);
 
 	if (rv != 0)
-		return bx_err(errmsg, bx_raft_code(rv), "start raft from '%s': %s", n->dir,
-			      raft_errmsg(&n->raft)[0] ? raft_errmsg(&n->raft)
-						       : raft_strerror(rv));
+		return bx_err(
+		    errmsg, bx_raft_code(rv), "start raft from '%s': %s", n->dir,
+		    raft_errmsg(&n->raft)[0] ? raft_errmsg(&n->raft) : raft_strerror(rv));
 	n->started = true;
 	uv_timer_start(&n->watch, watch_cb, WATCH_INTERVAL_MS, WATCH_INTERVAL_MS);
 	return BX_OK;
@@ -246,15 +254,16 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
 	struct proposal *p = req->data;
 
 	if (status != 0)
-		BX_WARN("raft", "proposal failed: %s (%d)", raft_strerror(status), status);
+		BX_WARN("raft", "proposal failed: %s (%d)", raft_strerror(status),
+			status);
 	/* libraft frees the entry's buffer once it is committed and applied, or
 	 * on failure: p->buf is not ours to free any more. */
 	p->cb(p->data, bx_raft_code(status), result);
 	free(p);
 }
 
-int bx_raft_node_propose(struct bx_raft_node *n, void *buf, size_t len, bx_raft_propose_cb cb,
-			 void *data, uint64_t *index)
+int bx_raft_node_propose(struct bx_raft_node *n, void *buf, size_t len,
+			 bx_raft_propose_cb cb, void *data, uint64_t *index)
 {
 	struct proposal *p;
 	int rv;
@@ -354,7 +363,7 @@ static void transport_closed(struct bx_raft_node *n)
 	void *data = n->close_data;
 
 	raft_uv_close(&n->io);
-	raft_uv_tcp_close(&n->transport);
+	bx_transport_free(&n->transport);
 	free(n->address);
 	free(n->dir);
 	free(n);
@@ -428,4 +437,15 @@ void bx_raft_node_close(struct bx_raft_node *n, void (*cb)(void *data), void *da
 		}
 	}
 	close_now(n);
+}
+
+void bx_raft_node_set_secret(struct bx_raft_node *n, const char *secret)
+{
+	bx_transport_set_secret(&n->transport, secret);
+}
+
+void bx_raft_node_refused(const struct bx_raft_node *n, uint64_t *in, uint64_t *out)
+{
+	*in = bx_transport_refused_in(&n->transport);
+	*out = bx_transport_refused_out(&n->transport);
 }

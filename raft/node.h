@@ -26,13 +26,15 @@
 
 struct bx_raft_node_config {
 	uint64_t id;
-	const char *address;      /* "HOST:PORT" other servers reach, also bound */
-	const char *dir;          /* libraft's data directory (created 0700) */
-	unsigned heartbeat_ms;    /* default 100 */
-	unsigned election_ms;     /* default 1000 */
+	const char *address;   /* "HOST:PORT" other servers reach */
+	const char *bind;      /* "HOST:PORT" listened on; NULL: address */
+	const char *dir;       /* libraft's data directory (created 0700) */
+	unsigned heartbeat_ms; /* default 100 */
+	unsigned election_ms;  /* default 1000 */
 	unsigned snapshot_threshold;
 	unsigned snapshot_trailing;
 	unsigned max_voters; /* default 5 */
+	const char *secret;  /* the cluster secret, or NULL until a join brings it */
 };
 
 struct bx_raft_node;
@@ -56,7 +58,8 @@ typedef void (*bx_raft_state_cb)(struct bx_raft_node *node, void *data);
  * *out belongs to the caller and is released by bx_raft_node_close().
  */
 int bx_raft_node_init(struct bx_raft_node **out, uv_loop_t *loop,
-		      const struct bx_raft_node_config *cfg, struct raft_fsm *fsm, char *errmsg);
+		      const struct bx_raft_node_config *cfg, struct raft_fsm *fsm,
+		      char *errmsg);
 
 /* True if libraft's directory holds no state yet (a fresh node). */
 bool bx_raft_node_is_fresh(const char *dir);
@@ -113,6 +116,14 @@ const char *bx_raft_role_name(int role);
  * BX_ESHUTDOWN. `cb` runs once everything is released (the node is freed).
  */
 void bx_raft_node_close(struct bx_raft_node *node, void (*cb)(void *data), void *data);
+
+/* The cluster secret every Raft connection proves (raft/transport.h): set
+ * once a join with an invite brings it. */
+void bx_raft_node_set_secret(struct bx_raft_node *node, const char *secret);
+
+/* Raft connections refused so far: accepted ones that failed the handshake
+ * (`in`: someone without the secret), outgoing ones whose peer refused us. */
+void bx_raft_node_refused(const struct bx_raft_node *node, uint64_t *in, uint64_t *out);
 
 /* Map a libraft error code to a BX_E* code. */
 int bx_raft_code(int raft_rv);

@@ -36,6 +36,7 @@ struct hs {
 	struct raft_uv_connect *req;
 	raft_uv_connect_cb cb;
 	int stage;
+	bool parked; /* accepted before this node knew the secret: waits for it */
 	unsigned char nonce_me[NONCE], nonce_peer[NONCE];
 	unsigned char buf[4 + NONCE + MAC + 8 + 2 + ADDR_MAX];
 	size_t have, need;
@@ -49,6 +50,7 @@ struct tp {
 	uv_loop_t *loop;
 	raft_id id;
 	char address[ADDR_MAX + 1];
+	char bind[ADDR_MAX + 1]; /* listened on: "" is `address` */
 	char secret[BX_TRANSPORT_SECRET_MAX + 1];
 	uv_tcp_t listener;
 	bool listening;
@@ -235,9 +237,17 @@ static void accept_step(struct hs *h)
 	unsigned char out[4 + NONCE + MAC], want[MAC];
 
 	if (h->stage == 0) { /* "BXR1" nonce_c */
-		if (memcmp(h->buf, MAGIC, 4) != 0 || tp->secret[0] == '\0' ||
-		    !random_nonce(h->nonce_me)) {
+		if (memcmp(h->buf, MAGIC, 4) != 0 || !random_nonce(h->nonce_me)) {
 			finish(h, false, RAFT_NOCONNECTION);
+			return;
+		}
+		if (tp->secret[0] == '\0') {
+			/* A node joining with an invite listens before the join's
+			 * answer brings the secret, and the leader connects as soon
+			 * as it has added it: hold the exchange (within its
+			 * deadline) until bx_transport_set_secret. */
+			h->parked = true;
+			uv_read_stop((uv_stream_t *)h->tcp);
 			return;
 		}
 		memcpy(h->nonce_peer, h->buf + 4, NONCE);
@@ -435,11 +445,12 @@ static int tp_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 	char host[ADDR_MAX + 1], port[8];
 	int rv;
 
+	const char *where = tp->bind[0] != '\0' ? tp->bind : tp->address;
+
 	tp->accept_cb = cb;
-	if (split(tp->address, host, sizeof host, port, sizeof port) != 0 ||
+	if (split(where, host, sizeof host, port, sizeof port) != 0 ||
 	    getaddrinfo(host, port, &hints, &ai) != 0) {
-		snprintf(t->errmsg, sizeof t->errmsg, "cannot resolve %.200s",
-			 tp->address);
+		snprintf(t->errmsg, sizeof t->errmsg, "cannot resolve %.200s", where);
 		return RAFT_IOERR;
 	}
 	uv_tcp_init(tp->loop, &tp->listener);
@@ -451,7 +462,7 @@ static int tp_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 	if (rv == 0)
 		rv = uv_listen((uv_stream_t *)&tp->listener, 128, on_connection);
 	if (rv != 0) {
-		snprintf(t->errmsg, sizeof t->errmsg, "listen on %.200s: %s", tp->address,
+		snprintf(t->errmsg, sizeof t->errmsg, "listen on %.200s: %s", where,
 			 uv_strerror(rv));
 		return RAFT_IOERR;
 	}
@@ -592,7 +603,28 @@ void bx_transport_set_secret(struct raft_uv_transport *t, const char *secret)
 {
 	struct tp *tp = t->impl;
 
+	struct hs *h, *next;
+
 	snprintf(tp->secret, sizeof tp->secret, "%s", secret != NULL ? secret : "");
+	if (tp->secret[0] == '\0')
+		return;
+	for (h = tp->list; h != NULL; h = next) {
+		next = h->next;
+		if (!h->parked || h->finished)
+			continue;
+		h->parked = false;
+		accept_step(h);
+		if (!h->finished &&
+		    uv_read_start((uv_stream_t *)h->tcp, alloc_cb, read_cb) != 0)
+			finish(h, false, RAFT_NOCONNECTION);
+	}
+}
+
+void bx_transport_set_bind(struct raft_uv_transport *t, const char *bind)
+{
+	struct tp *tp = t->impl;
+
+	snprintf(tp->bind, sizeof tp->bind, "%s", bind != NULL ? bind : "");
 }
 
 uint64_t bx_transport_refused_in(const struct raft_uv_transport *t)

@@ -29,10 +29,16 @@
 /* Set up `t` (its version, functions and state) on `loop`; 0 or RAFT_NOMEM. */
 int bx_transport_init(struct raft_uv_transport *t, uv_loop_t *loop);
 
-/* The cluster secret (text, at most BX_TRANSPORT_SECRET_MAX bytes); "" or
- * never set: every connection is refused. May change at any time (a joining
- * node learns it after it started listening). */
+/* The cluster secret (text, at most BX_TRANSPORT_SECRET_MAX bytes). May be
+ * set at any time: a node joining with an invite listens before the join's
+ * answer brings it. While it is unset, outgoing connections fail and accepted
+ * ones wait for it (within BX_TRANSPORT_HANDSHAKE_MS, then they are refused). */
 void bx_transport_set_secret(struct raft_uv_transport *t, const char *secret);
+
+/* Listen on `bind` ("HOST:PORT", e.g. "0.0.0.0:7001") instead of the
+ * address libraft gives (what the others reach and the handshake names).
+ * Before libraft's init. */
+void bx_transport_set_bind(struct raft_uv_transport *t, const char *bind);
 
 /* Connections refused so far: accepted ones that failed the exchange (no or
  * wrong secret, garbage, too slow), and outgoing ones whose peer did. */

@@ -19,6 +19,9 @@ The node:
   --bootstrap            it starts a new cluster (its data dir must be fresh)
   --join HOST:PORT       it joins through this member's API
   --join-token TOKEN     it joins with an invite ('blixard invite create')
+  --cluster-secret-file FILE
+                         the cluster secret, copied to the host (0600): for
+                         --join, or for --bootstrap with a secret of your own
   --name NAME            its name (default: the host's name)
   --api HOST:PORT        its API address (default: the address SSH reached, port 7000)
   --raft HOST:PORT       its Raft address (default: that address, port 7001)
@@ -47,7 +50,7 @@ die() {
 }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HOST="" BOOTSTRAP=0 JOIN="" TOKEN="" NAME="" API="" RAFT="" EXTRA=()
+HOST="" BOOTSTRAP=0 JOIN="" TOKEN="" SECRET="" NAME="" API="" RAFT="" EXTRA=()
 PREFIX=/usr/local CONFIG_DIR=/etc/blixard DATA_DIR=/var/lib/blixard RUN_DIR=/run/blixard
 LOG=/var/log/blixard.log SYSTEMD=1 INSTALL_DEPS=0 BINARY="" FLAKE=$ROOT TIMEOUT=120
 SSH_OPTS=()
@@ -59,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--bootstrap) BOOTSTRAP=1 ;;
 	--join) need "$@"; JOIN=$2; shift ;;
 	--join-token) need "$@"; TOKEN=$2; shift ;;
+	--cluster-secret-file) need "$@"; SECRET=$2; shift ;;
 	--name) need "$@"; NAME=$2; shift ;;
 	--api) need "$@"; API=$2; shift ;;
 	--raft) need "$@"; RAFT=$2; shift ;;
@@ -96,6 +100,10 @@ done
 }
 [ "$BOOTSTRAP" = 1 ] && [ -n "$JOIN$TOKEN" ] && die "--bootstrap or --join, not both"
 [ -n "$JOIN" ] && [ -n "$TOKEN" ] && die "--join or --join-token, not both"
+[ -z "$SECRET" ] || [ -r "$SECRET" ] || die "--cluster-secret-file: cannot read '$SECRET'"
+[ -z "$SECRET" ] || [ -z "$TOKEN" ] || die "--join-token brings the cluster secret: no --cluster-secret-file"
+[ -z "$JOIN" ] || [ -n "$SECRET" ] ||
+	die "--join needs the cluster secret (--cluster-secret-file FILE, from a member's data dir), or join with an invite (--join-token)"
 [[ -z $TOKEN || $TOKEN =~ ^blx1\.[A-Za-z0-9_-]+$ ]] || die "--join-token: not an invite token (blx1.…)"
 for v in "$NAME" "$API" "$RAFT" "$JOIN"; do
 	[[ $v != *[\"\\$'\n']* ]] || die "'$v': quotes, backslashes and newlines are not allowed"
@@ -179,11 +187,16 @@ $missing
 		if [ "$BOOTSTRAP" = 1 ]; then echo "bootstrap = true"; fi
 		if [ -n "$JOIN" ]; then echo "join = \"$JOIN\""; fi
 		if [ -n "$TOKEN" ]; then echo "join_token = \"$TOKEN\""; fi
+		if [ -n "$SECRET" ]; then echo "cluster_secret_file = \"$CONFIG_DIR/cluster.secret\""; fi
 		for kv in "${EXTRA[@]+"${EXTRA[@]}"}"; do echo "$kv"; done
 	} >"$conf"
 	"$BINARY" validate --config "$conf" >/dev/null || die "the config for $HOST is not valid (see above)"
 	copy_to "$conf" "$CONFIG_DIR/blixard.toml.new"
 	on_host "chmod 0600 $(q "$CONFIG_DIR/blixard.toml.new") && mv $(q "$CONFIG_DIR/blixard.toml.new") $(q "$CONFIG_DIR/blixard.toml")"
+	if [ -n "$SECRET" ]; then
+		on_host "umask 077 && cat >$(q "$CONFIG_DIR/cluster.secret.new")" <"$SECRET"
+		on_host "chmod 0600 $(q "$CONFIG_DIR/cluster.secret.new") && mv $(q "$CONFIG_DIR/cluster.secret.new") $(q "$CONFIG_DIR/cluster.secret")"
+	fi
 
 	if [ "$SYSTEMD" = 1 ]; then
 		echo "== $HOST: installing and (re)starting blixard.service"

@@ -55,7 +55,7 @@ fi
 
 apt-get install -y -q --no-install-recommends \
 	build-essential pkg-config clang llvm libclang-rt-14-dev \
-	libuv1-dev liblmdb-dev lmdb-utils libcjson-dev libcurl4-openssl-dev \
+	libuv1-dev liblmdb-dev lmdb-utils libcjson-dev libcurl4-openssl-dev openssl \
 	libssl-dev libvirt-dev libh2o-dev libh2o-evloop-dev \
 	curl jq iproute2 procps psmisc python3 \
 	qemu-system-x86 busybox-static cpio \

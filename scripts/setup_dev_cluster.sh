@@ -8,8 +8,10 @@
 # the address 10.77.0.I on the bridge blxdev0 (10.77.0.254), API on :7000 and
 # Raft on :7001, as on separate machines. Otherwise (or with
 # BLIXARD_DEV_NETNS=0) the nodes share loopback: API 127.0.0.1:7100+2I, Raft +1.
-# Node 1 bootstraps; the others join it. Data, logs and pids live in
-# $BLIXARD_DEV_DIR (default /tmp/blixard-dev). Uses build/blixard (run make).
+# Node 1 bootstraps; the others join it with an invite, as new hosts would.
+# An admin token for the TCP API is left in $BLIXARD_DEV_DIR/token. Data,
+# logs and pids live in $BLIXARD_DEV_DIR (default /tmp/blixard-dev). Uses
+# build/blixard (run make).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BLIXARD_BIN:-$PWD/build/blixard}
@@ -81,8 +83,10 @@ wait_for() { # SECONDS WHAT COMMAND...
 		sleep 0.2
 	done
 }
-all_members() { [ "$(curl -s -m 2 "http://$(api_of 1)/v1/cluster" | jq '.members | length')" = "$N" ]; }
-has_leader() { curl -s -m 2 "http://$(api_of 1)/v1/cluster" | jq -e '.leader.id' >/dev/null; }
+# node 1's local socket needs no token
+cluster() { curl -s -m 2 --unix-socket "$DIR/n1/api.sock" http://node1/v1/cluster; }
+all_members() { [ "$(cluster | jq '.members | length')" = "$N" ]; }
+has_leader() { cluster | jq -e '.leader.id' >/dev/null; }
 
 case "${1:-3}" in
 --stop) stop; exit 0 ;;
@@ -105,10 +109,16 @@ fi
 echo "starting $N node(s)…"
 start_node 1 --bootstrap
 wait_for 20 "node 1 to lead" has_leader
-for i in $(seq 2 "$N"); do
-	start_node "$i" --join "$(api_of 1)"
-done
+if [ "$N" -gt 1 ]; then
+	invite=$("$BIN" --socket "$DIR/n1/api.sock" --json invite create --uses $((N - 1)) --ttl 10m |
+		jq -r .token)
+	for i in $(seq 2 "$N"); do
+		start_node "$i" --join-token "$invite"
+	done
+fi
 wait_for 60 "$N members" all_members
+(umask 077 && "$BIN" --socket "$DIR/n1/api.sock" --json token create --role admin --name dev |
+	jq -r .token >"$DIR/token")
 
 echo
 echo "dev cluster of $N node(s) in $DIR ($([ -f "$DIR/netns" ] && echo "one network namespace per node, blxdev-1..$N" || echo "loopback ports")):"
@@ -116,6 +126,7 @@ for i in $(seq 1 "$N"); do
 	echo "  node $i  API $(api_of "$i")  log $DIR/n$i/log"
 done
 echo
+echo "  export BLIXARD_TOKEN=\$(cat $DIR/token)   # the TCP API needs a token"
 echo "  $BIN --addr $(api_of 1) nodes"
 echo "  $BIN --addr $(api_of 1) start examples/simple_service.toml"
 echo "  $0 --stop"

@@ -203,7 +203,8 @@ void bx_api_relay_leader(void *data, const struct bx_http_response *resp)
  */
 void bx_api_forward(struct bx_daemon *d, struct bx_http_request *req)
 {
-	struct bx_http_call_opts opts = {.timeout_ms = 30000, .connect_timeout_ms = 2000};
+	struct bx_http_call_opts opts = {
+	    .timeout_ms = 30000, .connect_timeout_ms = 2000, .headers = d->peer_headers};
 	char api[256], url[2048];
 	struct pending *p;
 
@@ -933,10 +934,14 @@ void bx_api_handle(void *data, struct bx_http_request *req)
 		bx_api_respond_code(req, BX_ESHUTDOWN, "the daemon is shutting down");
 		return;
 	}
+	if (!bx_api_authorize(d, req))
+		return;
 	if (strcmp(path, "/v1/health") == 0) {
 		get_health(d, req);
 	} else if (strcmp(path, "/v1/cluster") == 0) {
 		get_cluster(d, req);
+	} else if (strcmp(path, "/v1/cluster/admit") == 0) {
+		is(req, "POST") ? bx_api_admit(d, req) : method_not_allowed(req, "POST");
 	} else if (strcmp(path, "/v1/cluster/join") == 0) {
 		is(req, "POST") ? bx_api_join(d, req) : method_not_allowed(req, "POST");
 	} else if (strcmp(path, "/v1/cluster/leave") == 0) {

@@ -51,9 +51,9 @@ static void add_members(struct bx_daemon *d, struct bx_invite_token *t)
 {
 	cJSON *nodes = NULL, *n;
 
-	if (d->cfg->api != NULL && d->cfg->api[0] != '\0')
+	if (d->api_addr[0] != '\0')
 		snprintf(t->members[t->n_members++], sizeof t->members[0], "%s",
-			 d->cfg->api);
+			 d->api_addr);
 	if (bx_store_list_nodes(d->store, &nodes) != 0)
 		return;
 	cJSON_ArrayForEach(n, nodes)

@@ -58,23 +58,32 @@ static const struct raft_server *server_by_address(struct bx_daemon *d,
 	return NULL;
 }
 
-static void join_recorded(void *data, int code, const char *msg, const cJSON *record)
+/* Answer a joining node, then free p: the error, or the cluster's id with
+ * its members (a join) or its secret (an admission). */
+static void answer_joiner(struct pending *p, int code, const char *msg, bool admission)
 {
-	struct pending *p = data;
-
-	(void)record;
 	if (p->req != NULL) {
 		if (code != BX_OK) {
 			bx_api_respond_code(p->req, code, msg);
 		} else {
 			cJSON *body = cJSON_CreateObject();
 			cJSON_AddStringToObject(body, "cluster_id", p->d->cluster_id);
-			cJSON_AddItemToObject(body, "members", bx_api_members_json(p->d));
+			if (admission)
+				cJSON_AddStringToObject(body, "secret", p->d->secret);
+			else
+				cJSON_AddItemToObject(body, "members",
+						      bx_api_members_json(p->d));
 			bx_http_respond_json(p->req, 200, body);
 			cJSON_Delete(body);
 		}
 	}
 	bx_api_pending_free(p);
+}
+
+static void join_recorded(void *data, int code, const char *msg, const cJSON *record)
+{
+	(void)record;
+	answer_joiner(data, code, msg, false);
 }
 
 static void join_added(void *data, int code, const char *errmsg)
@@ -99,6 +108,28 @@ static void join_added(void *data, int code, const char *errmsg)
 	}
 }
 
+/* Propose an invite.use (taking `use`), completed by cb with p; when it
+ * cannot be proposed, p's request is answered and p freed. */
+static void spend_invite(struct pending *p, cJSON *use, bx_submit_cb cb)
+{
+	struct bx_http_request *req = p->req;
+	int rv = bx_daemon_propose(p->d, use, cb, p);
+
+	if (rv != 0) {
+		bx_api_pending_free(p);
+		bx_api_respond_code(req, rv, "propose the invite's use");
+	}
+}
+
+/* Whether an invite record makes standby nodes. */
+static bool is_standby(const cJSON *invite)
+{
+	const char *role =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(invite, "role"));
+
+	return role != NULL && strcmp(role, "standby") == 0;
+}
+
 /* The join's invite was good (invite.use applied): now add the server. */
 static void invite_used(void *data, int code, const char *msg, const cJSON *record)
 {
@@ -113,10 +144,7 @@ static void invite_used(void *data, int code, const char *msg, const cJSON *reco
 		bx_api_pending_free(p);
 		return;
 	}
-	p->standby =
-	    strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "role"))
-		       ?: "",
-		   "standby") == 0;
+	p->standby = is_standby(record);
 	rv = bx_raft_node_add(p->d->raft, p->id, p->raft, p->standby, join_added, p);
 	if (rv != 0) {
 		if (p->req != NULL)
@@ -127,10 +155,12 @@ static void invite_used(void *data, int code, const char *msg, const cJSON *reco
 }
 
 /* The join's "invite": {"id": hex, "secret": hex}, as an invite.use for
- * node_id; NULL (nothing to use) when the invite already counts this node, a
- * join retried after a lost answer. False after answering 400. */
+ * node_id; NULL (nothing to use) when the invite already counts this node (a
+ * join after its admission, or retried after a lost answer): then *standby
+ * says whether it makes a standby. False after answering 400. */
 static bool invite_use_cmd(struct bx_daemon *d, struct bx_http_request *req,
-			   const cJSON *invite, uint64_t node_id, cJSON **cmd)
+			   const cJSON *invite, uint64_t node_id, cJSON **cmd,
+			   bool *standby)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(invite, "id");
 	const cJSON *secret = cJSON_GetObjectItemCaseSensitive(invite, "secret");
@@ -159,6 +189,7 @@ static bool invite_use_cmd(struct bx_daemon *d, struct bx_http_request *req,
 				   cJSON_GetObjectItemCaseSensitive(rec, "secret_hash"))
 				   ?: "",
 			       hash) == 0;
+		*standby = is_standby(rec);
 		cJSON_Delete(rec);
 	}
 	if (again)
@@ -180,6 +211,7 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 	const struct raft_server *s;
 	struct pending *p;
 	uint64_t node_id;
+	bool standby = false;
 	cJSON *body;
 	int rv;
 
@@ -193,7 +225,13 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 	invite = cJSON_GetObjectItemCaseSensitive(body, "invite");
 	if (!bx_api_node_id(req, body, &node_id))
 		goto out;
-	if (invite != NULL && !invite_use_cmd(d, req, invite, node_id, &use))
+	if (invite == NULL && !req->from_unix && req->authorization == NULL) {
+		/* the API let it through for its invite: there is none */
+		bx_api_unauthorized(d, req,
+				    "joining needs an invite ('blixard invite create')");
+		goto out;
+	}
+	if (invite != NULL && !invite_use_cmd(d, req, invite, node_id, &use, &standby))
 		goto out;
 	if (!cJSON_IsString(raft) || !valid_address(raft->valuestring)) {
 		bx_http_respond_error(req, 400, "field 'raft' must be \"HOST:PORT\"");
@@ -244,19 +282,77 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 		invite != NULL ? ", with an invite" : "");
 	if (use != NULL) {
 		/* the invite is spent (or refused) at apply, before the node is added */
-		rv = bx_daemon_propose(d, use, invite_used, p);
+		spend_invite(p, use, invite_used);
 		use = NULL;
-		if (rv != 0) {
-			bx_api_pending_free(p);
-			bx_api_respond_code(req, rv, "propose the invite's use");
-		}
 		goto out;
 	}
-	rv = bx_raft_node_add(d->raft, p->id, raft->valuestring, false, join_added, p);
+	p->standby = standby; /* an invite spent at admission says */
+	rv = bx_raft_node_add(d->raft, p->id, raft->valuestring, standby, join_added, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv, "add the node to the Raft configuration");
 	}
+out:
+	cJSON_Delete(use);
+	cJSON_Delete(body);
+}
+
+/*
+ * Admission: the first step of a join with an invite, for a node without the
+ * cluster secret (src/cluster.c says why two steps). The invite is spent at
+ * apply, like a join's; the answer is the cluster's id and its secret, and
+ * only a good invite gets one.
+ */
+static void admitted(void *data, int code, const char *msg, const cJSON *record)
+{
+	struct pending *p = data;
+
+	(void)record;
+	if (code != BX_OK)
+		BX_WARN("api", "node %llu refused admission: %s",
+			(unsigned long long)p->id, msg);
+	answer_joiner(p, code, msg, true);
+}
+
+void bx_api_admit(struct bx_daemon *d, struct bx_http_request *req)
+{
+	static const char *const keys[] = {"id", "cluster_id", "invite", NULL};
+	const cJSON *invite, *cluster;
+	cJSON *use = NULL, *body = bx_api_leader_body(d, req, keys);
+	struct pending *p;
+	uint64_t node_id;
+	bool standby;
+
+	if (body == NULL)
+		return;
+	invite = cJSON_GetObjectItemCaseSensitive(body, "invite");
+	cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
+	if (!bx_api_node_id(req, body, &node_id))
+		goto out;
+	if (invite == NULL) {
+		bx_http_respond_error(req, 400, "field 'invite' is required");
+		goto out;
+	}
+	if (!invite_use_cmd(d, req, invite, node_id, &use, &standby))
+		goto out;
+	if (cJSON_IsString(cluster) && strcmp(cluster->valuestring, d->cluster_id) != 0) {
+		bx_http_respond_error(req, 409,
+				      "the invite is for cluster %s, this is cluster %s",
+				      cluster->valuestring, d->cluster_id);
+		goto out;
+	}
+	p = bx_api_pending_new(d, req);
+	if (p == NULL)
+		goto out;
+	p->id = node_id;
+	BX_INFO("api", "node %llu asks for admission with an invite",
+		(unsigned long long)node_id);
+	if (use == NULL) { /* admitted before: its answer was lost */
+		admitted(p, BX_OK, NULL, NULL);
+		goto out;
+	}
+	spend_invite(p, use, admitted);
+	use = NULL;
 out:
 	cJSON_Delete(use);
 	cJSON_Delete(body);
@@ -385,7 +481,8 @@ out:
 
 void bx_api_local_leave(struct bx_daemon *d, struct bx_http_request *req)
 {
-	struct bx_http_call_opts opts = {.timeout_ms = 30000, .connect_timeout_ms = 2000};
+	struct bx_http_call_opts opts = {
+	    .timeout_ms = 30000, .connect_timeout_ms = 2000, .headers = d->peer_headers};
 	char api[256], url[300], body[64];
 	struct pending *p;
 

@@ -112,6 +112,8 @@ void bx_api_metrics(struct bx_daemon *d, struct bx_http_request *req)
 	bx_prom_value(f, "blixard_build_info", labels, 1);
 	raft_gauges(d, f);
 	rv = state_gauges(d, f);
+	bx_raft_node_refused(d->raft, &d->metrics.raft_refused_in,
+			     &d->metrics.raft_refused_out);
 	bx_metrics_write(&d->metrics, f);
 	if (fclose(f) != 0 || rv != 0) {
 		free(text);

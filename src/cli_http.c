@@ -3,7 +3,9 @@
 #include "cli_http.h"
 
 #include "error.h"
+#include "net/curl_body.h"
 #include "spec.h"
+#include "secret.h"
 #include "token.h"
 
 #include <curl/curl.h>
@@ -21,32 +23,6 @@
  */
 
 #define MAX_REPLY (64u << 20)
-
-struct buf {
-	char *data;
-	size_t len;
-	bool too_big;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct buf *b = userdata;
-	size_t n = size * nmemb;
-	char *grown;
-
-	if (b->len + n > MAX_REPLY) {
-		b->too_big = true;
-		return 0;
-	}
-	grown = realloc(b->data, b->len + n + 1);
-	if (grown == NULL)
-		return 0;
-	memcpy(grown + b->len, ptr, n);
-	b->data = grown;
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
 
 /* Which daemon: explicit socket, explicit address, default socket, default address. */
 static void target(const struct bx_cli *cli, const char *addr, const char **sock,
@@ -67,12 +43,19 @@ static void target(const struct bx_cli *cli, const char *addr, const char **sock
 	}
 }
 
-/* "Authorization: Bearer TOKEN" for cli->token, or BX_EINVAL if it is none. */
+/* "Authorization: Bearer TOKEN" for cli->token (an API token, or the
+ * cluster token of secret.h), or BX_EINVAL if it is neither. */
 static int add_token(const struct bx_cli *cli, struct curl_slist **headers, char *errmsg)
 {
 	char id[BX_TOKEN_ID_LEN + 1], secret[BX_TOKEN_SECRET_LEN + 1];
 	char token[BX_TOKEN_LEN + 1], line[BX_TOKEN_LEN + 32];
 
+	if (bx_secret_token_valid(cli->token)) {
+		snprintf(line, sizeof line, "Authorization: Bearer %s", cli->token);
+		*headers = curl_slist_append(*headers, line);
+		OPENSSL_cleanse(line, sizeof line);
+		return BX_OK;
+	}
 	if (bx_token_parse(cli->token, id, secret, errmsg) != 0)
 		return bx_errwrap(errmsg, BX_EINVAL, "%s",
 				  cli->token_from ? cli->token_from : "the token");
@@ -91,7 +74,7 @@ int bx_cli_call(const struct bx_cli *cli, const char *addr, const char *method,
 {
 	char url[1024], curl_err[CURL_ERROR_SIZE] = "";
 	const char *sock, *host;
-	struct buf b = {0};
+	struct bx_curl_body b = {.max = MAX_REPLY};
 	struct curl_slist *headers = NULL;
 	char *payload = NULL;
 	CURL *c;
@@ -130,7 +113,7 @@ int bx_cli_call(const struct bx_cli *cli, const char *addr, const char *method,
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, bx_curl_body_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -121,7 +121,8 @@ void bx_daemon_submit(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *da
 {
 	char api[256], url[300];
 	struct bx_http_call_opts opts = {.timeout_ms = FORWARD_TIMEOUT_MS,
-					 .connect_timeout_ms = 1000};
+					 .connect_timeout_ms = 1000,
+					 .headers = d->peer_headers};
 	struct forward *f;
 	char *body;
 	int rv;
@@ -162,6 +163,32 @@ void bx_daemon_submit(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *da
 
 /* --- joining ----------------------------------------------------------- */
 
+/*
+ * A node without the cluster secret joins in two steps. Admission first
+ * (POST /v1/cluster/admit): the cluster spends the invite and answers with the
+ * secret, which the node keeps before anything else. Then the join proper,
+ * as a holder of the secret: the leader adds the server and catches it up,
+ * over Raft connections the node can now accept. (In one step the leader
+ * would wait for a catch-up whose connections wait for the answer.)
+ */
+static int take_secret(struct bx_daemon *d, const cJSON *answer, char *errmsg)
+{
+	const char *secret =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(answer, "secret"));
+	int rv;
+
+	if (d->secret[0] != '\0')
+		return BX_OK;
+	if (secret == NULL)
+		return bx_err(
+		    errmsg, BX_EINVAL,
+		    "the cluster's answer to the join carries no cluster secret");
+	rv = bx_secret_check(secret, "the cluster's answer to the join", errmsg);
+	if (rv == 0)
+		rv = bx_daemon_set_secret(d, secret, errmsg);
+	return rv;
+}
+
 static void join_done(void *data, const struct bx_http_response *resp)
 {
 	struct bx_daemon *d = data;
@@ -177,7 +204,21 @@ static void join_done(void *data, const struct bx_http_response *resp)
 		body = cJSON_ParseWithLength(resp->body, resp->body_len);
 		cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
 		if (cJSON_IsString(cluster)) {
-			int rv = bx_daemon_adopt_cluster(d, cluster->valuestring, errmsg);
+			bool admission = d->secret[0] == '\0';
+			int rv = take_secret(d, body, errmsg);
+			if (rv == 0 && admission) {
+				BX_INFO("daemon",
+					"admitted to cluster %s with the invite: joining",
+					cluster->valuestring);
+				cJSON_Delete(body);
+				/* the join proper, at the next tick */
+				d->join_attempts = 0;
+				d->join_retry_at = 0;
+				return;
+			}
+			if (rv == 0)
+				rv = bx_daemon_adopt_cluster(d, cluster->valuestring,
+							     errmsg);
 			cJSON_Delete(body);
 			if (rv != 0) {
 				BX_ERROR("daemon", "join refused: %s", errmsg);
@@ -225,15 +266,19 @@ static void join_done(void *data, const struct bx_http_response *resp)
 static void join_send(struct bx_daemon *d)
 {
 	struct bx_http_call_opts opts = {.timeout_ms = JOIN_TIMEOUT_MS,
-					 .connect_timeout_ms = 2000};
+					 .connect_timeout_ms = 2000,
+					 .headers = d->peer_headers};
 	char url[320];
 	cJSON *req = cJSON_CreateObject();
+	bool admit = d->secret[0] == '\0'; /* only with an invite: bx_daemon_join */
 	char *body;
 
 	cJSON_AddNumberToObject(req, "id", (double)d->id);
-	cJSON_AddStringToObject(req, "name", d->cfg->name ? d->cfg->name : "");
-	cJSON_AddStringToObject(req, "raft", d->cfg->raft);
-	cJSON_AddStringToObject(req, "api", d->cfg->api ? d->cfg->api : "");
+	if (!admit) {
+		cJSON_AddStringToObject(req, "name", d->cfg->name ? d->cfg->name : "");
+		cJSON_AddStringToObject(req, "raft", d->raft_addr);
+		cJSON_AddStringToObject(req, "api", d->api_addr);
+	}
 	if (d->cluster_id[0] != '\0')
 		cJSON_AddStringToObject(req, "cluster_id", d->cluster_id);
 	else if (d->invite != NULL)
@@ -247,7 +292,8 @@ static void join_send(struct bx_daemon *d)
 	cJSON_Delete(req);
 	if (body == NULL)
 		return;
-	snprintf(url, sizeof url, "http://%s/v1/cluster/join", d->join_target);
+	snprintf(url, sizeof url, "http://%s/v1/cluster/%s", d->join_target,
+		 admit ? "admit" : "join");
 	d->join_in_flight = true;
 	if (bx_http_client_request(d->client, "POST", url, body, strlen(body), &opts,
 				   join_done, d) != 0) {
@@ -259,7 +305,15 @@ static void join_send(struct bx_daemon *d)
 
 int bx_daemon_join(struct bx_daemon *d, const char *target, char *errmsg)
 {
-	int rv = bx_daemon_begin(d, false, errmsg); /* 'blixard join' ends discovery */
+	int rv;
+
+	if (d->invite == NULL && d->secret[0] == '\0')
+		return bx_err(
+		    errmsg, BX_EINVAL,
+		    "joining needs an invite or the cluster secret: start the node "
+		    "with --join-token TOKEN ('blixard invite create' on a member), "
+		    "or give it the secret with --cluster-secret-file");
+	rv = bx_daemon_begin(d, false, errmsg); /* 'blixard join' ends discovery */
 
 	if (rv != 0)
 		return rv;
@@ -304,8 +358,8 @@ static bool own_record_current(struct bx_daemon *d)
 	name = cJSON_GetObjectItemCaseSensitive(node, "name");
 	same =
 	    cJSON_IsString(api) && cJSON_IsString(raft) && cJSON_IsString(name) &&
-	    strcmp(api->valuestring, d->cfg->api ? d->cfg->api : "") == 0 &&
-	    strcmp(raft->valuestring, d->cfg->raft) == 0 &&
+	    strcmp(api->valuestring, d->api_addr) == 0 &&
+	    strcmp(raft->valuestring, d->raft_addr) == 0 &&
 	    strcmp(name->valuestring, d->cfg->name ? d->cfg->name : "") == 0 &&
 	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(node, "memory_mb")) ==
 		(double)d->memory_mb &&
@@ -319,7 +373,7 @@ static bool own_record_current(struct bx_daemon *d)
 
 static cJSON *own_upsert(struct bx_daemon *d)
 {
-	cJSON *cmd = bx_cmd_node_upsert(d->id, d->cfg->name, d->cfg->api, d->cfg->raft);
+	cJSON *cmd = bx_cmd_node_upsert(d->id, d->cfg->name, d->api_addr, d->raft_addr);
 
 	cJSON_AddNumberToObject(cmd, "memory_mb", d->memory_mb);
 	cJSON_AddNumberToObject(cmd, "vcpus", d->vcpus);

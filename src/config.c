@@ -74,6 +74,9 @@ static const struct option options[] = {
 	"join through this member's API HOST:PORT"),
     STR("join_token", join_token, "--join-token", "BLIXARD_JOIN_TOKEN", "",
 	"join with this invite ('blixard invite create')"),
+    STR("cluster_secret_file", cluster_secret_file, "--cluster-secret-file",
+	"BLIXARD_CLUSTER_SECRET_FILE", "",
+	"the cluster secret, shared by nodes that bootstrap or join without an invite"),
     {{"discovery", BX_F_STR, OFF(discovery), 0, 0, 0, 16, NULL},
      "--discovery",
      "BLIXARD_DISCOVERY",
@@ -195,6 +198,7 @@ void bx_config_free(struct bx_config *cfg)
 	free(cfg->socket);
 	free(cfg->join);
 	free(cfg->join_token);
+	free(cfg->cluster_secret_file);
 	free(cfg->discovery);
 	free(cfg->tag);
 	free(cfg->tailscale_socket);

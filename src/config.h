@@ -26,6 +26,7 @@ struct bx_config {
 	bool bootstrap;    /* start a new cluster if the data dir is fresh */
 	char *join;        /* member API HOST:PORT to join through, or NULL */
 	char *join_token; /* an invite token (src/invite.h), or "" */
+	char *cluster_secret_file; /* a secret file (src/secret.h), or "" */
 	char *discovery;   /* "static" (default) | "tailscale" */
 	char **peers;      /* static peers HOST:PORT (API addresses) */
 	size_t peers_len;

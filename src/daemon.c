@@ -1,19 +1,23 @@
 /* daemon.c - start-up, identity, the loop's lifetime, and shutdown. */
 #include "daemon.h"
 
+#include "advertise.h"
 #include "agent.h"
 #include "api.h"
 #include "cluster.h"
 #include "discovery.h"
+#include "file.h"
 #include "invite.h"
 #include "log.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "raft/node.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,9 @@
  * Data directory layout:
  *   node.json   identity: {"id": N, "cluster_id": "hex"}; written once at
  *               bootstrap/join, checked at every start
+ *   cluster.secret  the cluster secret (secret.h), 0600; written before the
+ *               Raft state it guards (bootstrap, join), so a node with Raft
+ *               state always has it
  *   lock        flock()ed while a daemon uses the directory
  *   raft/       libraft's log, metadata and snapshots (the durable record)
  *   state/      LMDB, the applied state (a cache of the log's prefix)
@@ -116,26 +123,11 @@ static int identity_load(struct bx_daemon *d, uint64_t *id, char *cluster_id,
 /* Write node.json atomically (temp file, fsync, rename). */
 static int identity_save(struct bx_daemon *d, char *errmsg)
 {
-	char tmp[PATH_MAX + 8];
 	char body[256];
-	int fd, len;
+	int len = snprintf(body, sizeof body, "{\"id\": %llu, \"cluster_id\": \"%s\"}\n",
+			   (unsigned long long)d->id, d->cluster_id);
 
-	len = snprintf(body, sizeof body, "{\"id\": %llu, \"cluster_id\": \"%s\"}\n",
-		       (unsigned long long)d->id, d->cluster_id);
-	snprintf(tmp, sizeof tmp, "%s.tmp", d->identity_path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return bx_err(errmsg, BX_EIO, "write '%s': %s", tmp, strerror(errno));
-	if (write(fd, body, (size_t)len) != len || fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return bx_err(errmsg, BX_EIO, "write '%s': %s", tmp, strerror(e));
-	}
-	close(fd);
-	if (rename(tmp, d->identity_path) != 0)
-		return bx_err(errmsg, BX_EIO, "rename '%s': %s", tmp, strerror(errno));
-	return BX_OK;
+	return bx_file_replace(d->identity_path, body, (size_t)len, true, errmsg);
 }
 
 static void random_hex(char *out, size_t bytes)
@@ -214,6 +206,71 @@ static int establish_identity(struct bx_daemon *d, bool raft_fresh, char *errmsg
 	d->id = id;
 	snprintf(d->cluster_id, sizeof d->cluster_id, "%s", cluster);
 	return BX_OK;
+}
+
+/* --- the cluster secret --------------------------------------------------- */
+
+static void use_secret(struct bx_daemon *d, const char *secret)
+{
+	char token[BX_SECRET_TOKEN_SIZE];
+
+	snprintf(d->secret, sizeof d->secret, "%s", secret);
+	if (d->raft != NULL)
+		bx_raft_node_set_secret(d->raft, d->secret);
+	bx_secret_api_token(d->secret, token);
+	snprintf(d->peer_auth, sizeof d->peer_auth, "Authorization: Bearer %s", token);
+	d->peer_headers[0] = d->peer_auth;
+	d->peer_headers[1] = NULL;
+}
+
+int bx_daemon_set_secret(struct bx_daemon *d, const char *secret, char *errmsg)
+{
+	int rv = bx_secret_save(d->cfg->data_dir, secret, errmsg);
+
+	if (rv != 0)
+		return rv;
+	use_secret(d, secret);
+	return BX_OK;
+}
+
+/* The secret in the data dir, or else the one of --cluster-secret-file
+ * (then kept in the data dir); the two must agree. A node with Raft state
+ * must have one: it was written before that state. */
+static int load_secret(struct bx_daemon *d, bool raft_fresh, char *errmsg)
+{
+	char path[PATH_MAX], kept[BX_SECRET_MAX + 1] = "", given[BX_SECRET_MAX + 1] = "";
+	const char *file = d->cfg->cluster_secret_file;
+	int rv = path_join(path, sizeof path, d->cfg->data_dir, BX_SECRET_FILE, errmsg);
+
+	if (rv != 0)
+		return rv;
+	rv = bx_secret_read(path, kept, errmsg);
+	if (rv != 0 && rv != BX_ENOENT)
+		return rv;
+	rv = BX_OK;
+	if (file != NULL && file[0] != '\0') {
+		rv = bx_secret_read(file, given, errmsg);
+		if (rv == 0 && kept[0] != '\0' && strcmp(kept, given) != 0)
+			rv = bx_err(
+			    errmsg, BX_EMISMATCH,
+			    "'%s' holds another cluster secret than '%s' (this node's "
+			    "cluster): give the secret of the cluster it belongs to",
+			    file, path);
+	}
+	if (rv == 0 && kept[0] != '\0')
+		use_secret(d, kept);
+	else if (rv == 0 && given[0] != '\0')
+		rv = bx_daemon_set_secret(d, given, errmsg);
+	else if (rv == 0 && !raft_fresh)
+		rv = bx_err(
+		    errmsg, BX_ECORRUPT,
+		    "'%s/raft' holds Raft state but there is no cluster secret '%s': "
+		    "copy it from another member, or give it with "
+		    "--cluster-secret-file",
+		    d->cfg->data_dir, path);
+	OPENSSL_cleanse(kept, sizeof kept);
+	OPENSSL_cleanse(given, sizeof given);
+	return rv;
 }
 
 static int open_store(struct bx_daemon *d, char *errmsg)
@@ -329,16 +386,21 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 	rv = open_store(d, errmsg);
 	if (rv != 0)
 		return rv;
+	rv = load_secret(d, fresh, errmsg);
+	if (rv != 0)
+		return rv;
 
 	memset(&rc, 0, sizeof rc);
 	rc.id = d->id;
-	rc.address = d->cfg->raft;
+	rc.address = d->raft_addr;
+	rc.bind = d->cfg->raft;
 	rc.dir = dir;
 	rc.heartbeat_ms = d->cfg->heartbeat_ms;
 	rc.election_ms = d->cfg->election_ms;
 	rc.snapshot_threshold = d->cfg->snapshot_threshold;
 	rc.snapshot_trailing = d->cfg->snapshot_trailing;
 	rc.max_voters = d->cfg->max_voters;
+	rc.secret = d->secret;
 	rv = bx_fsm_init(&d->fsm, d->store, bx_fsm_validate_spec, on_apply, d);
 	if (rv != 0)
 		return bx_err(errmsg, rv, "initialise the state machine");
@@ -354,6 +416,14 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 		BX_INFO("daemon", "'%s' already holds Raft state: --bootstrap ignored",
 			dir);
 	if (bx_discovery_wanted(d->cfg, fresh)) {
+		/* the nodes that find each other prove membership to each other
+		 * before any of them has bootstrapped: they share the secret */
+		if (d->secret[0] == '\0')
+			return bx_err(
+			    errmsg, BX_EINVAL,
+			    "discovery needs the cluster secret every node shares: "
+			    "give it with --cluster-secret-file (or join with "
+			    "--join-token)");
 		d->discovering = true; /* bx_daemon_begin, once discovery decides */
 		return BX_OK;
 	}
@@ -400,6 +470,16 @@ static int begin_raft(struct bx_daemon *d, bool bootstrap, char *errmsg)
 	int rv;
 
 	if (bootstrap) {
+		char secret[BX_SECRET_MAX + 1];
+		if (d->secret[0] == '\0') {
+			if (bx_secret_generate(secret) != 0)
+				return bx_err(errmsg, BX_EIO,
+					      "no random source for the cluster secret");
+			rv = bx_daemon_set_secret(d, secret, errmsg);
+			OPENSSL_cleanse(secret, sizeof secret);
+			if (rv != 0)
+				return rv;
+		}
 		random_hex(d->cluster_id, 16);
 		rv = bx_raft_node_bootstrap(d->raft, errmsg);
 		if (rv != 0)
@@ -560,6 +640,52 @@ static void kick_tick(struct bx_daemon *d)
 	uv_timer_start(&d->tick, on_tick, delay, TICK_MS);
 }
 
+/*
+ * The addresses to advertise. A wildcard host needs tailscaled, which may be
+ * starting along with this daemon: asked a few times over ~15 s (a SIGTERM
+ * meanwhile ends the wait), then a clear error.
+ */
+static int resolve_addresses(struct bx_daemon *d, const sigset_t *stop, char *errmsg)
+{
+	const char *api = d->cfg->api != NULL ? d->cfg->api : "";
+	char ip[16] = "";
+	unsigned wait_ms = 500;
+	int rv;
+
+	snprintf(d->api_addr, sizeof d->api_addr, "%s", api);
+	snprintf(d->raft_addr, sizeof d->raft_addr, "%s", d->cfg->raft);
+	if (!bx_advertise_wildcard(d->cfg->raft) &&
+	    (api[0] == '\0' || !bx_advertise_wildcard(api)))
+		return BX_OK;
+	if (strcmp(d->cfg->discovery, "tailscale") != 0)
+		return bx_err(
+		    errmsg, BX_EINVAL,
+		    "'%s' listens on every address: give the one other nodes reach "
+		    "(HOST:PORT), or use --discovery tailscale to advertise the "
+		    "Tailscale address",
+		    bx_advertise_wildcard(d->cfg->raft) ? d->cfg->raft : api);
+	for (;;) {
+		struct timespec ts = {.tv_sec = wait_ms / 1000,
+				      .tv_nsec = (long)(wait_ms % 1000) * 1000000L};
+		rv = bx_advertise_tailscale_ip(d->cfg->tailscale_socket, ip, errmsg);
+		if (rv == 0 || wait_ms > 8000)
+			break;
+		BX_WARN("daemon", "%s; the address to advertise: asking again in %u ms",
+			errmsg, wait_ms);
+		if (sigtimedwait(stop, NULL, &ts) > 0)
+			return bx_err(errmsg, BX_ESHUTDOWN,
+				      "stopped while waiting for tailscaled");
+		wait_ms *= 2;
+	}
+	if (rv != 0)
+		return bx_errwrap(errmsg, rv, "the Tailscale address to advertise");
+	bx_advertise_with(api, ip, d->api_addr);
+	bx_advertise_with(d->cfg->raft, ip, d->raft_addr);
+	BX_INFO("daemon", "advertising API %s and raft %s (the Tailscale address)",
+		d->api_addr[0] ? d->api_addr : "-", d->raft_addr);
+	return BX_OK;
+}
+
 int bx_daemon_run(struct bx_config *cfg)
 {
 	char errmsg[BX_ERRMSG_SIZE] = "";
@@ -598,6 +724,8 @@ int bx_daemon_run(struct bx_config *cfg)
 			rv = bx_err(errmsg, BX_ENOMEM, "out of memory");
 	}
 	if (rv == 0)
+		rv = resolve_addresses(&d, &stop_signals, errmsg);
+	if (rv == 0)
 		rv = mkdir_p(cfg->data_dir, 0700, errmsg);
 	if (rv == 0)
 		rv = lock_data_dir(&d, errmsg);
@@ -625,8 +753,8 @@ int bx_daemon_run(struct bx_config *cfg)
 		exit(1);
 	}
 	BX_INFO("daemon", "node %llu serving API on %s and %s, raft on %s",
-		(unsigned long long)d.id, cfg->api ? cfg->api : "-",
-		cfg->socket ? cfg->socket : "-", cfg->raft);
+		(unsigned long long)d.id, cfg->api && cfg->api[0] ? cfg->api : "-",
+		cfg->socket && cfg->socket[0] ? cfg->socket : "-", cfg->raft);
 
 	if (!uv_is_active((uv_handle_t *)&d.tick)) /* else kicked during start-up */
 		uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);

@@ -13,6 +13,8 @@
 #include "metrics.h"
 #include "proposer.h"
 #include "raft/fsm.h"
+#include "advertise.h"
+#include "secret.h"
 #include "store.h"
 
 struct bx_raft_node;
@@ -36,6 +38,16 @@ struct bx_daemon {
 	uint32_t memory_mb, vcpus;
 	cJSON *labels;
 
+	/* The cluster secret (secret.h): "" until the data dir, the secret file,
+	 * a bootstrap or a join with an invite gives it. From it, the header
+	 * every call to another member carries (`peer_headers`, NULL-ended). */
+	char secret[BX_SECRET_MAX + 1];
+	/* What this node tells the others to reach it at (advertise.h): --api
+	 * and --raft, a wildcard host replaced by its Tailscale IPv4. */
+	char api_addr[BX_ADDR_MAX], raft_addr[BX_ADDR_MAX];
+	char peer_auth[sizeof "Authorization: Bearer " + BX_SECRET_TOKEN_SIZE];
+	const char *peer_headers[2];
+
 	struct bx_store *store;
 	struct bx_fsm fsm;
 	struct bx_raft_node *raft;
@@ -57,7 +69,7 @@ struct bx_daemon {
 	struct bx_discovery *disc;
 	struct bx_invite_token *invite; /* --join-token, decoded; NULL without */
 	unsigned invite_member;         /* the token's member joined through now */
-	bool joining; /* a join request is under way or due */
+	bool joining;                   /* a join request is under way or due */
 	bool join_in_flight;
 	char join_target[256];
 	uint64_t join_retry_at; /* uv_now() ms */
@@ -112,7 +124,13 @@ void bx_daemon_shutdown(struct bx_daemon *d);
  */
 int bx_daemon_begin(struct bx_daemon *d, bool bootstrap, char *errmsg);
 
-/* Start the join flow towards a member's API at `target` ("HOST:PORT"). */
+/* Take the cluster secret: keep it in the data dir (unless it is there),
+ * give it to the Raft transport, and derive the peer header. */
+int bx_daemon_set_secret(struct bx_daemon *d, const char *secret, char *errmsg);
+
+/* Start the join flow towards a member's API at `target` ("HOST:PORT"): with
+ * the invite of --join-token, or as a holder of the cluster secret; without
+ * either, BX_EINVAL saying how to get one. */
 int bx_daemon_join(struct bx_daemon *d, const char *target, char *errmsg);
 
 #endif

@@ -174,7 +174,8 @@ static void probe_answer(void *data, const struct bx_http_response *resp)
 static void probe_all(struct bx_discovery *disc)
 {
 	struct bx_http_call_opts opts = {.timeout_ms = PROBE_TIMEOUT_MS,
-					 .connect_timeout_ms = PROBE_CONNECT_MS};
+					 .connect_timeout_ms = PROBE_CONNECT_MS,
+					 .headers = disc->d->peer_headers};
 	size_t n = disc->n;
 
 	disc->pending = 1; /* held until every request is out */
@@ -215,7 +216,7 @@ static void static_round(struct bx_discovery *disc)
 		return;
 	}
 	for (size_t i = 0; i < cfg->peers_len; i++) {
-		if (cfg->api != NULL && strcmp(cfg->peers[i], cfg->api) == 0)
+		if (strcmp(cfg->peers[i], disc->d->api_addr) == 0)
 			continue; /* the same list on every node names this one too */
 		snprintf(disc->probes[disc->n++].api, sizeof disc->probes[0].api, "%s",
 			 cfg->peers[i]);

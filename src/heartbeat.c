@@ -248,7 +248,8 @@ static void send_heartbeat(struct bx_heartbeat *hb, uint64_t now)
 	uint64_t leader = bx_raft_node_leader(d->raft);
 	/* an answer later than two heartbeats is of little use: a newer one is out */
 	struct bx_http_call_opts opts = {.timeout_ms = 2 * d->cfg->lease_ms,
-					 .connect_timeout_ms = d->cfg->lease_ms};
+					 .connect_timeout_ms = d->cfg->lease_ms,
+					 .headers = d->peer_headers};
 	char api[256], url[320], body[160];
 	struct send *s;
 

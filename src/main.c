@@ -1,6 +1,7 @@
 /* main.c - `blixard [GLOBAL OPTIONS] VERB ...`: parse global options, run the verb. */
 #include "cli.h"
 #include "error.h"
+#include "secret.h"
 #include "token.h"
 
 #include <errno.h>
@@ -63,7 +64,8 @@ static int pick_token(struct bx_cli *cli, const char *flag, const char *file, ch
 	if (flag != NULL || file != NULL) {
 		cli->token = flag != NULL ? flag : line;
 		cli->token_from = flag != NULL ? "--token" : "--token-file";
-		if (bx_token_parse(cli->token, id, secret, err) != 0) {
+		if (!bx_secret_token_valid(cli->token) &&
+		    bx_token_parse(cli->token, id, secret, err) != 0) {
 			fprintf(stderr, "blixard: %s%s%s: %s\n", cli->token_from,
 				file ? " " : "", file ? file : "", err);
 			return BX_EXIT_USAGE;

@@ -38,8 +38,11 @@ void bx_metrics_free(struct bx_metrics *m)
 static const char *const exact[] = {
     "/v1/health",
     "/v1/cluster",
+    "/v1/cluster/admit",
     "/v1/cluster/join",
     "/v1/cluster/leave",
+    "/v1/invites",
+    "/v1/tokens",
     "/v1/nodes",
     "/v1/services",
     "/v1/internal/command",
@@ -67,9 +70,13 @@ static const char *const node_actions[] = {"drain", "eligible", NULL};
 static const char *const node_routes[] = {"/v1/nodes/:id/drain",
 					  "/v1/nodes/:id/eligible"};
 
+static const char *const no_actions[] = {NULL};
+
 static const struct pattern patterns[] = {
     {"/v1/services/", "/v1/services/:name", service_actions, service_routes},
     {"/v1/nodes/", "/v1/nodes/:id", node_actions, node_routes},
+    {"/v1/invites/", "/v1/invites/:id", no_actions, NULL},
+    {"/v1/tokens/", "/v1/tokens/:id", no_actions, NULL},
 };
 
 const char *bx_metrics_route(const char *path)
@@ -276,4 +283,23 @@ void bx_metrics_write(const struct bx_metrics *m, FILE *f)
 	histogram(f, "blixard_failover_duration_seconds",
 		  "From a node declared down until its service ran again elsewhere.",
 		  &m->failover);
+	bx_prom_head(f, "blixard_auth_failures_total", "counter",
+		     "Attempts refused for want of credentials: API requests without a "
+		     "token, with an unknown one, or beyond its role; Raft connections "
+		     "that failed the handshake, to this node or from it.");
+	bx_prom_value(f, "blixard_auth_failures_total",
+		      "listener=\"api\",reason=\"missing_token\"",
+		      (double)m->auth_refused[BX_AUTH_MISSING]);
+	bx_prom_value(f, "blixard_auth_failures_total",
+		      "listener=\"api\",reason=\"invalid_token\"",
+		      (double)m->auth_refused[BX_AUTH_INVALID]);
+	bx_prom_value(f, "blixard_auth_failures_total",
+		      "listener=\"api\",reason=\"forbidden\"",
+		      (double)m->auth_refused[BX_AUTH_FORBIDDEN]);
+	bx_prom_value(f, "blixard_auth_failures_total",
+		      "listener=\"raft\",reason=\"handshake_in\"",
+		      (double)m->raft_refused_in);
+	bx_prom_value(f, "blixard_auth_failures_total",
+		      "listener=\"raft\",reason=\"handshake_out\"",
+		      (double)m->raft_refused_out);
 }

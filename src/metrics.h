@@ -62,7 +62,15 @@ struct bx_metrics {
 	 * node applied them: every node counts the same. */
 	uint64_t failovers;
 	struct bx_hist failover; /* from the node.down until running */
+
+	/* TCP API requests refused by src/api_auth.c, by BX_AUTH_* reason */
+	uint64_t auth_refused[3];
+	/* Raft connections that failed the handshake (raft/transport.h), copied
+	 * from the transport when the metrics are written */
+	uint64_t raft_refused_in, raft_refused_out;
 };
+
+enum { BX_AUTH_MISSING, BX_AUTH_INVALID, BX_AUTH_FORBIDDEN };
 
 void bx_metrics_free(struct bx_metrics *m); /* the struct itself is the caller's */
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "file.h"
 #include "vm/console.h"
 
 #ifndef SYS_pidfd_open
@@ -149,28 +150,11 @@ static int read_pidfile(const struct bx_vm *vm, pid_t *pid, unsigned long long *
 static int write_pidfile(const struct bx_vm *vm, pid_t pid, unsigned long long starttime,
 			 char *errmsg)
 {
-	char path[PATH_SIZE], tmp[PATH_SIZE], buf[64];
-	int fd, len;
+	char path[PATH_SIZE], buf[64];
+	int len = snprintf(buf, sizeof buf, "%d %llu\n", (int)pid, starttime);
 
 	run_file(vm, "pid", path);
-	run_file(vm, "pid.tmp", tmp);
-	len = snprintf(buf, sizeof buf, "%d %llu\n", (int)pid, starttime);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return bx_err(errmsg, BX_EIO, "create '%s': %s", tmp, strerror(errno));
-	if (write(fd, buf, (size_t)len) != len) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return bx_err(errmsg, BX_EIO, "write '%s': %s", tmp, strerror(e));
-	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		return bx_err(errmsg, BX_EIO, "rename '%s': %s", tmp, strerror(e));
-	}
-	return 0;
+	return bx_file_replace(path, buf, (size_t)len, false, errmsg);
 }
 
 /* Remove the pidfile if it still names this instance (not a later one). */

@@ -51,7 +51,7 @@ deploy() { "$DEPLOY" "${SSH[@]}" --binary "$BX_BIN" --timeout 60 "$@"; }
 
 # --- the first deploy: the node joins -------------------------------------------
 bx_check "deploy_node.sh --no-systemd --join succeeds" \
-	deploy "root@$BX_HOST_NET.2" --no-systemd --name h2 --join "$BX_HOST_NET.1:7000" "${where[@]}" \
+	deploy "root@$BX_HOST_NET.2" --no-systemd --name h2 --join "$BX_HOST_NET.1:7000" --cluster-secret-file "$BX_SECRET_FILE" "${where[@]}" \
 	>"$BX_TMP/deploy1.out" 2>&1
 cat "$BX_TMP/deploy1.out"
 secs=$(sed -n 's/^deployed .* in \([0-9.]*\) s$/\1/p' "$BX_TMP/deploy1.out")
@@ -82,7 +82,7 @@ bx_check "... in host 2" in_host2 "$svc_pid"
 
 # --- deploy again: an upgrade in place --------------------------------------------
 bx_check "deploying again succeeds" \
-	deploy "root@$BX_HOST_NET.2" --no-systemd --name h2 --join "$BX_HOST_NET.1:7000" "${where[@]}" \
+	deploy "root@$BX_HOST_NET.2" --no-systemd --name h2 --join "$BX_HOST_NET.1:7000" --cluster-secret-file "$BX_SECRET_FILE" "${where[@]}" \
 	>"$BX_TMP/deploy2.out" 2>&1
 pid2=$(cat "$H/run/blixard.pid" 2>/dev/null)
 new_pid() { [ -n "$pid1" ] && [ -n "$pid2" ] && [ "$pid2" != "$pid1" ]; }
@@ -120,7 +120,8 @@ bx_check "... saying it cannot reach it" grep -q "cannot reach 'root@$BX_HOST_NE
 printf '#!/bin/sh\nexit 1\n' >"$BX_TMP/bad-blixard" && chmod +x "$BX_TMP/bad-blixard"
 bad_deploy() {
 	! "$DEPLOY" "${SSH[@]}" --binary "$BX_TMP/bad-blixard" --no-systemd --name h2 \
-		--join "$BX_HOST_NET.1:7000" "${where[@]}" "root@$BX_HOST_NET.2" >"$BX_TMP/f2" 2>&1
+		--join "$BX_HOST_NET.1:7000" --cluster-secret-file "$BX_SECRET_FILE" "${where[@]}" \
+		"root@$BX_HOST_NET.2" >"$BX_TMP/f2" 2>&1
 }
 bx_check "a binary that does not run there fails" bad_deploy
 bx_check "... saying so" grep -q "the binary does not run on root@$BX_HOST_NET.2" "$BX_TMP/f2"
@@ -128,6 +129,8 @@ bx_check "... the installed binary untouched" cmp -s "$BX_BIN" "$H/usr/bin/blixa
 bx_check "... the daemon still the same" bash -c "kill -0 $pid2 && [ \"\$(cat '$H/run/blixard.pid')\" = $pid2 ]"
 bx_check "--bootstrap with --join is refused" \
 	bash -c "'$DEPLOY' --bootstrap --join x:1 host 2>&1 | grep -q 'not both'"
+bx_check "--join without the cluster secret is refused" \
+	bash -c "'$DEPLOY' --join x:1 host 2>&1 | grep -q 'needs the cluster secret'"
 bx_check "an unknown option is refused" bash -c "'$DEPLOY' --frobnicate host 2>&1 | grep -q \"unknown option '--frobnicate'\""
 bx_check "no host is refused" bash -c "'$DEPLOY' --no-systemd 2>&1 | grep -q 'a HOST to deploy to is required'"
 bx_check "a relative path is refused" bash -c "'$DEPLOY' --prefix usr host 2>&1 | grep -q 'absolute path'"

@@ -44,7 +44,7 @@ bx_check "... exactly one of them bootstrapped" [ "$(bootstraps)" = 1 ]
 bx_check "... the one with the lowest id" logs 1 "this node has the lowest id: bootstrapping"
 bx_start_node 4 --peers "$peers"
 bx_check "static: a fourth node with --peers only joins" bx_wait 20 "4 members" members_are 1 4
-bx_check "... the same cluster" same_cluster 1 4
+bx_check "... the same cluster" bx_wait 10 "node 4's cluster" same_cluster 1 4
 bx_check "... saying where it found it" logs 4 "found a cluster at"
 for n in 1 2 3 4; do bx_kill_node "$n"; done
 
@@ -118,9 +118,27 @@ for n in 1 2 3; do
 done
 ts_doc "$TS/4.json" 4 Running 1 2 3 5:untagged
 standin 4
-ts_node 4
+# it listens on every address: it advertises its Tailscale address
+ts_node 4 --api 0.0.0.0:7000 --raft 0.0.0.0:7001
 bx_check "tailscale: a host that comes online joins the cluster" bx_wait 20 "4 members" members_are 1 4
-bx_check "... the same cluster" same_cluster 1 4
+bx_check "... the same cluster" bx_wait 10 "node 4's cluster" same_cluster 1 4
+advertised() { # listening on 0.0.0.0, node 4 is known by host 4's Tailscale address
+	curl -s "http://$(bx_addr 1)/v1/cluster" | jq -e --arg ip "$(bx_ip 4)" \
+		'.members[] | select(.name == "n4") | .api == ($ip + ":7000") and .raft == ($ip + ":7001")'
+}
+bx_check "... known by its Tailscale address, though it listens on 0.0.0.0" \
+	bx_wait 10 "node 4's record" advertised
+bx_check "... saying so" logs 4 "advertising API $(bx_ip 4):7000 and raft $(bx_ip 4):7001"
+bx_check "... and reached there: it holds the cluster's log" \
+	bx_wait 10 "node 4 applies" bash -c "curl -s http://$(bx_addr 4)/v1/cluster | jq -e '.leader.id'"
+wildcard_refused() {
+	local rc
+	timeout 10 "$BX_BIN" daemon --data-dir "$BX_TMP/wild" --api 0.0.0.0:7999 \
+		--raft 127.0.0.1:7998 --socket "" --bootstrap >"$BX_TMP/wild.log" 2>&1
+	rc=$?
+	[ "$rc" = 1 ] && grep -q "'0.0.0.0:7999' listens on every address" "$BX_TMP/wild.log"
+}
+bx_check "a wildcard address without Tailscale discovery is refused at start" wildcard_refused
 
 # host 6: tailscaled missing, then logged out, then running
 ts_node 6

@@ -55,6 +55,14 @@ bx_check "the cluster keeps no secret: the list has no hash" \
 bx_start_node 2 --join-token "$tok"
 bx_check "a node joins with the token" bx_wait 15 "2 members" members_are 2
 bx_check "... saying it joined" bx_wait 5 "log" grep -q "joined cluster" "$(bx_dir 2)/log"
+bx_check "... given the cluster secret by the join's answer (it had none)" \
+	cmp -s "$BX_SECRET_FILE" <(head -c 64 "$(bx_dir 2)/data/cluster.secret")
+bx_check "... kept 0600" bash -c "[ \"\$(stat -c %a '$(bx_dir 2)/data/cluster.secret')\" = 600 ]"
+refused_in_is() { # N COUNT: Raft handshakes node N refused
+	[ "$(curl -s "http://$(bx_addr "$1")/metrics" | awk '/reason="handshake_in"/ {print $2}')" = "$2" ]
+}
+bx_check "... and the leader's first connection to it waited for it: none refused" \
+	refused_in_is 2 0
 bx_start_node 3 --join-token "$tok"
 bx_check "a second node joins with it (2 uses)" bx_wait 15 "3 members" members_are 3
 used_up() { [ "$(state_of "$id")" = "used up" ]; }

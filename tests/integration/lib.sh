@@ -12,12 +12,17 @@ BX_PASSED=0
 BX_FAILED=0
 declare -A BX_PIDS=()
 BX_AT_EXIT=() # more cleanup steps (functions), run after the daemons are killed
+# shellcheck source=../../scripts/lib_secret.sh
+. "$BX_ROOT/scripts/lib_secret.sh"
 
 bx_setup() {
 	BX_TMP=$(mktemp -d /tmp/bx-it-XXXXXX)
 	[ -n "${BX_BASE:-}" ] || BX_BASE=$(bx_pick_base)
 	trap bx_cleanup EXIT
 	trap 'exit 130' INT TERM
+	# every node started with bx_start_node gets the secret, but one joining
+	# with --join-token, which must earn it; every curl shows the token
+	bx_secret_setup "$BX_TMP"
 }
 
 # bx_pick_base: the first port of a block of 100 for this test (2 ports a
@@ -70,14 +75,15 @@ bx_dir() { echo "$BX_TMP/n$1"; }
 # bx_start_node N [daemon flags...]: node N with its own dir, ports and log
 # (in host N's network namespace when there are hosts).
 bx_start_node() {
-	local n=$1 run=()
+	local n=$1 run=() secret=(--cluster-secret-file "$BX_SECRET_FILE")
 	shift
 	mkdir -p "$(bx_dir "$n")"
 	[ -z "${BX_HOST_NET:-}" ] || run=(ip netns exec "$(bx_host_ns "$n")")
+	case " $* " in *" --join-token "*) secret=() ;; esac
 	"${run[@]}" "$BX_BIN" daemon --node-id "$n" --name "n$n" --data-dir "$(bx_dir "$n")/data" \
 		--api "$(bx_addr "$n")" --raft "$(bx_ip "$n"):$(bx_raft_port "$n")" \
 		--socket "$(bx_dir "$n")/api.sock" --election-ms 500 --heartbeat-ms 50 \
-		"$@" >>"$(bx_dir "$n")/log" 2>&1 &
+		"${secret[@]}" "$@" >>"$(bx_dir "$n")/log" 2>&1 &
 	BX_PIDS[$n]=$!
 }
 

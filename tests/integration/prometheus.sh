@@ -37,6 +37,10 @@ WATCH_PID=$!
 n_targets() { [ "$(jq length "$targets" 2>/dev/null)" = "$1" ]; }
 bx_check "--watch writes the targets file" bx_wait 10 "3 targets" n_targets 3
 
+# /metrics needs a token: a read token for Prometheus, sent to the nodes
+# only (the job of the services' own exporters sends none)
+(umask 077 && BLIXARD_TOKEN= "$BX_BIN" --socket "$(bx_dir 1)/api.sock" --json token create \
+	--role read --name prometheus | jq -r .token >"$BX_TMP/prom.token")
 cat >"$BX_TMP/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
@@ -45,9 +49,25 @@ scrape_configs:
   - job_name: blixard
     scrape_interval: 1s
     scrape_timeout: 1s
+    authorization:
+      credentials_file: $BX_TMP/prom.token
     file_sd_configs:
       - files: ['$targets']
         refresh_interval: 1s
+    relabel_configs:
+      - source_labels: [service]
+        regex: ''
+        action: keep
+  - job_name: blixard-services
+    scrape_interval: 1s
+    scrape_timeout: 1s
+    file_sd_configs:
+      - files: ['$targets']
+        refresh_interval: 1s
+    relabel_configs:
+      - source_labels: [service]
+        regex: '.+'
+        action: keep
 EOF
 bx_check "promtool accepts the Prometheus config" promtool check config "$BX_TMP/prometheus.yml"
 prometheus --config.file="$BX_TMP/prometheus.yml" --storage.tsdb.path="$BX_TMP/prom" \

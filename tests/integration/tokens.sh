@@ -81,12 +81,12 @@ bx_check "a token made on the Unix socket was made 'local'" [ "$(by "$(id_of "$a
 t1=$("$BX_BIN" --addr "$(bx_addr 1)" --token "$admin" token create)
 bx_check "--token TOKEN is sent as a bearer token" \
 	[ "$(by "$(id_of "$t1")")" = "token $(id_of "$admin")" ]
-printf '  %s  \n# not read\n' "$reader" >"$BX_TMP/token-file"
+printf '  %s  \n# not read\n' "$json_tok" >"$BX_TMP/token-file"
 t2=$("$BX_BIN" --addr "$(bx_addr 1)" --token-file "$BX_TMP/token-file" token create)
 bx_check "--token-file PATH sends its first line" \
-	[ "$(by "$(id_of "$t2")")" = "token $(id_of "$reader")" ]
-t3=$(BLIXARD_TOKEN=$json_tok "$BX_BIN" --addr "$(bx_addr 1)" token create)
-bx_check "BLIXARD_TOKEN is sent" [ "$(by "$(id_of "$t3")")" = "token $(id_of "$json_tok")" ]
+	[ "$(by "$(id_of "$t2")")" = "token $(id_of "$json_tok")" ]
+t3=$(BLIXARD_TOKEN=$admin "$BX_BIN" --addr "$(bx_addr 1)" token create)
+bx_check "BLIXARD_TOKEN is sent" [ "$(by "$(id_of "$t3")")" = "token $(id_of "$admin")" ]
 bx_check "a malformed --token is a usage error" \
 	exits 2 "$BX_TMP/flag.err" "$BX_BIN" --addr "$(bx_addr 1)" --token bxt1.nope token list
 bx_check "... saying so" grep -q "^blixard: --token: damaged API token" "$BX_TMP/flag.err"
