@@ -84,5 +84,15 @@ bx_check "node 2 counted a 404" \
 	[ "$(value 2 'blixard_api_requests_total{route="/v1/services/:name",method="GET",code="404"}')" = 1 ]
 bx_check "the leader timed its commits" \
 	[ "$(value "$leader" blixard_raft_commit_seconds_count)" -gt 0 ]
+# unauthenticated attempts: a request without a token, one with a bad token,
+# and a Raft connection that cannot prove the secret, each counted once
+curl -q -s -o /dev/null "http://$(bx_addr 2)/v1/services"
+curl -q -s -o /dev/null -H 'Authorization: Bearer nope' "http://$(bx_addr 2)/v1/services"
+echo hello >/dev/tcp/"$(bx_ip 2)"/"$(bx_raft_port 2)"
+auth() { value 2 "blixard_auth_failures_total{listener=\"$1\",reason=\"$2\"}"; }
+bx_check "node 2 counts a request without a token" [ "$(auth api missing_token)" = 1 ]
+bx_check "... one with a token it does not know" [ "$(auth api invalid_token)" = 1 ]
+raft_refused() { [ "$(auth raft handshake_in)" = 1 ]; }
+bx_check "... and a Raft connection without the secret" bx_wait 5 "raft refusal" raft_refused
 bx_check "POST /metrics is 405" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST http://$(bx_addr 1)/metrics)\" = 405 ]"
 bx_finish

@@ -37,7 +37,8 @@ run() { # name, sources...
 EXTRA=(-dict=tests/fuzz/toml.dict)
 run toml tests/fuzz/fuzz_toml.c src/toml*.c src/error.c
 EXTRA=()
-run spec tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c src/error.c raft/command.c
+run spec tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c src/error.c raft/command.c \
+	src/token.c src/invite.c src/store*.c src/json.c -lcrypto $(pkg-config --libs lmdb)
 run qmp tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c
 run tailscale tests/fuzz/fuzz_tailscale.c net/tailscale.c src/error.c
 run invite tests/fuzz/fuzz_invite.c src/invite.c src/error.c -lcrypto
