@@ -17,7 +17,7 @@ TMP=$(mktemp -d /tmp/bx-bench-XXXXXX)
 bx_secret_setup "$TMP"
 # A binary from before the cluster secret (BX_BIN=…, to compare) takes no such flag
 SECRET_ARGS=()
-if "$BIN" daemon --help 2>&1 | grep -q -- --cluster-secret-file; then
+if [[ $("$BIN" daemon --help 2>&1) == *--cluster-secret-file* ]]; then # (grep -q: SIGPIPE)
 	SECRET_ARGS=(--cluster-secret-file "$BX_SECRET_FILE")
 fi
 PIDS=()
@@ -51,7 +51,7 @@ for n in 1 2 3; do
 	[ "$n" = 1 ] && wait_for 15 bash -c "curl -sf http://127.0.0.1:$((B + 2))/v1/cluster | jq -e .leader.id"
 done
 voters() { curl -sf "http://127.0.0.1:$((B + 2))/v1/cluster" | jq -e '[.members[] | select(.role=="voter")] | length == 3'; }
-wait_for 30 voters
+wait_for 30 voters || { tail -n 20 "$TMP"/bx*.log >&2; exit 1; }
 BX_URL="http://127.0.0.1:$((B + 2))"
 
 # --- etcd: a static 3-member cluster

@@ -56,7 +56,7 @@ static enum role role_of(struct bx_daemon *d, const char *token)
 	char role[BX_TOKEN_ROLE_SIZE], errmsg[BX_ERRMSG_SIZE] = "";
 	int rv;
 
-	if (bx_secret_token_matches(d->secret, token))
+	if (bx_secret_token_is(d->cluster_token, token))
 		return ROLE_CLUSTER;
 	rv = bx_token_check(d->store, token, role, errmsg);
 	if (rv == BX_OK)

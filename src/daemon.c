@@ -212,13 +212,13 @@ static int establish_identity(struct bx_daemon *d, bool raft_fresh, char *errmsg
 
 static void use_secret(struct bx_daemon *d, const char *secret)
 {
-	char token[BX_SECRET_TOKEN_SIZE];
-
 	snprintf(d->secret, sizeof d->secret, "%s", secret);
 	if (d->raft != NULL)
 		bx_raft_node_set_secret(d->raft, d->secret);
-	bx_secret_api_token(d->secret, token);
-	snprintf(d->peer_auth, sizeof d->peer_auth, "Authorization: Bearer %s", token);
+	/* derived once: the API compares every request's token with it */
+	bx_secret_api_token(d->secret, d->cluster_token);
+	snprintf(d->peer_auth, sizeof d->peer_auth, "Authorization: Bearer %s",
+		 d->cluster_token);
 	d->peer_headers[0] = d->peer_auth;
 	d->peer_headers[1] = NULL;
 }

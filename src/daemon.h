@@ -42,6 +42,7 @@ struct bx_daemon {
 	 * a bootstrap or a join with an invite gives it. From it, the header
 	 * every call to another member carries (`peer_headers`, NULL-ended). */
 	char secret[BX_SECRET_MAX + 1];
+	char cluster_token[BX_SECRET_TOKEN_SIZE]; /* derived from it, "" without */
 	/* What this node tells the others to reach it at (advertise.h): --api
 	 * and --raft, a wildcard host replaced by its Tailscale IPv4. */
 	char api_addr[BX_ADDR_MAX], raft_addr[BX_ADDR_MAX];

@@ -119,16 +119,10 @@ bool bx_secret_token_valid(const char *s)
 	       strspn(s + p, "0123456789abcdef") == 64;
 }
 
-bool bx_secret_token_matches(const char *secret, const char *bearer)
+bool bx_secret_token_is(const char *token, const char *bearer)
 {
-	char want[BX_SECRET_TOKEN_SIZE];
-	bool same;
+	size_t n = token != NULL ? strlen(token) : 0;
 
-	if (secret == NULL || secret[0] == '\0' || bearer == NULL ||
-	    strlen(bearer) != sizeof want - 1)
-		return false;
-	bx_secret_api_token(secret, want);
-	same = CRYPTO_memcmp(want, bearer, sizeof want - 1) == 0;
-	OPENSSL_cleanse(want, sizeof want);
-	return same;
+	return n > 0 && bearer != NULL && strlen(bearer) == n &&
+	       CRYPTO_memcmp(token, bearer, n) == 0;
 }

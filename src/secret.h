@@ -44,8 +44,8 @@ void bx_secret_api_token(const char *secret, char out[BX_SECRET_TOKEN_SIZE]);
 /* Whether `s` has the cluster token's form ("bxc1." + 64 lower-case hex). */
 bool bx_secret_token_valid(const char *s);
 
-/* Whether `bearer` is the token of `secret`, compared in constant time.
- * False when either is empty. */
-bool bx_secret_token_matches(const char *secret, const char *bearer);
+/* Whether `bearer` is `token` (a cluster token as bx_secret_api_token made
+ * it), compared in constant time. False when either is empty or NULL. */
+bool bx_secret_token_is(const char *token, const char *bearer);
 
 #endif
