@@ -79,8 +79,8 @@ int bx_secret_read(const char *path, char secret[BX_SECRET_MAX + 1], char *errms
 	line[n] = '\0';
 	if (rv == BX_OK)
 		rv = bx_secret_check(line, path, errmsg);
-	if (rv == BX_OK)
-		snprintf(secret, BX_SECRET_MAX + 1, "%s", line);
+	if (rv == BX_OK && n <= BX_SECRET_MAX) /* the check held: it is */
+		memcpy(secret, line, n + 1);
 	OPENSSL_cleanse(line, sizeof line);
 	return rv;
 }
