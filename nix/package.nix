@@ -12,6 +12,7 @@
 , curl
 , libvirt
 , openssl
+, jemalloc
 , raft-cowsql
 , libyaml
 , wslay
@@ -82,7 +83,7 @@ stdenv.mkDerivation {
   };
 
   nativeBuildInputs = [ pkg-config ];
-  buildInputs = [ libuv lmdb cjson curl libvirt openssl raft-cowsql h2o ];
+  buildInputs = [ libuv lmdb cjson curl libvirt openssl raft-cowsql h2o jemalloc ];
 
   enableParallelBuilding = true;
   buildFlags = [ "build/blixard" ];

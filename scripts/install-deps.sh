@@ -46,7 +46,7 @@ apt-get update -q
 # deployed to (scripts/deploy_node.sh --install-deps)
 if [ "${1:-}" = "--runtime" ]; then
 	apt-get install -y -q --no-install-recommends \
-		libuv1 liblmdb0 libcjson1 libcurl4 libssl3 libvirt0 libh2o0.13 \
+		libuv1 liblmdb0 libcjson1 libcurl4 libssl3 libvirt0 libh2o0.13 libjemalloc2 \
 		qemu-system-x86 iproute2 procps
 	apt-get install -y -q --no-install-recommends -t bookworm-backports libraft0
 	echo "install-deps.sh: runtime done"
@@ -56,7 +56,7 @@ fi
 apt-get install -y -q --no-install-recommends \
 	build-essential pkg-config clang llvm libclang-rt-14-dev \
 	libuv1-dev liblmdb-dev lmdb-utils libcjson-dev libcurl4-openssl-dev openssl \
-	libssl-dev libvirt-dev libh2o-dev libh2o-evloop-dev \
+	libssl-dev libvirt-dev libh2o-dev libh2o-evloop-dev libjemalloc-dev \
 	curl jq iproute2 procps psmisc python3 \
 	qemu-system-x86 busybox-static cpio \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils util-linux \

@@ -39,7 +39,7 @@ if [ "${1:-}" = "--stop" ]; then
 	exit 0
 fi
 
-if ! pkg-config --exists raft libh2o libuv lmdb libcjson libcurl libvirt 2>/dev/null; then
+if ! pkg-config --exists raft libh2o libuv lmdb libcjson libcurl libvirt jemalloc 2>/dev/null; then
 	echo "== installing dependencies (Debian packages, libraft 0.22 from bookworm-backports)"
 	bash scripts/install-deps.sh
 fi

@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then # it installs packages and runs VMs: root, or thro
 fi
 cd "$(dirname "$0")/.."
 missing=0
-pkg-config --exists raft libh2o libuv lmdb libcjson libcurl libvirt 2>/dev/null || missing=1
+pkg-config --exists raft libh2o libuv lmdb libcjson libcurl libvirt jemalloc 2>/dev/null || missing=1
 for tool in qemu-system-x86_64 libvirtd virtlogd virsh virt-xml-validate xmllint promtool \
 	sshd ssh-keygen nix-instantiate; do
 	command -v "$tool" >/dev/null || missing=1
