@@ -20,6 +20,7 @@ refused() {
 	rm -rf "$(bx_dir "$n")"
 	bx_start_node "$n" --join-token "$token"
 	if ! bx_wait 15 "node $n exits" bash -c "! kill -0 ${BX_PIDS[$n]} 2>/dev/null"; then
+		bx_kill_node "$n" # not left running when the next start reuses N
 		return 1
 	fi
 	wait "${BX_PIDS[$n]}"

@@ -11,6 +11,7 @@ BX_BIN=${BX_BIN:-$BX_ROOT/${BUILD:-build}/blixard}
 BX_PASSED=0
 BX_FAILED=0
 declare -A BX_PIDS=()
+BX_OLD_PIDS=() # daemons whose node number was started again: killed at exit too
 BX_AT_EXIT=() # more cleanup steps (functions), run after the daemons are killed
 # shellcheck source=../../scripts/lib_secret.sh
 . "$BX_ROOT/scripts/lib_secret.sh"
@@ -45,7 +46,7 @@ bx_pick_base() {
 
 bx_cleanup() {
 	local pid
-	for pid in "${BX_PIDS[@]}"; do
+	for pid in "${BX_PIDS[@]}" "${BX_OLD_PIDS[@]}"; do
 		kill -9 "$pid" 2>/dev/null
 	done
 	for pid in "${BX_AT_EXIT[@]}"; do
@@ -84,6 +85,11 @@ bx_start_node() {
 		--api "$(bx_addr "$n")" --raft "$(bx_ip "$n"):$(bx_raft_port "$n")" \
 		--socket "$(bx_dir "$n")/api.sock" --election-ms 500 --heartbeat-ms 50 \
 		"${secret[@]}" "$@" >>"$(bx_dir "$n")/log" 2>&1 &
+	# a node started again while its daemon still runs (a test that failed
+	# to see it exit): that one is killed at exit too
+	if [ -n "${BX_PIDS[$n]:-}" ] && kill -0 "${BX_PIDS[$n]}" 2>/dev/null; then
+		BX_OLD_PIDS+=("${BX_PIDS[$n]}")
+	fi
 	BX_PIDS[$n]=$!
 }
 
