@@ -36,7 +36,6 @@ struct hs {
 	struct raft_uv_connect *req;
 	raft_uv_connect_cb cb;
 	int stage;
-	bool parked; /* accepted before this node knew the secret: waits for it */
 	unsigned char nonce_me[NONCE], nonce_peer[NONCE];
 	unsigned char buf[4 + NONCE + MAC + 8 + 2 + ADDR_MAX];
 	size_t have, need;
@@ -237,17 +236,9 @@ static void accept_step(struct hs *h)
 	unsigned char out[4 + NONCE + MAC], want[MAC];
 
 	if (h->stage == 0) { /* "BXR1" nonce_c */
-		if (memcmp(h->buf, MAGIC, 4) != 0 || !random_nonce(h->nonce_me)) {
+		if (memcmp(h->buf, MAGIC, 4) != 0 || tp->secret[0] == '\0' ||
+		    !random_nonce(h->nonce_me)) {
 			finish(h, false, RAFT_NOCONNECTION);
-			return;
-		}
-		if (tp->secret[0] == '\0') {
-			/* A node joining with an invite listens before the join's
-			 * answer brings the secret, and the leader connects as soon
-			 * as it has added it: hold the exchange (within its
-			 * deadline) until bx_transport_set_secret. */
-			h->parked = true;
-			uv_read_stop((uv_stream_t *)h->tcp);
 			return;
 		}
 		memcpy(h->nonce_peer, h->buf + 4, NONCE);
@@ -603,21 +594,7 @@ void bx_transport_set_secret(struct raft_uv_transport *t, const char *secret)
 {
 	struct tp *tp = t->impl;
 
-	struct hs *h, *next;
-
 	snprintf(tp->secret, sizeof tp->secret, "%s", secret != NULL ? secret : "");
-	if (tp->secret[0] == '\0')
-		return;
-	for (h = tp->list; h != NULL; h = next) {
-		next = h->next;
-		if (!h->parked || h->finished)
-			continue;
-		h->parked = false;
-		accept_step(h);
-		if (!h->finished &&
-		    uv_read_start((uv_stream_t *)h->tcp, alloc_cb, read_cb) != 0)
-			finish(h, false, RAFT_NOCONNECTION);
-	}
 }
 
 void bx_transport_set_bind(struct raft_uv_transport *t, const char *bind)

@@ -30,9 +30,9 @@
 int bx_transport_init(struct raft_uv_transport *t, uv_loop_t *loop);
 
 /* The cluster secret (text, at most BX_TRANSPORT_SECRET_MAX bytes). May be
- * set at any time: a node joining with an invite listens before the join's
- * answer brings it. While it is unset, outgoing connections fail and accepted
- * ones wait for it (within BX_TRANSPORT_HANDSHAKE_MS, then they are refused). */
+ * set at any time: a node joining with an invite learns it at its admission,
+ * before any server connects to it. While it is unset every connection, in or
+ * out, is refused and counted. */
 void bx_transport_set_secret(struct raft_uv_transport *t, const char *secret);
 
 /* Listen on `bind` ("HOST:PORT", e.g. "0.0.0.0:7001") instead of the

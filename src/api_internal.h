@@ -22,7 +22,6 @@ struct pending {
 	char *raft;   /* join: the node's Raft address */
 	char *token;  /* invite or token create: the token to answer with */
 	bool standby; /* join: its invite makes it a standby for good */
-	bool invited; /* join: with a good invite, so the answer carries the secret */
 };
 
 /* POST /v1/cluster/admit: a node's invite spent, the cluster secret answered. */
@@ -31,7 +30,8 @@ void bx_api_admit(struct bx_daemon *d, struct bx_http_request *req);
 /* api_auth.c: whether the request may go on (else it was answered 401 or
  * 403 and counted); and a 401 for what the handler finds unauthenticated. */
 bool bx_api_authorize(struct bx_daemon *d, struct bx_http_request *req);
-void bx_api_unauthorized(struct bx_daemon *d, struct bx_http_request *req, const char *why);
+void bx_api_unauthorized(struct bx_daemon *d, struct bx_http_request *req,
+			 const char *why);
 
 /* Allocate and hook into req's abort; on failure answers 500 and returns NULL. */
 struct pending *bx_api_pending_new(struct bx_daemon *d, struct bx_http_request *req);

@@ -177,13 +177,10 @@ static int take_secret(struct bx_daemon *d, const cJSON *answer, char *errmsg)
 	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(answer, "secret"));
 	int rv;
 
-	if (d->secret[0] != '\0')
-		return BX_OK;
 	if (secret == NULL)
-		return bx_err(
-		    errmsg, BX_EINVAL,
-		    "the cluster's answer to the join carries no cluster secret");
-	rv = bx_secret_check(secret, "the cluster's answer to the join", errmsg);
+		return bx_err(errmsg, BX_EINVAL,
+			      "the cluster's answer to the admission carries no secret");
+	rv = bx_secret_check(secret, "the cluster's answer to the admission", errmsg);
 	if (rv == 0)
 		rv = bx_daemon_set_secret(d, secret, errmsg);
 	return rv;
@@ -204,21 +201,23 @@ static void join_done(void *data, const struct bx_http_response *resp)
 		body = cJSON_ParseWithLength(resp->body, resp->body_len);
 		cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
 		if (cJSON_IsString(cluster)) {
-			bool admission = d->secret[0] == '\0';
-			int rv = take_secret(d, body, errmsg);
-			if (rv == 0 && admission) {
-				BX_INFO("daemon",
-					"admitted to cluster %s with the invite: joining",
-					cluster->valuestring);
-				cJSON_Delete(body);
-				/* the join proper, at the next tick */
-				d->join_attempts = 0;
-				d->join_retry_at = 0;
-				return;
-			}
-			if (rv == 0)
+			int rv;
+			if (d->secret[0] == '\0') { /* the answer to the admission */
+				rv = take_secret(d, body, errmsg);
+				if (rv == 0) {
+					BX_INFO("daemon",
+						"admitted to cluster %s: joining",
+						cluster->valuestring);
+					cJSON_Delete(body);
+					/* the join proper, at the next tick */
+					d->join_attempts = 0;
+					d->join_retry_at = 0;
+					return;
+				}
+			} else {
 				rv = bx_daemon_adopt_cluster(d, cluster->valuestring,
 							     errmsg);
+			}
 			cJSON_Delete(body);
 			if (rv != 0) {
 				BX_ERROR("daemon", "join refused: %s", errmsg);

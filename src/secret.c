@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "file.h"
+#include "invite.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -12,20 +13,14 @@
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 int bx_secret_generate(char secret[BX_SECRET_MAX + 1])
 {
-	unsigned char raw[32];
+	char id[17]; /* the invite's draw: 32 random bytes as hex, and an id unused */
 
-	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
-		return BX_EIO;
-	for (size_t i = 0; i < sizeof raw; i++)
-		snprintf(secret + 2 * i, 3, "%02x", raw[i]);
-	OPENSSL_cleanse(raw, sizeof raw);
-	return BX_OK;
+	return bx_invite_new_secret(id, secret);
 }
 
 int bx_secret_check(const char *secret, const char *where, char *errmsg)

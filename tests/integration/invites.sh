@@ -62,7 +62,7 @@ bx_check "... kept 0600" bash -c "[ \"\$(stat -c %a '$(bx_dir 2)/data/cluster.se
 refused_in_is() { # N COUNT: Raft handshakes node N refused
 	[ "$(curl -s "http://$(bx_addr "$1")/metrics" | awk '/reason="handshake_in"/ {print $2}')" = "$2" ]
 }
-bx_check "... and the leader's first connection to it waited for it: none refused" \
+bx_check "... before the leader connected: no Raft connection to it was refused" \
 	refused_in_is 2 0
 bx_start_node 3 --join-token "$tok"
 bx_check "a second node joins with it (2 uses)" bx_wait 15 "3 members" members_are 3
