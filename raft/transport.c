@@ -361,6 +361,9 @@ static struct hs *hs_new(struct tp *tp, bool outgoing)
 	h->tp = tp;
 	h->outgoing = outgoing;
 	uv_tcp_init(tp->loop, h->tcp);
+	/* Raft's messages are small and answered: no Nagle (libuv applies the
+	 * flag to the socket that connect or accept opens) */
+	uv_tcp_nodelay(h->tcp, 1);
 	h->tcp->data = h;
 	h->tcp_open = true;
 	uv_timer_init(tp->loop, &h->timer);

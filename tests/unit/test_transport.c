@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "raft/transport.h"
@@ -154,6 +157,19 @@ static bool accepted(void *arg)
 	return ((struct side *)arg)->accepted > 0;
 }
 
+/* Nagle off: Raft's small messages would wait for delayed ACKs (40 ms) */
+static int nodelay(uv_stream_t *stream)
+{
+	uv_os_fd_t fd;
+	int on = 0;
+	socklen_t len = sizeof on;
+
+	if (uv_fileno((uv_handle_t *)stream, &fd) != 0 ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) != 0)
+		return -1;
+	return on != 0;
+}
+
 TEST(sameSecretConnectsAndBytesPassIntact)
 {
 	struct side a, b;
@@ -171,6 +187,8 @@ TEST(sameSecretConnectsAndBytesPassIntact)
 	ASSERT_INT(b.accepted, 1);
 	ASSERT_INT(b.peer_id, 1);
 	ASSERT_STR(b.peer_address, a.address);
+	ASSERT_INT(nodelay(d.out), 1);
+	ASSERT_INT(nodelay(b.in), 1);
 	/* the first bytes after the exchange reach the other side, none eaten */
 	b.in->data = &b;
 	ASSERT_INT(uv_read_start(b.in, got_alloc, got_read), 0);
