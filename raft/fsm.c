@@ -286,12 +286,10 @@ static int fsm_apply(struct raft_fsm *rfsm, const struct raft_buffer *buf, void 
 /*
  * Snapshots in two steps (raft_fsm version 3): fsm_snapshot fixes the state
  * to copy (a store read transaction) and hands libraft a one-element array
- * still empty; fsm_snapshot_async writes the copy into it. libraft may run
- * the second step on its I/O thread pool while applies go on; libraft 0.22
- * with the classic API was measured to call it on the loop thread right
- * after the first (perf, 2026-11-23), which is why snapshots are rare by
- * default (snapshot_threshold 8192 entries) and cost one pass over the
- * state (copy + SHA-256, ~20 MB at 40,000 services). With
+ * still empty; fsm_snapshot_async writes the copy into it (one pass over the
+ * state: copy + SHA-256, ~20 MB at 40,000 services). libraft 0.22's classic
+ * API would run that second step on the loop thread; the node runs it on the
+ * libuv thread pool instead (raft/snapshot_put.c) while applies go on. With
  * snapshot_finalize set libraft owns none of the buffers: the data and the
  * array stay ours until snapshot_finalize, which runs whether or not the
  * snapshot was written.

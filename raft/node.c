@@ -162,6 +162,7 @@ int bx_raft_node_init(struct bx_raft_node **out, uv_loop_t *loop,
 		goto err_after_io;
 	}
 	n->raft.data = n;
+	bx_snapshot_put_wrap(n, fsm);
 	raft_set_heartbeat_timeout(&n->raft, cfg->heartbeat_ms ? cfg->heartbeat_ms : 100);
 	raft_set_election_timeout(&n->raft, cfg->election_ms ? cfg->election_ms : 1000);
 	if (cfg->snapshot_threshold)
@@ -362,6 +363,7 @@ static void transport_closed(struct bx_raft_node *n)
 	void (*cb)(void *) = n->close_cb;
 	void *data = n->close_data;
 
+	bx_snapshot_put_unwrap(n);
 	raft_uv_close(&n->io);
 	bx_transport_free(&n->transport);
 	free(n->address);
@@ -390,11 +392,15 @@ static void raft_closed(struct raft *r)
 		transport_closed(n);
 }
 
-static void close_now(struct bx_raft_node *n)
+void bx_raft_node_close_now(struct bx_raft_node *n)
 {
 	/* reached from the transfer's callback, its deadline, or directly */
 	if (n->close_started)
 		return;
+	if (n->fill.busy) { /* libraft's snapshot is ours until the copy ends */
+		n->fill.close_after = true;
+		return;
+	}
 	n->close_started = true;
 	n->handles_open = 2;
 	uv_timer_stop(&n->watch);
@@ -404,14 +410,14 @@ static void close_now(struct bx_raft_node *n)
 
 static void transfer_done(struct raft_transfer *req)
 {
-	close_now(req->data);
+	bx_raft_node_close_now(req->data);
 }
 
 /* libraft does not always end a transfer that cannot succeed (no other voter
  * alive): close anyway after twice the election timeout. */
 static void transfer_deadline(uv_timer_t *timer)
 {
-	close_now(timer->data);
+	bx_raft_node_close_now(timer->data);
 }
 
 void bx_raft_node_close(struct bx_raft_node *n, void (*cb)(void *data), void *data)
@@ -436,7 +442,7 @@ void bx_raft_node_close(struct bx_raft_node *n, void (*cb)(void *data), void *da
 			return;
 		}
 	}
-	close_now(n);
+	bx_raft_node_close_now(n);
 }
 
 void bx_raft_node_set_secret(struct bx_raft_node *n, const char *secret)
