@@ -88,15 +88,17 @@ run() { # system conns url script
 	local threads=$(($2 < 2 ? 1 : 2))
 	local out
 	out=$(wrk -t"$threads" -c"$2" -d"${SECS}s" --latency -s "bench/$4" "$3" | grep '^RESULT')
-	local req err p50 dur
+	local req err p50 p99 dur
 	req=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$out")
 	err=$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$out")
 	p50=$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$out")
+	p99=$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$out")
 	dur=$(sed -E 's/.*duration_us=([0-9]+).*/\1/' <<<"$out")
 	local rate=$((req * 1000000 / dur))
-	echo "$1 c=$2 writes/s=$rate p50_ms=$(awk "BEGIN{printf \"%.2f\", $p50/1000}") errors=$err"
-	echo "$1 $2 $rate $p50 $err" >>"$TMP/results"
+	echo "$1 c=$2 writes/s=$rate p50_ms=$(ms "$p50") p99_ms=$(ms "$p99") errors=$err"
+	echo "$1 $2 $rate $p50 $err $p99" >>"$TMP/results"
 }
+ms() { awk "BEGIN{printf \"%.2f\", $1/1000}"; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME")"
 for r in $(seq "$ROUNDS"); do
@@ -112,9 +114,10 @@ for c in 1 64; do
 	for s in blixard etcd; do
 		rate=$(awk -v s=$s -v c=$c '$1==s && $2==c {print $3}' "$TMP/results" | median)
 		p50=$(awk -v s=$s -v c=$c '$1==s && $2==c {print $4}' "$TMP/results" | median)
+		p99=$(awk -v s=$s -v c=$c '$1==s && $2==c {print $6}' "$TMP/results" | median)
 		errs=$(awk -v s=$s -v c=$c '$1==s && $2==c {e+=$5} END{print e+0}' "$TMP/results")
-		printf "%-8s c=%-3s writes/s=%-7s p50_ms=%-6s errors=%s\n" "$s" "$c" "$rate" \
-			"$(awk "BEGIN{printf \"%.2f\", $p50/1000}")" "$errs"
+		printf "%-8s c=%-3s writes/s=%-7s p50_ms=%-6s p99_ms=%-7s errors=%s\n" "$s" "$c" \
+			"$rate" "$(ms "$p50")" "$(ms "$p99")" "$errs"
 		eval "${s}_${c}=$rate"
 		eval "${s}_${c}_p50=$p50"
 	done

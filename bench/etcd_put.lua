@@ -1,4 +1,6 @@
 -- wrk script: every request writes a new key to etcd through its v3 JSON gateway.
+local common = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") ..
+	"wrk_common.lua")
 local threads = {}
 
 function setup(thread)
@@ -8,7 +10,7 @@ end
 
 function init(args)
 	counter = 0
-	prefix = "b" .. tostring(tid) .. "-" .. tostring(math.random(1, 1000000000)) .. "-"
+	prefix = "b" .. tostring(tid) .. "-" .. common.run_id() .. "-"
 end
 
 local b64chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
@@ -34,9 +36,4 @@ function request()
 	return wrk.format("POST", "/v3/kv/put", {["Content-Type"] = "application/json"}, body)
 end
 
-function done(summary, latency, requests)
-	io.write(string.format("RESULT requests=%d errors=%d p50_us=%d p99_us=%d duration_us=%d\n",
-		summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read +
-		summary.errors.write + summary.errors.timeout,
-		latency:percentile(50), latency:percentile(99), summary.duration))
-end
+done = common.done

@@ -1,4 +1,6 @@
 -- wrk script: every request creates a new (stopped) service on Blixard.
+local common = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") ..
+	"wrk_common.lua")
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -9,7 +11,7 @@ function setup(thread)
 end
 
 function init(args)
-	prefix = "b" .. tostring(tid) .. "-" .. tostring(math.random(1, 1000000000)) .. "-"
+	prefix = "b" .. tostring(tid) .. "-" .. common.run_id() .. "-"
 end
 
 -- the TCP API's token (scripts/lib_secret.sh exports it), when there is one
@@ -25,9 +27,4 @@ function request()
 	return wrk.format("PUT", "/v1/services/" .. prefix .. counter, headers, body)
 end
 
-function done(summary, latency, requests)
-	io.write(string.format("RESULT requests=%d errors=%d p50_us=%d p99_us=%d duration_us=%d\n",
-		summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read +
-		summary.errors.write + summary.errors.timeout,
-		latency:percentile(50), latency:percentile(99), summary.duration))
-end
+done = common.done
