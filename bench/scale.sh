@@ -31,15 +31,17 @@ until curl -sf "http://$API/v1/cluster" | jq -e .leader.id >/dev/null 2>&1; do s
 
 t0=$(now_ms)
 python3 - "$API" "$N" <<'PY'
-import http.client, json, sys
+import http.client, json, os, sys
 host, port = sys.argv[1].split(":")
+headers = {"Content-Type": "application/json",  # the cluster token (lib_secret.sh)
+           "Authorization": "Bearer " + os.environ["BLIXARD_TOKEN"]}
 n = int(sys.argv[2])
 c = http.client.HTTPConnection(host, int(port), timeout=30)
 for i in range(n):
     body = json.dumps({"spec": {"service": {"driver": "process"},
                                 "process": {"command": ["/bin/sleep", "3600"]}},
                        "start": False})
-    c.request("PUT", f"/v1/services/svc-{i}", body, {"Content-Type": "application/json"})
+    c.request("PUT", f"/v1/services/svc-{i}", body, headers)
     r = c.getresponse()
     r.read()
     if r.status != 200:
