@@ -105,23 +105,14 @@ static int create(struct bx_cli *cli, int argc, char **argv)
 	return bx_cli_show(cli, "invite", "POST", "/v1/invites", body, show);
 }
 
-static int list(struct bx_cli *cli)
+static void show_invites(const cJSON *invites)
 {
 	static const char *const header[] = {"ID", "STATE", "USED", "EXPIRES", "CREATED"};
-	struct bx_cli_reply r;
 	struct bx_table t;
 	const cJSON *inv;
-	int rv = bx_cli_request(cli, "invite", "GET", "/v1/invites", NULL, &r);
 
-	if (rv != 0)
-		return rv;
-	if (cli->json) {
-		bx_cli_print_json(r.json);
-		bx_cli_reply_free(&r);
-		return BX_EXIT_OK;
-	}
 	bx_table_init(&t, 5, header);
-	cJSON_ArrayForEach(inv, r.json)
+	cJSON_ArrayForEach(inv, invites)
 	{
 		char used[48], expires[32], created[32], a[24], b[24];
 		const char *cells[5];
@@ -140,8 +131,11 @@ static int list(struct bx_cli *cli)
 	}
 	bx_table_print(&t, stdout);
 	bx_table_free(&t);
-	bx_cli_reply_free(&r);
-	return BX_EXIT_OK;
+}
+
+static int list(struct bx_cli *cli)
+{
+	return bx_cli_show(cli, "invite", "GET", "/v1/invites", NULL, show_invites);
 }
 
 static int revoke(struct bx_cli *cli, const char *id)

@@ -44,11 +44,16 @@ void bx_cli_print_services(const cJSON *services, FILE *out)
 	bx_table_free(&t);
 }
 
+static void show_services(const cJSON *services)
+{
+	if (cJSON_GetArraySize(services) == 0)
+		printf("no services (create one with 'blixard start FILE.toml')\n");
+	else
+		bx_cli_print_services(services, stdout);
+}
+
 int bx_cmd_list(struct bx_cli *cli, int argc, char **argv)
 {
-	struct bx_cli_reply r;
-	int rv;
-
 	for (int i = 1; i < argc; i++) {
 		int opt = bx_cli_read_option(cli, argv[i], usage);
 		if (opt == BX_OPT_HELP)
@@ -61,15 +66,5 @@ int bx_cmd_list(struct bx_cli *cli, int argc, char **argv)
 			return BX_EXIT_USAGE;
 		}
 	}
-	rv = bx_cli_request(cli, "list", "GET", "/v1/services", NULL, &r);
-	if (rv != 0)
-		return rv;
-	if (cli->json)
-		bx_cli_print_json(r.json);
-	else if (cJSON_GetArraySize(r.json) == 0)
-		printf("no services (create one with 'blixard start FILE.toml')\n");
-	else
-		bx_cli_print_services(r.json, stdout);
-	bx_cli_reply_free(&r);
-	return BX_EXIT_OK;
+	return bx_cli_show(cli, "list", "GET", "/v1/services", NULL, show_services);
 }

@@ -41,25 +41,16 @@ static void amounts(const cJSON *node, const char *key, char *buf, size_t size)
 		snprintf(buf, size, "%.0f/-", used > 0 ? used : 0);
 }
 
-static int list(struct bx_cli *cli)
+static void show_nodes(const cJSON *nodes)
 {
 	static const char *const header[] = {"ID",     "NAME",     "ROLE",   "STATUS",
 					     "HEARD",  "SERVICES", "MEMORY", "VCPUS",
 					     "LABELS", "API"};
-	struct bx_cli_reply r;
 	struct bx_table t;
 	const cJSON *n;
-	int rv = bx_cli_request(cli, "nodes", "GET", "/v1/nodes", NULL, &r);
 
-	if (rv != 0)
-		return rv;
-	if (cli->json) {
-		bx_cli_print_json(r.json);
-		bx_cli_reply_free(&r);
-		return BX_EXIT_OK;
-	}
 	bx_table_init(&t, 10, header);
-	cJSON_ArrayForEach(n, r.json)
+	cJSON_ArrayForEach(n, nodes)
 	{
 		char id[24], svcs[24], heard[32] = "-", mem[48], cpu[48],
 				       labels[256] = "";
@@ -97,8 +88,11 @@ static int list(struct bx_cli *cli)
 	}
 	bx_table_print(&t, stdout);
 	bx_table_free(&t);
-	bx_cli_reply_free(&r);
-	return BX_EXIT_OK;
+}
+
+static int list(struct bx_cli *cli)
+{
+	return bx_cli_show(cli, "nodes", "GET", "/v1/nodes", NULL, show_nodes);
 }
 
 /* A node id argument; 0 (after a usage message) if it is not one. */
