@@ -98,18 +98,67 @@ void bx_api_events(struct bx_daemon *d, struct bx_http_request *req)
  * GET /v1/snapshot: this node's whole replicated state (services, nodes,
  * events, cluster id) as one checksummed snapshot buffer (src/store.h), for
  * `blixard snapshot save`. What it holds is this node's applied state: ask
- * the leader for the newest.
+ * the leader for the newest. The state is fixed on the loop (a read
+ * transaction) and copied on the libuv thread pool, as Raft's own snapshots
+ * are (raft/snapshot_put.c): a large state would otherwise stop the node,
+ * long enough to cost a leader its followers.
  */
-void bx_api_snapshot(struct bx_daemon *d, struct bx_http_request *req)
-{
+struct snapshot_job {
+	uv_work_t work;
+	struct bx_store_snap *snap;
+	struct bx_http_request *req; /* NULL once the client is gone */
 	void *buf;
 	size_t len;
-	int rc = bx_store_snapshot(d->store, &buf, &len);
+	int rc;
+};
 
-	if (rc != 0) {
-		bx_api_respond_code(req, rc, "take the snapshot");
-		return;
+static void snapshot_abort(struct bx_http_request *req, void *data)
+{
+	(void)req;
+	((struct snapshot_job *)data)->req = NULL;
+}
+
+static void snapshot_copy(uv_work_t *work)
+{
+	struct snapshot_job *job = work->data;
+
+	job->rc = bx_store_snapshot_write(job->snap, &job->buf, &job->len);
+}
+
+static void snapshot_copied(uv_work_t *work, int status)
+{
+	struct snapshot_job *job = work->data;
+
+	bx_store_snapshot_end(job->snap);
+	if (job->req != NULL) {
+		bx_http_request_on_abort(job->req, NULL, NULL);
+		if (status != 0 || job->rc != 0)
+			bx_api_respond_code(job->req, status != 0 ? BX_EIO : job->rc,
+					    "take the snapshot");
+		else
+			bx_http_respond(job->req, 200, "application/octet-stream",
+					job->buf, job->len);
 	}
-	bx_http_respond(req, 200, "application/octet-stream", buf, len);
-	free(buf);
+	free(job->buf);
+	free(job);
+}
+
+void bx_api_snapshot(struct bx_daemon *d, struct bx_http_request *req)
+{
+	struct snapshot_job *job = calloc(1, sizeof *job);
+	int rc = job != NULL ? bx_store_snapshot_begin(d->store, &job->snap) : BX_ENOMEM;
+
+	if (rc == 0) {
+		job->req = req;
+		job->work.data = job;
+		if (uv_queue_work(d->loop, &job->work, snapshot_copy, snapshot_copied) ==
+		    0) {
+			bx_http_request_on_abort(req, snapshot_abort, job);
+			return;
+		}
+		bx_store_snapshot_end(job->snap);
+		rc = BX_EIO;
+	}
+	free(job);
+	bx_api_respond_code(req, rc, "take the snapshot");
 }
