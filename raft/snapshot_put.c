@@ -69,7 +69,6 @@ static int put_filled(struct raft_io *io, unsigned trailing,
 	n->fill.trailing = trailing;
 	n->fill.cb = cb;
 	n->fill.status = 0;
-	n->fill.work.data = n;
 	rv = uv_queue_work(n->loop, &n->fill.work, fill_work, fill_done);
 	if (rv != 0)
 		return RAFT_IOERR;
@@ -85,6 +84,7 @@ void bx_snapshot_put_wrap(struct bx_raft_node *n, struct raft_fsm *fsm)
 	n->fill.snapshot_async = fsm->snapshot_async;
 	fsm->snapshot_async = NULL; /* libraft would call it on the loop */
 	n->fill.put = n->io.snapshot_put;
+	n->fill.work.data = n;
 	n->io.snapshot_put = put_filled;
 }
 

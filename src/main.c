@@ -80,7 +80,7 @@ static int pick_token(struct bx_cli *cli, const char *flag, const char *file, ch
 /* Read by jemalloc (the daemon links it, see the Makefile) when it starts:
  * one arena, since the daemon allocates on one thread, and freed pages given
  * back within a second. bench/scale.sh, RSS with 10,000 services: 58.6 ->
- * 50.5 MiB, writes/s unchanged. glibc's malloc (sanitizer builds) ignores it. */
+ * 51.0 MiB, writes/s unchanged. glibc's malloc (sanitizer builds) ignores it. */
 const char *malloc_conf = "narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 int main(int argc, char **argv)
