@@ -1,8 +1,12 @@
 # Blixard build. One static library (build/libblixard.a) from src/ raft/ vm/ net/,
-# linked by the one binary (build/blixard: daemon and CLI) and by every test.
+# linked by the one binary (build/blixard: daemon and CLI), by every test and
+# by every fuzz target. Includes are written from the repository root
+# ("src/store/store.h", "raft/fsm.h"); which folder may include which is
+# checked by `make check-layers` (docs/ARCHITECTURE.md).
 #
 #   make            build/blixard, build/toml-decoder, unit test binaries
-#   make test       every test (unit, TOML conformance, integration)
+#   make test       every test (unit, TOML conformance, integration), after check-layers
+#   make check-layers  fail on an include against the layers' direction
 #   make asan       the same tests, built under ASan/UBSan into build-asan/
 #   make fuzz-toml  run the TOML libFuzzer target (FUZZ_SECONDS, default 600)
 #   make fuzz-spec  run the JSON spec/command (API body) libFuzzer target
@@ -21,7 +25,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 WARN     := -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion -Werror
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=1 $(WARN) $(CFLAGS) $(SAN) \
-              $(PKG_CFLAGS) -I. -Isrc
+              $(PKG_CFLAGS) -I.
 LDFLAGS  += $(SAN)
 # jemalloc for the daemon's many small, short-lived allocations (cJSON trees
 # on every write): ~16 % more writes at 64 connections (docs/BENCHMARKS.md).
@@ -31,14 +35,14 @@ MALLOC_LIBS := $(shell pkg-config --libs jemalloc)
 endif
 LDLIBS   := $(PKG_LIBS) $(MALLOC_LIBS) -lm
 
-LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c raft/*.c vm/*.c net/*.c))
+LIB_SRCS := $(filter-out src/cli/main.c,$(wildcard src/*.c src/*/*.c raft/*.c vm/*.c net/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
 
-.PHONY: all test asan fuzz-toml fuzz-spec fuzz-qmp fuzz-tailscale fuzz-invite fuzz-token clean \
+.PHONY: all test check-layers fuzz-lib fuzz-build asan fuzz-toml fuzz-spec fuzz-qmp fuzz-tailscale fuzz-invite fuzz-token clean \
         format install uninstall
 all: $(BUILD)/blixard $(TOOL_BINS) $(UNIT_BINS)
 
@@ -50,7 +54,7 @@ $(BUILD)/libblixard.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/blixard: $(BUILD)/obj/src/main.o $(BUILD)/libblixard.a
+$(BUILD)/blixard: $(BUILD)/obj/src/cli/main.o $(BUILD)/libblixard.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libblixard.a
@@ -64,43 +68,51 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o 
 $(BUILD)/sched_bench: $(BUILD)/obj/bench/sched_bench.o $(BUILD)/libblixard.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-test: all
+test: all check-layers
 	BUILD=$(BUILD) tests/run.sh
+
+check-layers:
+	@scripts/check-layers.sh
 
 asan:
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" CFLAGS="-O1 -g -Wno-stringop-overread" test
 
 FUZZ_SECONDS ?= 600
-FUZZ_CC   := clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isrc \
-             $(shell pkg-config --cflags libcjson libuv)
-FUZZ_LIBS := $(shell pkg-config --libs libcjson libuv libcrypto) -lm
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_TARGETS := toml spec qmp tailscale invite token
+# The fuzz targets link the same library as everything else, built by clang
+# with the fuzzer's coverage and ASan/UBSan into $(FUZZ_BUILD)/.
+fuzz-lib:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="-O1 -g" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined" $(FUZZ_BUILD)/libblixard.a
+fuzz-build: fuzz-lib
+	@mkdir -p $(FUZZ_BUILD)/fuzz
+	for t in $(FUZZ_TARGETS); do \
+	    clang $(ALL_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
+	        -o $(FUZZ_BUILD)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libblixard.a \
+	        $(PKG_LIBS) -lm || exit 1; \
+	done
 
-# $(call fuzz,NAME,SOURCES,FLAGS): build $(BUILD)/fuzz/fuzz_NAME from SOURCES
-# and run it for FUZZ_SECONDS on corpus-NAME (tests/suites/fuzz.sh: short runs)
+# $(call fuzz,NAME,FLAGS): run $(FUZZ_BUILD)/fuzz/fuzz_NAME for FUZZ_SECONDS
+# on corpus-NAME (tests/suites/fuzz.sh: short runs)
 define fuzz
-@mkdir -p $(BUILD)/fuzz/corpus-$(1)
-$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_$(1) $(2) $(FUZZ_LIBS)
-$(BUILD)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) $(3) \
-    $(BUILD)/fuzz/corpus-$(1) tests/fuzz/corpus-$(1)
+@mkdir -p $(FUZZ_BUILD)/fuzz/corpus-$(1)
+$(FUZZ_BUILD)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) $(2) \
+    $(FUZZ_BUILD)/fuzz/corpus-$(1) tests/fuzz/corpus-$(1)
 endef
 
-fuzz-toml:
-	$(call fuzz,toml,tests/fuzz/fuzz_toml.c src/toml*.c src/error.c,\
-	    -max_len=65536 -dict=tests/fuzz/toml.dict)
-fuzz-spec:
-	$(call fuzz,spec,tests/fuzz/fuzz_spec_json.c src/spec.c src/schema.c src/toml*.c \
-	    src/error.c raft/command.c src/token.c src/invite.c src/store*.c src/json.c \
-	    $(shell pkg-config --libs lmdb),-max_len=65536)
-fuzz-qmp:
-	$(call fuzz,qmp,tests/fuzz/fuzz_qmp.c vm/qmp.c src/error.c,-max_len=200000)
-fuzz-tailscale:
-	$(call fuzz,tailscale,tests/fuzz/fuzz_tailscale.c net/tailscale.c src/error.c,\
-	    -max_len=65536)
-fuzz-invite:
-	$(call fuzz,invite,tests/fuzz/fuzz_invite.c src/invite.c src/error.c,-max_len=16384)
-fuzz-token:
-	$(call fuzz,token,tests/fuzz/fuzz_token.c src/token.c src/invite.c src/store*.c \
-	    src/json.c src/error.c $(shell pkg-config --libs lmdb),-max_len=4096)
+fuzz-toml: fuzz-build
+	$(call fuzz,toml,-max_len=65536 -dict=tests/fuzz/toml.dict)
+fuzz-spec: fuzz-build
+	$(call fuzz,spec,-max_len=65536)
+fuzz-qmp: fuzz-build
+	$(call fuzz,qmp,-max_len=200000)
+fuzz-tailscale: fuzz-build
+	$(call fuzz,tailscale,-max_len=65536)
+fuzz-invite: fuzz-build
+	$(call fuzz,invite,-max_len=16384)
+fuzz-token: fuzz-build
+	$(call fuzz,token,-max_len=4096)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the man page, the
 # systemd unit (pointing at this BINDIR and SYSCONFDIR) and the default config,
@@ -127,9 +139,9 @@ uninstall:
 	@echo "left $(CONF) and the data directory"
 
 format:
-	clang-format -i $(wildcard src/*.[ch] raft/*.[ch] vm/*.[ch] net/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
+	clang-format -i $(wildcard src/*.[ch] src/*/*.[ch] raft/*.[ch] vm/*.[ch] net/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,8 +1,8 @@
 /* sched_bench.c - scheduling throughput: N services placed on M simulated nodes. */
-#include "error.h"
-#include "scheduler.h"
-#include "spec.h"
-#include "store.h"
+#include "src/base/error.h"
+#include "src/model/scheduler.h"
+#include "src/model/spec.h"
+#include "src/store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* curl_body.c - collecting an answer body (see curl_body.h). */
-#include "curl_body.h"
+#include "net/curl_body.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* http_client.c - asynchronous HTTP requests: libcurl multi driven by the daemon's libuv
  * loop. */
-#include "http_client.h"
+#include "net/http_client.h"
 
-#include "curl_body.h"
-#include "error.h"
+#include "net/curl_body.h"
+#include "src/base/error.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>

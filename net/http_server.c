@@ -1,8 +1,8 @@
 /* http_server.c - the HTTP/1.1 API server: h2o (libuv build) on the daemon's loop. */
-#include "http_server.h"
+#include "net/http_server.h"
 
-#include "error.h"
-#include "json.h"
+#include "src/base/error.h"
+#include "src/base/json.h"
 
 #include <errno.h>
 #include <h2o.h>

@@ -1,7 +1,7 @@
 /* tailscale.c - parsing tailscaled's LocalAPI status for discovery. */
-#include "tailscale.h"
+#include "net/tailscale.h"
 
-#include "error.h"
+#include "src/base/error.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>

@@ -1,13 +1,13 @@
 /* command.c - the table of replicated commands and their validation. */
-#include "command.h"
+#include "raft/command.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "error.h"
-#include "spec.h"
-#include "token.h"
+#include "src/base/error.h"
+#include "src/model/spec.h"
+#include "src/model/token.h"
 
 static bool is_integer(const cJSON *v, double min)
 {

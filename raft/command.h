@@ -15,13 +15,13 @@
  *   cluster.init    cluster_id: hex string, 1..64 chars
  *   node.upsert     id: integer >= 1, name, api, raft: strings; optional
  *                   memory_mb, vcpus: integers >= 0 (what it offers, 0: no
- *                   limit), labels: {"key": "value"} (src/spec.h, at most 64),
+ *                   limit), labels: {"key": "value"} (src/model/spec.h, at most 64),
  *                   standby: bool (true: never made a voter; kept when absent)
  *   node.drain      id: integer >= 1, drain: bool (false: eligible again)
  *   node.remove     id: integer >= 1
  *   node.down       id: integer >= 1 (the leader heard nothing for node_timeout)
  *   node.up         id: integer >= 1 (heard again)
- *   cluster.confirm (nothing: the leader's proof of leadership, src/heartbeat.h)
+ *   cluster.confirm (nothing: the leader's proof of leadership, src/node/heartbeat.h)
  *   invite.create   id, secret_hash: hex strings; role: "voter" | "standby";
  *                   uses: integer 1..BX_INVITE_USES_MAX; expires_at: ms >= 1
  *   invite.revoke   id
@@ -29,7 +29,7 @@
  *                   node: integer >= 1 (refused when unknown, revoked,
  *                   expired at ts, used up or the secret differs)
  *   token.create    id: 16 hex, secret_hash: 64 hex (lower case); role:
- *                   "admin" | "read"; optional name (src/token.h, "" when
+ *                   "admin" | "read"; optional name (src/model/token.h, "" when
  *                   absent), created_by (string, at most 128 chars); refused
  *                   when the id exists
  *   token.revoke    id (refused when unknown: a revoked token is deleted)
@@ -54,7 +54,6 @@
  */
 
 #define BX_CMD_MAX_INT 9007199254740992.0 /* 2^53 */
-#define BX_NODE_LABELS_MAX 64
 #define BX_INVITE_USES_MAX 1000
 
 /* States an agent may report. */

@@ -1,5 +1,5 @@
 /* fsm.c - the state machine: JSON commands applied to the LMDB store, snapshots. */
-#include "fsm.h"
+#include "raft/fsm.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "command.h"
-#include "error.h"
-#include "fsm_internal.h"
+#include "raft/command.h"
+#include "raft/fsm_internal.h"
+#include "src/base/error.h"
 
 /*
  * Apply is deterministic: every server applies the same committed entries in

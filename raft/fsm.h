@@ -8,16 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "src/store/store.h"
 
 /* A service record's "failed_on": the nodes where it failed within this
  * window (by command time), at most this many; a failed service is moved to
- * a node not on it (src/scheduler.h). */
+ * a node not on it (src/model/scheduler.h). */
 #define BX_FAILED_ON_WINDOW_MS 600000.0
 #define BX_FAILED_ON_MAX 8
 
 /*
- * Apply also writes events (src/store.h): what happened to a service
+ * Apply also writes events (src/store/store.h): what happened to a service
  * instance or a node, with the command's time, the node and generation, and
  * why. The newest BX_EVENTS_KEEP are kept. Types:
  *   service: created, updated, scaled, deleted, start_requested,
@@ -29,7 +29,7 @@
  */
 #define BX_EVENTS_KEEP 10000
 
-/* Is this node record's status "down" (node.down, src/heartbeat.h)? */
+/* Is this node record's status "down" (node.down, src/node/heartbeat.h)? */
 bool bx_fsm_node_down(const cJSON *node);
 
 /*
@@ -109,7 +109,7 @@ int bx_fsm_expect(struct bx_fsm *fsm, uint64_t index);
 void bx_fsm_unexpect(struct bx_fsm *fsm, uint64_t index);
 void bx_fsm_results_free(struct bx_fsm_results *res); /* NULL allowed */
 
-/* The validator the daemon uses: bx_spec_from_json (src/spec_check.c). */
+/* The validator the daemon uses: bx_spec_from_json (raft/spec_check.c). */
 int bx_fsm_validate_spec(const cJSON *spec, char *msg, size_t size);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "fsm.h"
+#include "raft/fsm.h"
 
 /*
  * The state machine is split by concern: fsm.c (entries, batches, results,

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "command.h"
-#include "error.h"
-#include "fsm_internal.h"
+#include "raft/command.h"
+#include "raft/fsm_internal.h"
+#include "src/base/error.h"
 
 int fsm_op_invite_create(struct apply *a)
 {

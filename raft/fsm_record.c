@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "command.h"
-#include "error.h"
-#include "fsm_internal.h"
-#include "spec.h"
+#include "raft/command.h"
+#include "raft/fsm_internal.h"
+#include "src/base/error.h"
+#include "src/model/spec.h"
 
 int fsm_reject(struct apply *a, int code, const char *fmt, ...)
 {

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "command.h"
-#include "error.h"
-#include "fsm_internal.h"
-#include "spec.h"
+#include "raft/command.h"
+#include "raft/fsm_internal.h"
+#include "src/base/error.h"
+#include "src/model/spec.h"
 
 /*
  * Where the service failed recently: "failed_on" is [{"node", "at"}], the
@@ -50,7 +50,7 @@ static int note_failed_on(cJSON *rec, uint64_t node, double ts)
 }
 
 /* A service record as a put creates it: instance `index` of service `name`,
- * under `key` (src/spec.h), at generation 1; NULL when out of memory. */
+ * under `key` (src/model/spec.h), at generation 1; NULL when out of memory. */
 static cJSON *fresh_record(struct apply *a, const char *key, const char *name,
 			   unsigned index, const cJSON *spec, const char *desired)
 {

@@ -1,12 +1,12 @@
 /* fsm_tokens.c - the API token commands: create and revoke. A token's record
  * ("token/ID" in the store's meta, so snapshots carry it) holds its role and
- * its secret's hash; revoking deletes it, so that bx_token_check (src/token.h)
+ * its secret's hash; revoking deletes it, so that bx_token_check (src/model/token.h)
  * refuses the token on every node once the revocation is applied there. */
 #include <stdio.h>
 
-#include "command.h"
-#include "error.h"
-#include "fsm_internal.h"
+#include "raft/command.h"
+#include "raft/fsm_internal.h"
+#include "src/base/error.h"
 
 int fsm_op_token_create(struct apply *a)
 {

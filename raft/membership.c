@@ -1,6 +1,6 @@
 /* membership.c - queued configuration changes and role balancing on the leader. */
-#include "node_internal.h"
-#include "log.h"
+#include "raft/node_internal.h"
+#include "src/base/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

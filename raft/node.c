@@ -1,8 +1,8 @@
 /* node.c - one Raft server on the libuv loop: start, propose, watch state, shutdown. */
-#include "node.h"
-#include "log.h"
-#include "node_internal.h"
-#include "transport.h"
+#include "raft/node.h"
+#include "raft/node_internal.h"
+#include "raft/transport.h"
+#include "src/base/log.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "error.h"
+#include "src/base/error.h"
 
 /*
  * The node owns libraft's uv I/O and TCP transport, and drives one struct raft

@@ -2,7 +2,7 @@
 #ifndef BX_RAFT_NODE_INTERNAL_H
 #define BX_RAFT_NODE_INTERNAL_H
 
-#include "node.h"
+#include "raft/node.h"
 
 enum bx_change_kind { BX_CHANGE_ADD, BX_CHANGE_ASSIGN, BX_CHANGE_REMOVE };
 

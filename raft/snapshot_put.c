@@ -16,7 +16,7 @@
  * read transaction. A snapshot received from the leader (trailing 0) goes
  * through unchanged.
  */
-#include "node_internal.h"
+#include "raft/node_internal.h"
 
 #include <stddef.h>
 

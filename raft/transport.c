@@ -1,6 +1,6 @@
 /* transport.c - libraft's TCP transport behind a challenge-response (see
  * transport.h). Everything runs on the loop's thread. */
-#include "transport.h"
+#include "raft/transport.h"
 
 #include <netdb.h>
 #include <openssl/crypto.h>

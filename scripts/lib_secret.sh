@@ -2,13 +2,13 @@
 # (tests, benchmarks, the dev cluster). Source it, then `bx_secret_setup DIR`:
 #   BX_SECRET_FILE    DIR/cluster.secret (0600): give it to every daemon with
 #                     --cluster-secret-file
-#   BX_CLUSTER_TOKEN  the token derived from it (src/secret.h), which the TCP
+#   BX_CLUSTER_TOKEN  the token derived from it (src/model/secret.h), which the TCP
 #                     API takes from members of the cluster
 # and exported: BLIXARD_TOKEN (the CLI sends it) and CURL_HOME with a .curlrc
 # that sends it with every curl ('curl -q' goes without).
 
 # bx_token_of SECRET: the cluster token of a secret: "bxc1." + hex of
-# HMAC-SHA256(SECRET, "blixard api"), as src/secret.c derives it
+# HMAC-SHA256(SECRET, "blixard api"), as src/model/secret.c derives it
 bx_token_of() {
 	printf 'bxc1.%s\n' "$(printf '%s' 'blixard api' | openssl dgst -sha256 -hmac "$1" |
 		awk '{print $NF}')"

@@ -1,18 +1,18 @@
 /* daemon.c - start-up, identity, the loop's lifetime, and shutdown. */
-#include "daemon.h"
+#include "src/daemon.h"
 
-#include "advertise.h"
-#include "agent.h"
-#include "api.h"
-#include "cluster.h"
-#include "discovery.h"
-#include "file.h"
-#include "invite.h"
-#include "log.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "raft/node.h"
-#include "secret.h"
+#include "src/api/api.h"
+#include "src/base/file.h"
+#include "src/base/log.h"
+#include "src/model/invite.h"
+#include "src/model/secret.h"
+#include "src/node/advertise.h"
+#include "src/node/agent.h"
+#include "src/node/cluster.h"
+#include "src/node/discovery.h"
 
 #include <errno.h>
 #include <fcntl.h>

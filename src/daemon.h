@@ -7,15 +7,15 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "config.h"
-#include "error.h"
-#include "heartbeat.h"
-#include "metrics.h"
-#include "proposer.h"
 #include "raft/fsm.h"
-#include "advertise.h"
-#include "secret.h"
-#include "store.h"
+#include "src/base/error.h"
+#include "src/base/metrics.h"
+#include "src/model/config.h"
+#include "src/model/secret.h"
+#include "src/node/advertise.h"
+#include "src/node/heartbeat.h"
+#include "src/node/proposer.h"
+#include "src/store/store.h"
 
 struct bx_raft_node;
 struct bx_http_server;
@@ -103,7 +103,7 @@ typedef void (*bx_submit_cb)(void *data, int code, const char *msg, const cJSON 
 void bx_daemon_submit(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data);
 
 /* Propose `cmd` (consumed) on this node, which must be the leader: queued for
- * the entry of this loop turn (src/proposer.h). BX_OK: cb runs once, later. */
+ * the entry of this loop turn (src/node/proposer.h). BX_OK: cb runs once, later. */
 int bx_daemon_propose(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data);
 
 /* "HOST:PORT" of the leader's API, or NULL if unknown. Borrowed until the next apply. */

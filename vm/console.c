@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "src/base/error.h"
 
 /* PATH + suffix into out (PATH_MAX); false if it does not fit. */
 static bool with_suffix(const char *path, const char *suffix, char out[PATH_MAX])

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "error.h"
+#include "src/base/error.h"
 #include "vm/libvirt.h"
 #include "vm/microvm_nix.h"
 #include "vm/process.h"

@@ -7,7 +7,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "spec.h"
+#include "src/model/spec.h"
 
 /*
  * A driver runs one instance of a service on this host. Instances outlive

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "log.h"
+#include "src/base/error.h"
+#include "src/base/log.h"
 #include "vm/console.h"
 #include "vm/libvirt_conn.h"
 #include "vm/libvirt_xml.h"

@@ -15,7 +15,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "src/base/error.h"
 #include "vm/qemu.h"
 
 #define KEEPALIVE_INTERVAL_S 5 /* a silent libvirtd is given up after 5 s × 3 */

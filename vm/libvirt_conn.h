@@ -6,7 +6,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "spec.h"
+#include "src/model/spec.h"
 
 /*
  * Every libvirt call is an RPC to libvirtd, and some take long (the first

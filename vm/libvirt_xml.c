@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "src/base/error.h"
 #include "vm/qemu.h"
 
 /* s with the five XML special characters as entities. */

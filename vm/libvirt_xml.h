@@ -2,7 +2,7 @@
 #ifndef BX_VM_LIBVIRT_XML_H
 #define BX_VM_LIBVIRT_XML_H
 
-#include "spec.h"
+#include "src/model/spec.h"
 
 /*
  * A transient domain "blixard-NAME" with the given UUID, the same machine

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "log.h"
+#include "src/base/error.h"
+#include "src/base/log.h"
 #include "vm/proc.h"
 
 #define PATH_SIZE (PATH_MAX + 64)

@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "file.h"
+#include "src/base/error.h"
+#include "src/base/file.h"
 #include "vm/console.h"
 
 #ifndef SYS_pidfd_open
@@ -630,7 +630,7 @@ err_after_spawn:
 static int process_start(struct bx_vm *vm, char *errmsg)
 {
 	const struct bx_spec *spec = vm->spec;
-	/* which service and which of its instances (count > 1: src/spec.h) */
+	/* which service and which of its instances (count > 1: src/model/spec.h) */
 	char service[BX_NAME_MAX + 1], var_service[sizeof service + 16], var_instance[32];
 	char *ours[] = {var_service, var_instance, NULL};
 	unsigned instance = bx_key_split(spec->name, service);

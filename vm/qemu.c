@@ -16,7 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "src/base/error.h"
 #include "vm/proc.h"
 #include "vm/qmp.h"
 

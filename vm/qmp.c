@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "src/base/error.h"
 
 /* ---- messages ---- */
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "invite.h"
+#include "src/base/error.h"
+#include "src/model/invite.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* fuzz_qmp.c - libFuzzer target: bytes from a QMP socket -> line splitter -> message parser. */
-#include "error.h"
+#include "src/base/error.h"
 #include "vm/qmp.h"
 
 #include <stdint.h>

@@ -8,9 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "store.h"
-#include "token.h"
+#include "src/base/error.h"
+#include "src/model/token.h"
+#include "src/store/store.h"
+#include "src/store/token_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /* fuzz_toml.c - libFuzzer target: any bytes into the TOML parser; no crash, no leak,
  * bounded. */
-#include "toml.h"
+#include "src/toml/toml.h"
 
 #include <stddef.h>
 #include <stdint.h>

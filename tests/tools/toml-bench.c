@@ -1,5 +1,5 @@
 /* toml-bench.c - parse speed: a generated spec-like TOML document, parsed N times; MB/s. */
-#include "toml.h"
+#include "src/toml/toml.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* toml-decoder.c - TOML on stdin, the conformance suite's tagged JSON on stdout. */
-#include "toml.h"
+#include "src/toml/toml.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* harness.c - runs the registered tests and prints "N passed, N failed". */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <errno.h>
 #include <ftw.h>

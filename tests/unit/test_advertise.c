@@ -1,11 +1,11 @@
 /* test_advertise.c - which listening addresses are wildcards, and what a node
  * advertises for them; asking a tailscaled that is not there fails clearly. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <string.h>
 
-#include "advertise.h"
-#include "error.h"
+#include "src/base/error.h"
+#include "src/node/advertise.h"
 
 TEST(wildcardHostsAreRecognised)
 {

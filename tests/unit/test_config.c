@@ -1,8 +1,8 @@
 /* test_config.c - daemon options: flag over file over environment over default. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
-#include "config.h"
-#include "error.h"
+#include "src/base/error.h"
+#include "src/model/config.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* test_discovery.c - the decision after a round of probes: join a cluster
  * with a leader, else with --bootstrap-expect N exactly one of N fresh nodes
  * (the lowest id) bootstraps, else wait. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
-#include "discovery.h"
+#include "src/node/discovery.h"
 
 static struct bx_probe fresh(uint64_t id)
 {

@@ -1,7 +1,7 @@
 /* test_error.c - error codes, names and messages with context. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
-#include "error.h"
+#include "src/base/error.h"
 
 TEST(strerrorKnowsEveryCode)
 {

@@ -1,13 +1,13 @@
 /* test_fsm.c - the state machine: each command's semantics, rejections, replay. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "error.h"
 #include "raft/command.h"
 #include "raft/fsm.h"
+#include "src/base/error.h"
 
 /* A spec is bad if it has "bad": true (stands in for bx_fsm_validate_spec). */
 static int validate(const cJSON *spec, char *msg, size_t size)

@@ -1,7 +1,7 @@
 /* test_health.c - the healthy/unhealthy decision (the probes run in the integration tests). */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
-#include "health.h"
+#include "src/node/health.h"
 
 static void spec_with(struct bx_spec *s, uint32_t grace, uint32_t interval, uint32_t bad,
 		      uint32_t good)

@@ -1,10 +1,10 @@
 /* test_http.c - the HTTP server (h2o) and client (curl multi) on one real loop and real
  * sockets. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
-#include "error.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "src/base/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,12 +1,12 @@
 /* test_invite.c - invite tokens: encode/decode round trip, fresh secrets and
  * hashes, and tokens that must be refused with a clear reason. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "invite.h"
+#include "src/base/error.h"
+#include "src/model/invite.h"
 
 TEST(roundTripKeepsEveryField)
 {

@@ -1,14 +1,14 @@
 /* test_json.c - bx_json_print writes exactly what cJSON_PrintUnformatted
  * does: on hand-picked values (time stamps, ids, 2^53, fractions, escapes,
  * nesting) and on many random trees. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "src/base/json.h"
 
 static void same_as_cjson(const cJSON *v)
 {

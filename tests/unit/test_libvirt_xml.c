@@ -1,10 +1,10 @@
 /* test_libvirt_xml.c - the domain XML of a microvm service, checked piece by piece and against libvirt's schema. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "error.h"
+#include "src/base/error.h"
 #include "vm/libvirt_xml.h"
 
 #define UUID "0b6f2c3e-8d1a-4c55-9e0f-1a2b3c4d5e6f"

@@ -1,9 +1,9 @@
 /* test_liveness.c - the leader's view of who is alive, a node's lease, and why they never
  * overlap. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
-#include "error.h"
-#include "liveness.h"
+#include "src/base/error.h"
+#include "src/model/liveness.h"
 
 TEST(aNodeHeardRecentlyIsUpSilentTooLongIsDown)
 {

@@ -1,6 +1,6 @@
 /* test_metrics.c - counters, histograms and the Prometheus text they are written as. */
-#include "harness.h"
-#include "metrics.h"
+#include "src/base/metrics.h"
+#include "tests/unit/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* test_process.c - the process driver with real processes on a real libuv loop. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,11 +11,11 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "error.h"
+#include "src/base/error.h"
 #include "vm/driver.h"
-#include "vm/process.h"
-#include "vm/microvm_nix.h"
 #include "vm/libvirt.h"
+#include "vm/microvm_nix.h"
+#include "vm/process.h"
 #include "vm/qemu.h"
 
 /*

@@ -1,12 +1,12 @@
 /* test_qmp.c - QMP messages, line splitting, and calls against a scripted peer. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
-#include "error.h"
+#include "src/base/error.h"
 #include "vm/qmp.h"
 
 /* ---- messages ---- */

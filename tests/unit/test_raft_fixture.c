@@ -1,12 +1,12 @@
 /* test_raft_fixture.c - three FSMs+stores under libraft's deterministic fixture. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <raft/fixture.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "error.h"
 #include "raft/fsm.h"
+#include "src/base/error.h"
 
 #define N_SERVERS 3
 #define MAX_APPLIES 128

@@ -3,7 +3,7 @@
  * is slow: the copy runs off the loop thread, writes commit and the loop keeps
  * turning while it runs, the snapshot reaches the disk, and closing the node
  * waits for a copy under way. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <dirent.h>
 #include <pthread.h>

@@ -1,7 +1,7 @@
 /* test_scheduler.c - placement: fewest services first, no needless moves, generations
  * carried; capacity, labels, anti-affinity, draining nodes, and why a service waits. */
-#include "harness.h"
-#include "scheduler.h"
+#include "src/model/scheduler.h"
+#include "tests/unit/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* test_secret.c - the cluster secret on disk (written 0600, read back, refused
  * when others may read it or when it is too short, long or odd) and the
  * cluster token derived from it (stable, secret-specific, matched exactly). */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "secret.h"
+#include "src/base/error.h"
+#include "src/model/secret.h"
 
 static char dir[64];
 

@@ -1,9 +1,9 @@
 /* test_spec.c - the service spec schema: defaults, every kind of error, JSON round trip.
  */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
-#include "error.h"
-#include "spec.h"
+#include "src/base/error.h"
+#include "src/model/spec.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* test_store.c - the LMDB store: transactions, persistence, map growth, snapshots. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "error.h"
-#include "store.h"
+#include "src/base/error.h"
+#include "src/store/store.h"
 
 static struct bx_store *open_at(const char *sub, size_t map_size)
 {

@@ -1,14 +1,14 @@
 /* test_tailscale.c - parsing tailscaled's LocalAPI status: the sample
  * document (tests/fixtures, from ../shared/tailscale), tags and online
  * peers, other backend states, and documents that must be refused. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
 #include "net/tailscale.h"
+#include "src/base/error.h"
 
 static char *slurp(const char *path, size_t *len)
 {

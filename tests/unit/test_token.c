@@ -1,15 +1,16 @@
 /* test_token.c - API tokens: the format, parsing untrusted bearer strings, and
  * the check against the replicated state (good, wrong secret, malformed,
  * revoked). */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "error.h"
 #include "raft/fsm.h"
-#include "store.h"
-#include "token.h"
+#include "src/base/error.h"
+#include "src/model/token.h"
+#include "src/store/store.h"
+#include "src/store/token_check.h"
 
 TEST(newTokensFormatAndParseBack)
 {

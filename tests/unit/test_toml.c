@@ -1,8 +1,8 @@
 /* test_toml.c - the TOML parser's API: values, positions, errors, limits. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
-#include "error.h"
-#include "toml.h"
+#include "src/base/error.h"
+#include "src/toml/toml.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * sockets: servers with the same secret connect and their bytes pass intact;
  * a wrong or missing secret, and a raw client speaking something else, are
  * refused and counted on both sides; closing cancels what is under way. */
-#include "harness.h"
+#include "tests/unit/harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
