@@ -174,7 +174,7 @@ static int check_token_create(const cJSON *cmd, char *msg, size_t size)
 	if (name != NULL &&
 	    (!check_string(name) || !bx_token_name_valid(name->valuestring))) {
 		snprintf(msg, size,
-			 "token.create: field 'name' must be at most %d characters of "
+			 "field 'name' must be at most %d characters of "
 			 "A-Z, a-z, 0-9, '.', '_', '@' and '-'",
 			 BX_TOKEN_NAME_MAX);
 		return BX_EINVAL;
@@ -182,7 +182,7 @@ static int check_token_create(const cJSON *cmd, char *msg, size_t size)
 	if (by != NULL &&
 	    (!check_string(by) || strlen(by->valuestring) > BX_TOKEN_CREATED_BY_MAX)) {
 		snprintf(msg, size,
-			 "token.create: field 'created_by' must be a string of at most "
+			 "field 'created_by' must be a string of at most "
 			 "%d characters",
 			 BX_TOKEN_CREATED_BY_MAX);
 		return BX_EINVAL;
@@ -215,20 +215,20 @@ static int check_node_upsert(const cJSON *cmd, char *msg, size_t size)
 		if (v != NULL && (!is_integer(v, 0) || v->valuedouble > 4294967295.0)) {
 			snprintf(
 			    msg, size,
-			    "node.upsert: field '%s' must be an integer 0..4294967295",
+			    "field '%s' must be an integer 0..4294967295",
 			    amounts[i]);
 			return BX_EINVAL;
 		}
 	}
 	if (cJSON_HasObjectItem(cmd, "standby") &&
 	    !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(cmd, "standby"))) {
-		snprintf(msg, size, "node.upsert: field 'standby' must be true or false");
+		snprintf(msg, size, "field 'standby' must be true or false");
 		return BX_EINVAL;
 	}
 	if (labels == NULL)
 		return BX_OK;
 	if (!cJSON_IsObject(labels)) {
-		snprintf(msg, size, "node.upsert: field 'labels' must be an object");
+		snprintf(msg, size, "field 'labels' must be an object");
 		return BX_EINVAL;
 	}
 	cJSON_ArrayForEach(l, labels)
@@ -239,7 +239,7 @@ static int check_node_upsert(const cJSON *cmd, char *msg, size_t size)
 		    !bx_label_valid(text) || ++n > BX_NODE_LABELS_MAX) {
 			snprintf(
 			    msg, size,
-			    "node.upsert: labels must be at most %d \"key\": \"value\" "
+			    "labels must be at most %d \"key\": \"value\" "
 			    "pairs of valid labels; '%.64s' is not",
 			    BX_NODE_LABELS_MAX, l->string ? l->string : "");
 			return BX_EINVAL;
@@ -318,7 +318,7 @@ static int check_service_put(const cJSON *cmd, char *msg, size_t size)
 	const char *want = bx_command_str(cmd, "name");
 
 	if (!cJSON_IsString(name) || strcmp(name->valuestring, want) != 0) {
-		snprintf(msg, size, "service.put: spec's service.name must be \"%s\"",
+		snprintf(msg, size, "spec's service.name must be \"%s\"",
 			 want);
 		return BX_EINVAL;
 	}
@@ -338,40 +338,32 @@ static int check_service_report(const cJSON *cmd, char *msg, size_t size)
 		if (strcmp(health->valuestring, values[i]) == 0)
 			return BX_OK;
 	snprintf(msg, size,
-		 "service.report: field 'health' must be one of \"\", \"starting\", "
+		 "field 'health' must be one of \"\", \"starting\", "
 		 "\"healthy\", \"unhealthy\"");
 	return BX_EINVAL;
 }
 
 static const struct bx_command_op ops[] = {
-    {"cluster.init", cluster_init_fields, NULL},
-    {"invite.create", invite_create_fields, NULL},
-    {"invite.revoke", invite_id_fields, NULL},
-    {"invite.use", invite_use_fields, NULL},
-    {"token.create", token_create_fields, check_token_create},
-    {"token.revoke", token_id_fields, NULL},
-    {"node.upsert", node_upsert_fields, check_node_upsert},
-    {"node.drain", node_drain_fields, NULL},
-    {"node.remove", node_id_fields, NULL},
-    {"node.down", node_id_fields, NULL},
-    {"node.up", node_id_fields, NULL},
-    {"cluster.confirm", no_fields, NULL},
-    {"service.put", service_put_fields, check_service_put},
-    {"service.start", service_name_fields, NULL},
-    {"service.stop", service_name_fields, NULL},
-    {"service.delete", service_name_fields, NULL},
-    {"service.assign", service_assign_fields, NULL},
-    {"service.migrate", service_migrate_fields, NULL},
-    {"service.wait", service_wait_fields, NULL},
-    {"service.report", service_report_fields, check_service_report},
+#define VALIDATION(id, name, fields, check, apply) {BX_OP_##id, name, fields, check},
+    BX_OPS(VALIDATION)
+#undef VALIDATION
 };
 
-const struct bx_command_op *bx_command_find(const char *name)
+const char *bx_op_name(enum bx_op op)
 {
-	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-		if (strcmp(ops[i].name, name) == 0)
-			return &ops[i];
-	return NULL;
+	if (op == BX_OP_RESTORE)
+		return BX_OP_RESTORE_NAME;
+	return (unsigned)op < BX_OP_COUNT ? ops[op].name : "?";
+}
+
+int bx_op_find(const char *name, enum bx_op *op)
+{
+	for (size_t i = 0; i < BX_OP_COUNT; i++)
+		if (strcmp(ops[i].name, name) == 0) {
+			*op = ops[i].id;
+			return BX_OK;
+		}
+	return BX_ENOENT;
 }
 
 int bx_command_validate(const cJSON *cmd, const struct bx_command_op **out, char *msg,
@@ -379,6 +371,7 @@ int bx_command_validate(const cJSON *cmd, const struct bx_command_op **out, char
 {
 	const cJSON *opname, *ts;
 	const struct bx_command_op *op;
+	enum bx_op id;
 
 	if (out != NULL)
 		*out = NULL;
@@ -391,11 +384,11 @@ int bx_command_validate(const cJSON *cmd, const struct bx_command_op **out, char
 		snprintf(msg, size, "command: field 'op' must be a string");
 		return BX_EINVAL;
 	}
-	op = bx_command_find(opname->valuestring);
-	if (op == NULL) {
+	if (bx_op_find(opname->valuestring, &id) != 0) {
 		snprintf(msg, size, "unknown op '%.64s'", opname->valuestring);
 		return BX_EINVAL;
 	}
+	op = &ops[id];
 	ts = cJSON_GetObjectItemCaseSensitive(cmd, "ts");
 	if (!check_uint(ts)) {
 		snprintf(msg, size,
@@ -416,8 +409,13 @@ int bx_command_validate(const cJSON *cmd, const struct bx_command_op **out, char
 			return BX_EINVAL;
 		}
 	}
-	if (op->check != NULL && op->check(cmd, msg, size) != 0)
-		return BX_EINVAL;
+	if (op->check != NULL) {
+		char why[256];
+		if (op->check(cmd, why, sizeof why) != 0) {
+			snprintf(msg, size, "%s: %s", op->name, why);
+			return BX_EINVAL;
+		}
+	}
 	if (out != NULL)
 		*out = op;
 	return BX_OK;
@@ -440,18 +438,4 @@ const char *bx_command_str(const cJSON *cmd, const char *field)
 bool bx_command_bool(const cJSON *cmd, const char *field)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cmd, field));
-}
-
-cJSON *bx_command_new(const char *op, uint64_t ts)
-{
-	cJSON *cmd = cJSON_CreateObject();
-
-	if (cmd == NULL)
-		return NULL;
-	if (cJSON_AddStringToObject(cmd, "op", op) == NULL ||
-	    cJSON_AddNumberToObject(cmd, "ts", (double)ts) == NULL) {
-		cJSON_Delete(cmd);
-		return NULL;
-	}
-	return cmd;
 }

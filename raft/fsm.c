@@ -27,35 +27,17 @@
  * covered by a restored snapshot: skipped.
  */
 
-static const struct {
-	const char *op;
-	int (*fn)(struct apply *a);
-} handlers[] = {
-    {"cluster.init", fsm_op_cluster_init},
-    {"node.upsert", fsm_op_node_upsert},
-    {"node.remove", fsm_op_node_remove},
-    {"service.put", fsm_op_service_put},
-    {"service.start", fsm_op_service_start},
-    {"service.stop", fsm_op_service_stop},
-    {"service.delete", fsm_op_service_delete},
-    {"service.assign", fsm_op_service_assign},
-    {"service.migrate", fsm_op_service_migrate},
-    {"service.wait", fsm_op_service_wait},
-    {"service.report", fsm_op_service_report},
-    {"node.down", fsm_op_node_down},
-    {"node.up", fsm_op_node_up},
-    {"node.drain", fsm_op_node_drain},
-    {"cluster.confirm", fsm_op_cluster_confirm},
-    {"invite.create", fsm_op_invite_create},
-    {"invite.revoke", fsm_op_invite_revoke},
-    {"invite.use", fsm_op_invite_use},
-    {"token.create", fsm_op_token_create},
-    {"token.revoke", fsm_op_token_revoke},
+/* Each op's handler, by op (raft/ops.h). */
+static int (*const handlers[BX_OP_COUNT])(struct apply *a) = {
+#define HANDLER(id, name, fields, check, apply) [BX_OP_##id] = apply,
+    BX_OPS(HANDLER)
+#undef HANDLER
 };
 
 /* What on_apply is told of one applied command. */
 struct bx_fsm_note {
-	const char *op;
+	bool applied; /* op is set: the command was applied (not rejected) */
+	enum bx_op op;
 	char key[72];
 	bool changed;
 };
@@ -88,7 +70,7 @@ static int prepare_results(struct bx_fsm *fsm, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		fsm->results.items[i] = (struct bx_fsm_result){.code = BX_OK};
-		fsm->notes[i] = (struct bx_fsm_note){.op = NULL};
+		fsm->notes[i] = (struct bx_fsm_note){.applied = false};
 	}
 	fsm->results.n = n;
 	return BX_OK;
@@ -117,10 +99,7 @@ static int apply_command(struct bx_fsm *fsm, struct bx_store_txn *txn, const cJS
 	rc = bx_store_savepoint(txn);
 	if (rc != 0)
 		return rc;
-	rc = BX_EINVAL;
-	for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-		if (strcmp(handlers[i].op, op->name) == 0)
-			rc = handlers[i].fn(&a);
+	rc = handlers[op->id](&a);
 	if (rc != 0 || res->code != BX_OK) {
 		/* Rejected (or failed) half-way: none of its writes happen, and
 		 * its record is not the record written. */
@@ -129,7 +108,8 @@ static int apply_command(struct bx_fsm *fsm, struct bx_store_txn *txn, const cJS
 		res->record = NULL;
 		return rc;
 	}
-	note->op = op->name;
+	note->applied = true;
+	note->op = op->id;
 	note->changed = a.changed;
 	snprintf(note->key, sizeof note->key, "%s", a.key);
 	return bx_store_release(txn);
@@ -196,7 +176,7 @@ static int apply_entry(struct bx_fsm *fsm, uint64_t index, const char *buf, size
 	if (rc != 0)
 		return fail_all(fsm, rc);
 	for (size_t i = 0; i < n && fsm->on_apply != NULL; i++)
-		if (fsm->notes[i].op != NULL && fsm->notes[i].changed)
+		if (fsm->notes[i].applied && fsm->notes[i].changed)
 			fsm->on_apply(fsm, &fsm->results.items[i], fsm->notes[i].op,
 				      fsm->notes[i].key);
 	return 0;
@@ -374,9 +354,9 @@ static int fsm_restore(struct raft_fsm *rfsm, struct raft_buffer *buf)
 	if (rc != 0)
 		return rc == BX_ECORRUPT ? RAFT_CORRUPT : raft_code_of(rc);
 	raft_free(buf->base);
-	/* the whole state changed: tell the daemon (op "snapshot.restore") */
+	/* the whole state changed: tell the daemon (BX_OP_RESTORE) */
 	if (fsm->on_apply != NULL && prepare_results(fsm, 1) == 0)
-		fsm->on_apply(fsm, &fsm->results.items[0], "snapshot.restore", "");
+		fsm->on_apply(fsm, &fsm->results.items[0], BX_OP_RESTORE, "");
 	return 0;
 }
 

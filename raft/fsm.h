@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "raft/ops.h"
 #include "src/store/store.h"
 
 /* A service record's "failed_on": the nodes where it failed within this
@@ -71,9 +72,10 @@ struct bx_fsm;
 
 /* Deterministic spec check used at apply; 0 or BX_EINVAL with a message. */
 typedef int (*bx_fsm_validate_fn)(const cJSON *spec, char *msg, size_t size);
-/* After an entry changed state: op ("service.put", …) and the name/id it touched. */
+/* After an entry changed state: its op (BX_OP_RESTORE: a snapshot replaced
+ * the whole state) and the name/id it touched. */
 typedef void (*bx_fsm_apply_fn)(struct bx_fsm *fsm, const struct bx_fsm_result *res,
-				const char *op, const char *name);
+				enum bx_op op, const char *name);
 
 struct bx_fsm {
 	struct raft_fsm fsm; /* handed to libraft; version 3 with snapshot_finalize */

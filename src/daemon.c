@@ -296,12 +296,17 @@ static int open_store(struct bx_daemon *d, char *errmsg)
 
 static void kick_tick(struct bx_daemon *d);
 
-static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const char *op,
+static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, enum bx_op op,
 		     const char *name)
 {
 	struct bx_daemon *d = fsm->data;
+	const cJSON *rec = res != NULL ? res->record : NULL;
+	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
+	bool to_run = cJSON_IsString(desired) && strcmp(desired->valuestring, "running") == 0;
+	bool unplaced =
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "node")) == 0;
 
-	if (strcmp(op, "snapshot.restore") == 0)
+	if (op == BX_OP_RESTORE)
 		BX_INFO("raft", "restored snapshot: state at index %llu",
 			(unsigned long long)bx_store_applied_index(d->store));
 	if (res != NULL && res->failed_over) {
@@ -310,49 +315,50 @@ static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const 
 	}
 	/* Only these can leave a service that should run without a node, or
 	 * open room for one. */
-	if (strcmp(op, "service.put") == 0 || strcmp(op, "service.start") == 0) {
-		const cJSON *rec = res != NULL ? res->record : NULL;
-		const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
-		const cJSON *node = cJSON_GetObjectItemCaseSensitive(rec, "node");
+	switch (op) {
+	case BX_OP_SERVICE_PUT:
+	case BX_OP_SERVICE_START: {
 		const cJSON *count = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(rec, "spec"), "service"),
 		    "count");
 		/* a stopped or already placed service needs no pass (its other
 		 * instances, count > 1, are not in view: a pass looks) */
-		if (rec == NULL || cJSON_GetNumberValue(count) > 1 ||
-		    (cJSON_IsString(desired) &&
-		     strcmp(desired->valuestring, "running") == 0 &&
-		     cJSON_GetNumberValue(node) == 0))
+		if (rec == NULL || cJSON_GetNumberValue(count) > 1 || (to_run && unplaced))
 			d->schedule_due = true;
-	} else if (strcmp(op, "service.report") == 0) {
-		const cJSON *rec = res != NULL ? res->record : NULL;
+		break;
+	}
+	case BX_OP_SERVICE_REPORT: {
 		const cJSON *state = cJSON_GetObjectItemCaseSensitive(rec, "state");
-		const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
 		/* handed over to a node that went down meanwhile: place it */
-		if (cJSON_IsString(desired) &&
-		    strcmp(desired->valuestring, "running") == 0 &&
-		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "node")) ==
-			0)
+		if (to_run && unplaced)
 			d->schedule_due = true;
 		/* failed where it is: the leader's next pass moves it elsewhere */
 		if (cJSON_IsString(state) && strcmp(state->valuestring, "failed") == 0 &&
-		    cJSON_IsString(desired) &&
-		    strcmp(desired->valuestring, "running") == 0 && d->raft != NULL &&
-		    bx_raft_node_is_leader(d->raft)) {
+		    to_run && d->raft != NULL && bx_raft_node_is_leader(d->raft)) {
 			d->schedule_scan = true;
 			d->schedule_due = true;
 		}
-	} else if (strncmp(op, "node.", 5) == 0 || strcmp(op, "snapshot.restore") == 0 ||
-		   strcmp(op, "cluster.init") == 0 || strcmp(op, "service.delete") == 0) {
+		break;
+	}
+	case BX_OP_RESTORE:
+	case BX_OP_CLUSTER_INIT:
+	case BX_OP_SERVICE_DELETE:
 		/* a deleted service leaves room; a node change may open some */
 		d->schedule_scan = true;
 		d->schedule_due = true;
+		break;
+	default:
+		if (bx_op_is_node(op)) {
+			d->schedule_scan = true;
+			d->schedule_due = true;
+		}
+		break;
 	}
 	if (d->schedule_due)
 		kick_tick(d);
 	if (d->agent != NULL)
-		bx_agent_notify(d->agent, op, name, res != NULL ? res->record : NULL);
+		bx_agent_notify(d->agent, op, name, rec);
 }
 
 /* Start Raft: as a new one-node cluster (a new cluster id) with `bootstrap`. */

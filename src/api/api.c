@@ -1,5 +1,6 @@
 /* api.c - route table, request checks, and the answers of the /v1/ API. */
 #include "src/api/api.h"
+#include "raft/command.h"
 #include "src/api/api_internal.h"
 
 #include "net/http_client.h"
@@ -270,15 +271,6 @@ static void propose_or_forward(struct bx_daemon *d, struct bx_http_request *req,
 	propose(d, req, cmd);
 }
 
-static cJSON *service_cmd(const char *op, const char *name)
-{
-	cJSON *cmd = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(cmd, "op", op);
-	cJSON_AddStringToObject(cmd, "name", name);
-	return cmd;
-}
-
 static void put_service(struct bx_daemon *d, struct bx_http_request *req,
 			const char *name)
 {
@@ -330,9 +322,8 @@ static void put_service(struct bx_daemon *d, struct bx_http_request *req,
 		bx_spec_free(&spec);
 		goto out;
 	}
-	cmd = service_cmd("service.put", name);
-	cJSON_AddItemToObject(cmd, "spec", bx_spec_to_json(&spec));
-	cJSON_AddBoolToObject(cmd, "start", start == NULL || cJSON_IsTrue(start));
+	cmd = bx_cmd_service_put(name, bx_spec_to_json(&spec),
+				 start == NULL || cJSON_IsTrue(start));
 	bx_spec_free(&spec);
 	bx_diags_free(&diags);
 	propose_or_forward(d, req, cmd);
@@ -866,7 +857,7 @@ static void route_service(struct bx_daemon *d, struct bx_http_request *req,
 		else if (is(req, "PUT"))
 			put_service(d, req, name);
 		else if (is(req, "DELETE"))
-			propose_or_forward(d, req, service_cmd("service.delete", name));
+			propose_or_forward(d, req, bx_cmd_service_delete(name));
 		else
 			method_not_allowed(req, "GET, PUT, DELETE");
 	} else if (strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) {
@@ -874,9 +865,8 @@ static void route_service(struct bx_daemon *d, struct bx_http_request *req,
 			method_not_allowed(req, "POST");
 		else
 			propose_or_forward(d, req,
-					   service_cmd(action[2] == 'a' ? "service.start"
-									: "service.stop",
-						       name));
+					   action[2] == 'a' ? bx_cmd_service_start(name)
+							    : bx_cmd_service_stop(name));
 	} else if (strcmp(action, "logs") == 0) {
 		if (!is(req, "GET"))
 			method_not_allowed(req, "GET");
@@ -911,11 +901,7 @@ static void route_node(struct bx_daemon *d, struct bx_http_request *req, const c
 			method_not_allowed(req, "POST");
 			return;
 		}
-		cJSON *cmd = cJSON_CreateObject();
-		cJSON_AddStringToObject(cmd, "op", "node.drain");
-		cJSON_AddNumberToObject(cmd, "id", (double)id);
-		cJSON_AddBoolToObject(cmd, "drain", strcmp(end, "/drain") == 0);
-		propose_or_forward(d, req, cmd);
+		propose_or_forward(d, req, bx_cmd_node_drain(id, strcmp(end, "/drain") == 0));
 	} else if (*end != '\0') {
 		bx_http_respond_error(req, 404, "no route %s %s", req->method, req->path);
 	} else if (is(req, "DELETE")) {

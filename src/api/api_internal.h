@@ -67,10 +67,10 @@ void bx_api_collection(struct bx_daemon *d, struct bx_http_request *req,
 		       int (*list)(struct bx_store *s, cJSON **out),
 		       cJSON *(*view)(const cJSON *rec),
 		       void (*create)(struct bx_daemon *d, struct bx_http_request *req));
-/* On the leader (else forwarded): propose {"op": op, "id": id}; cb (its data a
- * struct pending) answers once it is applied. */
-void bx_api_propose_id(struct bx_daemon *d, struct bx_http_request *req, const char *op,
-		       const char *id,
+/* On the leader (else forwarded): propose command(id) (bx_cmd_invite_revoke,
+ * …); cb (its data a struct pending) answers once it is applied. */
+void bx_api_propose_id(struct bx_daemon *d, struct bx_http_request *req,
+		       cJSON *(*command)(const char *id), const char *id,
 		       void (*cb)(void *data, int code, const char *msg,
 				  const cJSON *record));
 

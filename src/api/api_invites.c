@@ -132,13 +132,8 @@ static void create(struct bx_daemon *d, struct bx_http_request *req)
 	if (p == NULL)
 		goto out;
 	p->token = bx_invite_encode(&t);
-	cmd = cJSON_CreateObject();
-	cJSON_AddStringToObject(cmd, "op", "invite.create");
-	cJSON_AddStringToObject(cmd, "id", t.id);
-	cJSON_AddStringToObject(cmd, "secret_hash", hash);
-	cJSON_AddStringToObject(cmd, "role", role != NULL ? role->valuestring : "voter");
-	cJSON_AddNumberToObject(cmd, "uses", n_uses);
-	cJSON_AddNumberToObject(cmd, "expires_at", t.expires_at);
+	cmd = bx_cmd_invite_create(t.id, hash, role != NULL ? role->valuestring : "voter",
+				   n_uses, t.expires_at);
 	if (p->token == NULL) {
 		cJSON_Delete(cmd);
 		bx_api_pending_free(p);
@@ -172,5 +167,5 @@ void bx_api_invite(struct bx_daemon *d, struct bx_http_request *req, const char 
 		bx_http_respond_error(req, 405, "%s %s: allowed: DELETE", req->method,
 				      req->path);
 	else
-		bx_api_propose_id(d, req, "invite.revoke", id, answered);
+		bx_api_propose_id(d, req, bx_cmd_invite_revoke, id, answered);
 }

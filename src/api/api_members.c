@@ -1,5 +1,6 @@
 /* api_members.c - joining and leaving: cluster join/leave, node removal, the local node's
  * own membership. */
+#include "raft/command.h"
 #include "src/api/api.h"
 #include "src/api/api_internal.h"
 
@@ -97,9 +98,12 @@ static void join_added(void *data, int code, const char *errmsg)
 		bx_api_pending_free(p);
 		return;
 	}
-	cJSON *cmd = bx_cmd_node_upsert(p->id, p->name, p->api, p->raft);
-	if (p->standby)
-		cJSON_AddTrueToObject(cmd, "standby");
+	struct bx_node_info node = {.id = p->id,
+				    .name = p->name,
+				    .api = p->api,
+				    .raft = p->raft,
+				    .standby = p->standby};
+	cJSON *cmd = bx_cmd_node_upsert(&node);
 	rv = bx_daemon_propose(p->d, cmd, join_recorded, p);
 	if (rv != 0) {
 		if (p->req != NULL)
@@ -194,11 +198,7 @@ static bool invite_use_cmd(struct bx_daemon *d, struct bx_http_request *req,
 	}
 	if (again)
 		return true;
-	*cmd = cJSON_CreateObject();
-	cJSON_AddStringToObject(*cmd, "op", "invite.use");
-	cJSON_AddStringToObject(*cmd, "id", id->valuestring);
-	cJSON_AddStringToObject(*cmd, "secret_hash", hash);
-	cJSON_AddNumberToObject(*cmd, "node", (double)node_id);
+	*cmd = bx_cmd_invite_use(id->valuestring, hash, node_id);
 	return true;
 }
 
@@ -390,9 +390,7 @@ static void leave_removed(void *data, int code, const char *errmsg)
 		bx_api_pending_free(p);
 		return;
 	}
-	cmd = cJSON_CreateObject();
-	cJSON_AddStringToObject(cmd, "op", "node.remove");
-	cJSON_AddNumberToObject(cmd, "id", (double)p->id);
+	cmd = bx_cmd_node_remove(p->id);
 	/* The removed server may have been this leader: then the command must go
 	 * through whoever leads now. */
 	bx_daemon_submit(p->d, cmd, leave_recorded, p);

@@ -42,8 +42,8 @@ void bx_api_collection(struct bx_daemon *d, struct bx_http_request *req,
 				      req->path);
 }
 
-void bx_api_propose_id(struct bx_daemon *d, struct bx_http_request *req, const char *op,
-		       const char *id,
+void bx_api_propose_id(struct bx_daemon *d, struct bx_http_request *req,
+		       cJSON *(*command)(const char *id), const char *id,
 		       void (*cb)(void *data, int code, const char *msg,
 				  const cJSON *record))
 {
@@ -58,9 +58,7 @@ void bx_api_propose_id(struct bx_daemon *d, struct bx_http_request *req, const c
 	p = bx_api_pending_new(d, req);
 	if (p == NULL)
 		return;
-	cmd = cJSON_CreateObject();
-	cJSON_AddStringToObject(cmd, "op", op);
-	cJSON_AddStringToObject(cmd, "id", id);
+	cmd = command(id);
 	rv = bx_daemon_propose(d, cmd, cb, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);

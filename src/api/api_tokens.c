@@ -2,6 +2,7 @@
  * Writes go to the leader, which draws the id and secret and proposes
  * token.create with the secret's hash; the secret is in the answer and
  * nowhere else. Reads answer from this node's replicated state. */
+#include "raft/command.h"
 #include "src/api/api.h"
 #include "src/api/api_internal.h"
 
@@ -94,7 +95,7 @@ static void propose_new(struct bx_daemon *d, struct bx_http_request *req,
 	}
 	bx_token_hash(secret, hash);
 	p = bx_api_pending_new(d, req);
-	cmd = cJSON_CreateObject();
+	cmd = bx_cmd_token_create(id, hash, role, name, by);
 	if (p != NULL && (p->token = malloc(BX_TOKEN_LEN + 1)) != NULL)
 		bx_token_format(id, secret, p->token);
 	OPENSSL_cleanse(secret, sizeof secret);
@@ -106,13 +107,6 @@ static void propose_new(struct bx_daemon *d, struct bx_http_request *req,
 		}
 		return;
 	}
-	cJSON_AddStringToObject(cmd, "op", "token.create");
-	cJSON_AddStringToObject(cmd, "id", id);
-	cJSON_AddStringToObject(cmd, "name", name);
-	cJSON_AddStringToObject(cmd, "role", role);
-	cJSON_AddStringToObject(cmd, "secret_hash", hash);
-	if (by != NULL)
-		cJSON_AddStringToObject(cmd, "created_by", by);
 	rv = bx_daemon_propose(d, cmd, answered, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
@@ -164,7 +158,7 @@ void bx_api_token(struct bx_daemon *d, struct bx_http_request *req, const char *
 	else if (strcmp(req->method, "GET") == 0)
 		show(d, req, id);
 	else if (strcmp(req->method, "DELETE") == 0)
-		bx_api_propose_id(d, req, "token.revoke", id, answered);
+		bx_api_propose_id(d, req, bx_cmd_token_revoke, id, answered);
 	else
 		bx_http_respond_error(req, 405, "%s %s: allowed: GET, DELETE",
 				      req->method, req->path);

@@ -1,5 +1,6 @@
 /* agent.c - the reconciler: committed assignments in, driver calls and reports out. */
 #include "src/node/agent.h"
+#include "raft/command.h"
 
 #include "src/base/log.h"
 #include "src/daemon.h"
@@ -175,35 +176,22 @@ static void report_done(void *data, int code, const char *msg, const cJSON *reco
 		send_report(inst);
 }
 
-/* A service.report of this node about generation `gen` of service `name`. */
-static cJSON *report_cmd(struct bx_daemon *d, const char *name, double gen,
-			 const char *state, double pid, double restarts,
-			 const char *reason, const char *health)
-{
-	cJSON *cmd = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(cmd, "op", "service.report");
-	cJSON_AddStringToObject(cmd, "name", name);
-	cJSON_AddNumberToObject(cmd, "node", (double)d->id);
-	cJSON_AddNumberToObject(cmd, "generation", gen);
-	cJSON_AddStringToObject(cmd, "state", state);
-	cJSON_AddNumberToObject(cmd, "pid", pid);
-	cJSON_AddNumberToObject(cmd, "restarts", restarts);
-	cJSON_AddStringToObject(cmd, "reason", reason);
-	cJSON_AddStringToObject(cmd, "health", health);
-	return cmd;
-}
-
 static void send_report(struct instance *inst)
 {
 	struct bx_daemon *d = inst->agent->d;
+	struct bx_report r = {.name = inst->name,
+			      .node = d->id,
+			      .generation = inst->generation,
+			      .state = inst->state,
+			      .pid = inst->vm.pid,
+			      .restarts = inst->restarts.total,
+			      .reason = inst->reason,
+			      .health = health_name(inst)};
 	cJSON *cmd;
 
 	if (inst->report_in_flight || d->stopping)
 		return;
-	cmd =
-	    report_cmd(d, inst->name, (double)inst->generation, inst->state, inst->vm.pid,
-		       inst->restarts.total, inst->reason, health_name(inst));
+	cmd = bx_cmd_service_report(&r);
 	inst->report_dirty = false;
 	inst->report_in_flight = true;
 	bx_daemon_submit(d, cmd, report_done, inst);
@@ -562,15 +550,14 @@ static void released_done(void *data, int code, const char *msg, const cJSON *re
 static void report_released(struct bx_agent *a, const cJSON *record)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
+	struct bx_report r = {.node = a->d->id, .state = "stopped"};
 
 	if (!cJSON_IsString(name) || a->d->stopping)
 		return;
-	bx_daemon_submit(a->d,
-			 report_cmd(a->d, name->valuestring,
-				    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
-					record, "generation")),
-				    "stopped", 0, 0, "", ""),
-			 released_done, NULL);
+	r.name = name->valuestring;
+	r.generation = (uint64_t)cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(record, "generation"));
+	bx_daemon_submit(a->d, bx_cmd_service_report(&r), released_done, NULL);
 }
 
 /* Bring one service in line with its record (NULL: no record any more). */
@@ -761,14 +748,14 @@ int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg)
 /* A put, start, stop or delete of a service with instances besides its first
  * (count > 1 now, or one of them running here) changes records this
  * notification does not name. */
-static bool touches_instances(struct bx_agent *a, const char *op, const char *name,
+static bool touches_instances(struct bx_agent *a, enum bx_op op, const char *name,
 			      const cJSON *record)
 {
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(record, "spec");
 	size_t n = strlen(name);
 
-	if (strcmp(op, "service.put") != 0 && strcmp(op, "service.start") != 0 &&
-	    strcmp(op, "service.stop") != 0 && strcmp(op, "service.delete") != 0)
+	if (op != BX_OP_SERVICE_PUT && op != BX_OP_SERVICE_START &&
+	    op != BX_OP_SERVICE_STOP && op != BX_OP_SERVICE_DELETE)
 		return false;
 	if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(spec, "service"), "count")) > 1)
@@ -779,12 +766,12 @@ static bool touches_instances(struct bx_agent *a, const char *op, const char *na
 	return false;
 }
 
-void bx_agent_notify(struct bx_agent *a, const char *op, const char *name,
+void bx_agent_notify(struct bx_agent *a, enum bx_op op, const char *name,
 		     const cJSON *record)
 {
-	if (strncmp(op, "service.", 8) != 0 || a->dirty) {
+	if (!bx_op_is_service(op) || a->dirty) {
 		/* node changes and snapshot restores can touch any service */
-		if (strncmp(op, "node.", 5) == 0 || strcmp(op, "snapshot.restore") == 0) {
+		if (bx_op_is_node(op) || op == BX_OP_RESTORE) {
 			a->dirty = true;
 			kick(a);
 		}

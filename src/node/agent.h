@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "raft/ops.h"
 #include "src/base/error.h"
 
 struct bx_daemon;
@@ -22,7 +23,7 @@ int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg);
 
 /* A command was applied; `name` (may be NULL) is the service it touched and
  * `record` (may be NULL) the record written. */
-void bx_agent_notify(struct bx_agent *agent, const char *op, const char *name,
+void bx_agent_notify(struct bx_agent *agent, enum bx_op op, const char *name,
 		     const cJSON *record);
 
 /* This node's lease ran out (src/node/heartbeat.h): kill every instance of an

@@ -1,5 +1,6 @@
 /* cluster.c - commands from any node, joining, and the leader's standing duties. */
 #include "src/node/cluster.h"
+#include "raft/command.h"
 
 #include "net/http_client.h"
 #include "raft/node.h"
@@ -49,9 +50,7 @@ static bool init_first(struct bx_daemon *d)
 		return false;
 	if (d->init_in_flight)
 		return true;
-	init = cJSON_CreateObject();
-	cJSON_AddStringToObject(init, "op", "cluster.init");
-	cJSON_AddStringToObject(init, "cluster_id", d->cluster_id);
+	init = bx_cmd_cluster_init(d->cluster_id);
 	cJSON_AddNumberToObject(init, "ts", (double)bx_now_ms());
 	d->init_in_flight = bx_proposer_submit(&d->proposer, init, init_done, d) == BX_OK;
 	return true;
@@ -372,25 +371,16 @@ static bool own_record_current(struct bx_daemon *d)
 
 static cJSON *own_upsert(struct bx_daemon *d)
 {
-	cJSON *cmd = bx_cmd_node_upsert(d->id, d->cfg->name, d->api_addr, d->raft_addr);
+	struct bx_node_info self = {.id = d->id,
+				    .name = d->cfg->name,
+				    .api = d->api_addr,
+				    .raft = d->raft_addr,
+				    .capacity = true,
+				    .memory_mb = d->memory_mb,
+				    .vcpus = d->vcpus,
+				    .labels = d->labels};
 
-	cJSON_AddNumberToObject(cmd, "memory_mb", d->memory_mb);
-	cJSON_AddNumberToObject(cmd, "vcpus", d->vcpus);
-	cJSON_AddItemToObject(cmd, "labels", cJSON_Duplicate(d->labels, true));
-	return cmd;
-}
-
-cJSON *bx_cmd_node_upsert(uint64_t id, const char *name, const char *api,
-			  const char *raft)
-{
-	cJSON *cmd = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(cmd, "op", "node.upsert");
-	cJSON_AddNumberToObject(cmd, "id", (double)id);
-	cJSON_AddStringToObject(cmd, "name", name ? name : "");
-	cJSON_AddStringToObject(cmd, "api", api ? api : "");
-	cJSON_AddStringToObject(cmd, "raft", raft);
-	return cmd;
+	return bx_cmd_node_upsert(&self);
 }
 
 static void leader_duties(struct bx_daemon *d)
@@ -501,33 +491,29 @@ static bool work_in_index(struct bx_daemon *d, const struct sched_nodes *sn)
 
 static void propose_move(struct bx_daemon *d, const struct bx_sched_move *m)
 {
-	static const char *const ops[] = {[BX_SCHED_ASSIGN] = "service.assign",
-					  [BX_SCHED_MIGRATE] = "service.migrate",
-					  [BX_SCHED_WAIT] = "service.wait"};
-	cJSON *cmd = cJSON_CreateObject();
+	cJSON *cmd = NULL;
 	char why[96];
 
-	cJSON_AddStringToObject(cmd, "op", ops[m->kind]);
-	cJSON_AddStringToObject(cmd, "name", m->name);
-	cJSON_AddNumberToObject(cmd, "expect_generation", (double)m->expect_generation);
 	switch (m->kind) {
 	case BX_SCHED_WAIT:
-		cJSON_AddStringToObject(cmd, "reason", m->reason);
+		cmd = bx_cmd_service_wait(m->name, m->expect_generation, m->reason);
 		BX_SVC_INFO("scheduler", m->name, "waits for a node: %s", m->reason);
 		break;
 	case BX_SCHED_MIGRATE:
-		cJSON_AddNumberToObject(cmd, "node", (double)m->node);
+		cmd = bx_cmd_service_migrate(m->name, m->node, m->expect_generation);
 		BX_INFO("scheduler",
 			"service '%s' leaves draining node %llu for node %llu", m->name,
 			(unsigned long long)m->from, (unsigned long long)m->node);
 		break;
 	case BX_SCHED_ASSIGN:
-		cJSON_AddNumberToObject(cmd, "node", (double)m->node);
-		if (!m->moved_failed)
+		if (!m->moved_failed) {
+			cmd = bx_cmd_service_assign(m->name, m->node, m->expect_generation,
+						    NULL);
 			break;
+		}
 		snprintf(why, sizeof why, "moved: it failed on node %llu",
 			 (unsigned long long)m->from);
-		cJSON_AddStringToObject(cmd, "reason", why);
+		cmd = bx_cmd_service_assign(m->name, m->node, m->expect_generation, why);
 		BX_INFO("scheduler",
 			"service '%s' failed on node %llu: moving it to node %llu",
 			m->name, (unsigned long long)m->from,

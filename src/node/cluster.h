@@ -16,7 +16,4 @@ void bx_cluster_tick(struct bx_daemon *d);
 /* Leader: place services that need a node (scheduler.h) and propose the moves. */
 void bx_cluster_schedule(struct bx_daemon *d);
 
-/* A node.upsert command object (caller owns it). */
-cJSON *bx_cmd_node_upsert(uint64_t id, const char *name, const char *api, const char *raft);
-
 #endif

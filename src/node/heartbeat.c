@@ -1,6 +1,7 @@
 /* heartbeat.c - invariant 4 on the wire: heartbeats to the leader, its answers (leases),
  * nodes declared down. */
 #include "src/node/heartbeat.h"
+#include "raft/command.h"
 
 #include "net/http_client.h"
 #include "raft/node.h"
@@ -58,8 +59,7 @@ static void confirm_start(struct bx_heartbeat *hb)
 		return;
 	hb->confirming = hb->waiting;
 	hb->waiting = NULL;
-	cmd = cJSON_CreateObject();
-	cJSON_AddStringToObject(cmd, "op", "cluster.confirm");
+	cmd = bx_cmd_cluster_confirm();
 	rv = bx_daemon_propose(hb->d, cmd, confirm_done, hb);
 	if (rv != BX_OK) {
 		struct bx_beat_waiter *batch = hb->confirming;
@@ -78,12 +78,9 @@ static void node_cmd_done(void *data, int code, const char *msg, const cJSON *re
 		BX_WARN("failover", "node status not recorded: %s", msg);
 }
 
-static void propose_node(struct bx_heartbeat *hb, const char *op, uint64_t id)
+/* node.up or node.down (cmd), one at a time */
+static void propose_node(struct bx_heartbeat *hb, cJSON *cmd)
 {
-	cJSON *cmd = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(cmd, "op", op);
-	cJSON_AddNumberToObject(cmd, "id", (double)id);
 	hb->node_cmd_in_flight =
 	    bx_daemon_propose(hb->d, cmd, node_cmd_done, hb) == BX_OK;
 }
@@ -136,7 +133,7 @@ int bx_heartbeat_heard(struct bx_heartbeat *hb, uint64_t id, bx_beat_cb cb, void
 	if (bx_fsm_node_down(node) && !hb->node_cmd_in_flight) {
 		BX_INFO("failover", "node %llu (%s) is heard again: up",
 			(unsigned long long)id, str_field(node, "name"));
-		propose_node(hb, "node.up", id);
+		propose_node(hb, bx_cmd_node_up(id));
 	}
 	cJSON_Delete(node);
 	w = malloc(sizeof *w);
@@ -174,7 +171,7 @@ static void leader_check(struct bx_heartbeat *hb, uint64_t now)
 		    "node %llu (%s) is down: no heartbeat for %llu ms; its services move",
 		    (unsigned long long)id, str_field(node, "name"),
 		    (unsigned long long)bx_liveness_silent_ms(&hb->live, id, now));
-		propose_node(hb, "node.down", id);
+		propose_node(hb, bx_cmd_node_down(id));
 		break; /* one at a time: the next tick takes the next */
 	}
 	cJSON_Delete(nodes);

@@ -148,6 +148,8 @@ int bx_proposer_submit(struct bx_proposer *p, cJSON *cmd, bx_proposer_cb cb, voi
 		cJSON_Delete(cmd);
 		return BX_ENOTLEADER;
 	}
+	if (cmd == NULL) /* a constructor ran out of memory */
+		return BX_ENOMEM;
 	text = bx_json_print(cmd, &tlen);
 	cJSON_Delete(cmd);
 	if (text == NULL)

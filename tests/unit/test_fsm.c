@@ -25,13 +25,13 @@ static struct {
 	char name[72];
 } seen;
 
-static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const char *op,
+static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, enum bx_op op,
 		     const char *name)
 {
 	(void)fsm;
 	ASSERT_INT(res->code, BX_OK);
 	seen.calls++;
-	snprintf(seen.op, sizeof seen.op, "%s", op);
+	snprintf(seen.op, sizeof seen.op, "%s", bx_op_name(op));
 	snprintf(seen.name, sizeof seen.name, "%s", name);
 }
 

@@ -22,7 +22,7 @@ struct cluster {
 
 static int applies[N_SERVERS]; /* on_apply calls per server */
 
-static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, const char *op,
+static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, enum bx_op op,
 		     const char *name)
 {
 	(void)res;
