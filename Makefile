@@ -39,6 +39,8 @@ LIB_SRCS := $(filter-out src/cli/main.c,$(wildcard src/*.c src/*/*.c raft/*.c vm
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# tests/lib: the unit tests' fakes (submitter over a real FSM, driver, clock)
+TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
 
@@ -60,7 +62,8 @@ $(BUILD)/blixard: $(BUILD)/obj/src/cli/main.o $(BUILD)/libblixard.a
 $(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libblixard.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o $(BUILD)/libblixard.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o \
+    $(TESTLIB_OBJS) $(BUILD)/libblixard.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -139,7 +142,7 @@ uninstall:
 	@echo "left $(CONF) and the data directory"
 
 format:
-	clang-format -i $(wildcard src/*.[ch] src/*/*.[ch] raft/*.[ch] vm/*.[ch] net/*.[ch] tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
+	clang-format -i $(wildcard src/*.[ch] src/*/*.[ch] raft/*.[ch] vm/*.[ch] net/*.[ch] tests/unit/*.[ch] tests/lib/*.[ch] tests/tools/*.c tests/fuzz/*.c)
 
 clean:
 	rm -rf build build-asan build-fuzz

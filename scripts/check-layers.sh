@@ -62,10 +62,8 @@ src/api/api_metrics.c src/daemon.h
 src/api/api_ops.c src/daemon.h
 src/api/api_records.c src/daemon.h
 src/api/api_tokens.c src/daemon.h
-src/node/agent.c src/daemon.h
 src/node/cluster.c src/daemon.h
 src/node/discovery.c src/daemon.h
-src/node/heartbeat.c src/daemon.h
 "
 known=0
 bad=0

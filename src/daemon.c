@@ -13,6 +13,7 @@
 #include "src/node/agent.h"
 #include "src/node/cluster.h"
 #include "src/node/discovery.h"
+#include "src/node/heartbeat_http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -538,6 +539,143 @@ static int start_api(struct bx_daemon *d, char *errmsg)
 	return bx_http_client_init(&d->client, d->loop, errmsg);
 }
 
+/* --- the ports: what the node's components ask of each other ------------
+ * Each component gets the loop, the store, the clock and the few functions
+ * it needs (src/node/submit.h, agent.h, heartbeat.h); only this file knows
+ * struct bx_daemon and which component answers which port. */
+
+static uint64_t loop_now(const struct bx_clock *clock)
+{
+	return uv_now(clock->data);
+}
+
+static void port_submit(void *data, cJSON *cmd, bx_submit_cb cb, void *cb_data)
+{
+	bx_daemon_submit(data, cmd, cb, cb_data);
+}
+
+static int port_propose(void *data, cJSON *cmd, bx_submit_cb cb, void *cb_data)
+{
+	return bx_daemon_propose(data, cmd, cb, cb_data);
+}
+
+static const char *port_leader_api(void *data, char *buf, size_t size)
+{
+	return bx_daemon_leader_api(data, buf, size);
+}
+
+static uint64_t port_leader(void *data)
+{
+	struct bx_daemon *d = data;
+
+	return d->raft != NULL ? bx_raft_node_leader(d->raft) : 0;
+}
+
+static bool port_is_leader(void *data)
+{
+	struct bx_daemon *d = data;
+
+	return d->raft != NULL && bx_raft_node_is_leader(d->raft);
+}
+
+static uint64_t port_term(void *data)
+{
+	struct bx_daemon *d = data;
+
+	return d->raft != NULL ? bx_raft_node_term(d->raft) : 0;
+}
+
+/* Bootstrapped or joined: the node holds a cluster's state. */
+static bool port_in_cluster(void *data)
+{
+	struct bx_daemon *d = data;
+
+	return !d->discovering && !d->joining && d->cluster_id[0] != '\0';
+}
+
+static int port_send_beat(void *data, uint64_t leader, bx_beat_cb cb, void *cb_data)
+{
+	return bx_heartbeat_http_send(&((struct bx_daemon *)data)->beat_http, leader, cb,
+				      cb_data);
+}
+
+static bool port_may_run(void *data)
+{
+	return bx_heartbeat_may_run(&((struct bx_daemon *)data)->hb);
+}
+
+static bool port_may_start(void *data)
+{
+	return bx_heartbeat_may_start(&((struct bx_daemon *)data)->hb);
+}
+
+static void port_fence(void *data)
+{
+	struct bx_daemon *d = data;
+
+	if (d->agent != NULL)
+		bx_agent_fence(d->agent);
+}
+
+static void port_lease_changed(void *data)
+{
+	struct bx_daemon *d = data;
+
+	if (d->agent != NULL)
+		bx_agent_lease_changed(d->agent);
+}
+
+/* The heartbeat (this node's lease, the leader's view of who is alive) and
+ * the agent, wired to each other through the daemon. */
+static int start_node(struct bx_daemon *d, char *errmsg)
+{
+	d->clock = (struct bx_clock){.now_ms = loop_now, .data = d->loop};
+	d->submitter = (struct bx_submitter){.data = d,
+					     .submit = port_submit,
+					     .propose = port_propose,
+					     .leader_api = port_leader_api};
+	d->beat_http = (struct bx_heartbeat_http){.client = d->client,
+						  .headers = d->peer_headers,
+						  .submitter = &d->submitter,
+						  .node_id = d->id,
+						  .cluster_id = d->cluster_id,
+						  .lease_ms = d->cfg->lease_ms};
+	struct bx_heartbeat_config hb = {.loop = d->loop,
+					 .clock = &d->clock,
+					 .store = d->store,
+					 .node_id = d->id,
+					 .lease_ms = d->cfg->lease_ms,
+					 .fence_timeout_ms = d->cfg->fence_timeout_ms,
+					 .node_timeout_ms = d->cfg->node_timeout_ms,
+					 .submitter = &d->submitter,
+					 .data = d,
+					 .leader = port_leader,
+					 .is_leader = port_is_leader,
+					 .term = port_term,
+					 .in_cluster = port_in_cluster,
+					 .send = port_send_beat,
+					 .on_fence = port_fence,
+					 .on_lease_changed = port_lease_changed};
+	struct bx_agent_config agent = {.loop = d->loop,
+					.clock = &d->clock,
+					.store = d->store,
+					.node_id = d->id,
+					.data_dir = d->cfg->data_dir,
+					.fence_timeout_ms = d->cfg->fence_timeout_ms,
+					.client = d->client,
+					.metrics = &d->metrics,
+					.submitter = &d->submitter,
+					.data = d,
+					.may_run = port_may_run,
+					.may_start = port_may_start,
+					.in_cluster = port_in_cluster};
+	int rv = bx_heartbeat_init(&d->hb, &hb);
+
+	if (rv != 0)
+		return bx_err(errmsg, rv, "set up the heartbeat");
+	return bx_agent_init(&d->agent, &agent, errmsg);
+}
+
 /* --- shutdown -------------------------------------------------------------
  * Order: stop taking requests, let the agent let go of its VMs (they keep
  * running: invariant 6), close Raft (a leader hands over first), then the
@@ -601,6 +739,8 @@ void bx_daemon_shutdown(struct bx_daemon *d)
 	BX_INFO("daemon", "stopping");
 	uv_timer_stop(&d->tick);
 	bx_heartbeat_stop(&d->hb);
+	if (d->agent != NULL)
+		bx_agent_stop(d->agent);
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sigint);
 	if (d->http != NULL)
@@ -744,10 +884,8 @@ int bx_daemon_run(struct bx_config *cfg)
 		rv = start_api(&d, errmsg);
 	if (rv == 0) {
 		uv_update_time(&loop);
-		rv = bx_heartbeat_init(&d.hb, &d);
+		rv = start_node(&d, errmsg);
 	}
-	if (rv == 0)
-		rv = bx_agent_init(&d.agent, &d, errmsg);
 	if (rv == 0 && d.discovering)
 		rv = bx_discovery_init(&d.disc, &d, errmsg);
 	if (rv != 0) {
@@ -765,6 +903,7 @@ int bx_daemon_run(struct bx_config *cfg)
 	if (!uv_is_active((uv_handle_t *)&d.tick)) /* else kicked during start-up */
 		uv_timer_start(&d.tick, on_tick, TICK_MS, TICK_MS);
 	bx_heartbeat_start(&d.hb);
+	bx_agent_start(d.agent);
 	uv_signal_init(&loop, &d.sigterm);
 	uv_signal_init(&loop, &d.sigint);
 	d.sigterm.data = &d;

@@ -14,7 +14,9 @@
 #include "src/model/secret.h"
 #include "src/node/advertise.h"
 #include "src/node/heartbeat.h"
+#include "src/node/heartbeat_http.h"
 #include "src/node/proposer.h"
+#include "src/node/submit.h"
 #include "src/store/store.h"
 
 struct bx_raft_node;
@@ -57,6 +59,10 @@ struct bx_daemon {
 	struct bx_agent *agent;
 	struct bx_proposer proposer; /* the leader's commands, batched per loop turn */
 	struct bx_heartbeat hb; /* this node's lease; the leader's view of who is alive */
+	/* The ports the components are given (daemon.c, start_node). */
+	struct bx_clock clock;         /* the loop's time */
+	struct bx_submitter submitter; /* submit, propose, leader_api */
+	struct bx_heartbeat_http beat_http; /* the heartbeat's way to the leader */
 	struct bx_metrics metrics; /* what this node counts (GET /metrics) */
 
 	uv_timer_t tick; /* leader duties and join retries */
@@ -97,9 +103,8 @@ int bx_daemon_run(struct bx_config *cfg);
  * follower it is sent to the leader's API (/v1/internal/command). `cb` gets
  * the FSM's result code and message, and the record (borrowed, may be NULL),
  * once the command is applied on the node that proposed it. `cmd` is
- * consumed.
+ * consumed. (The components get it as a port: src/node/submit.h.)
  */
-typedef void (*bx_submit_cb)(void *data, int code, const char *msg, const cJSON *record);
 void bx_daemon_submit(struct bx_daemon *d, cJSON *cmd, bx_submit_cb cb, void *data);
 
 /* Propose `cmd` (consumed) on this node, which must be the leader: queued for

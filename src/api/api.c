@@ -508,10 +508,9 @@ static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
 			cJSON_AddStringToObject(node, "status", "up");
 		/* alive: a member the leader has not declared down (src/node/heartbeat.h) */
 		cJSON_AddBoolToObject(node, "alive", role != NULL && !down);
-		if (bx_raft_node_is_leader(d->raft) && d->hb.lead_term != 0)
-			cJSON_AddNumberToObject(node, "heartbeat_age_ms",
-						(double)bx_liveness_silent_ms(
-						    &d->hb.live, id, uv_now(d->loop)));
+		uint64_t silent_ms;
+		if (bx_heartbeat_silent_ms(&d->hb, id, &silent_ms))
+			cJSON_AddNumberToObject(node, "heartbeat_age_ms", (double)silent_ms);
 		cJSON_AddNumberToObject(node, "services", count);
 		/* what its services reserve (stopped ones too: they return there) */
 		cJSON_AddNumberToObject(node, "used_memory_mb", used_mem);

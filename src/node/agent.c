@@ -1,9 +1,10 @@
 /* agent.c - the reconciler: committed assignments in, driver calls and reports out. */
 #include "src/node/agent.h"
 #include "raft/command.h"
+#include "src/base/metrics.h"
+#include "src/store/store.h"
 
 #include "src/base/log.h"
-#include "src/daemon.h"
 #include "src/model/restart.h"
 #include "src/model/spec.h"
 #include "src/node/health.h"
@@ -80,12 +81,14 @@ struct instance {
 };
 
 struct bx_agent {
-	struct bx_daemon *d;
+	struct bx_agent_config cfg;
 	struct instance *instances;
 	uv_timer_t timer;
 	uint64_t last_full_pass;
 	bool scanned_orphans;
-	bool kicked; /* a pass is due on the next loop turn */
+	bool started;  /* bx_agent_start: its timer runs */
+	bool stopping; /* bx_agent_stop: no more passes or reports */
+	bool kicked;   /* a pass is due on the next loop turn */
 	bool dirty;  /* a full pass is due (too many changes, a restore, an own exit) */
 	/* Services changed since the last pass, looked at one by one: a write
 	 * costs the agent one record read, not a pass over every service. */
@@ -103,7 +106,7 @@ static void on_timer(uv_timer_t *t);
  * a start reaches the driver in well under PASS_MS. */
 static void kick(struct bx_agent *a)
 {
-	if (a->kicked || a->d->stopping)
+	if (a->kicked || a->stopping || !a->started)
 		return;
 	a->kicked = true;
 	uv_timer_start(&a->timer, on_timer, 0, PASS_MS);
@@ -178,9 +181,9 @@ static void report_done(void *data, int code, const char *msg, const cJSON *reco
 
 static void send_report(struct instance *inst)
 {
-	struct bx_daemon *d = inst->agent->d;
+	struct bx_agent *a = inst->agent;
 	struct bx_report r = {.name = inst->name,
-			      .node = d->id,
+			      .node = a->cfg.node_id,
 			      .generation = inst->generation,
 			      .state = inst->state,
 			      .pid = inst->vm.pid,
@@ -189,12 +192,12 @@ static void send_report(struct instance *inst)
 			      .health = health_name(inst)};
 	cJSON *cmd;
 
-	if (inst->report_in_flight || d->stopping)
+	if (inst->report_in_flight || a->stopping)
 		return;
 	cmd = bx_cmd_service_report(&r);
 	inst->report_dirty = false;
 	inst->report_in_flight = true;
-	bx_daemon_submit(d, cmd, report_done, inst);
+	a->cfg.submitter->submit(a->cfg.submitter->data, cmd, report_done, inst);
 }
 
 static void set_state(struct instance *inst, const char *state, const char *reason)
@@ -254,14 +257,16 @@ static void start_health(struct instance *inst)
 	stop_health(inst);
 	inst->health_state = BX_HEALTH_STARTING;
 	inst->health_detail[0] = '\0';
-	if (inst->spec.health.type == BX_HEALTH_NONE || inst->agent->d->client == NULL)
+	struct bx_agent *a = inst->agent;
+
+	if (inst->spec.health.type == BX_HEALTH_NONE || a->cfg.client == NULL)
 		return;
-	if (bx_health_start(&inst->health, inst->agent->d->loop, inst->agent->d->client,
-			    &inst->spec, on_health, inst) != 0)
+	if (bx_health_start(&inst->health, a->cfg.loop, a->cfg.client, &inst->spec,
+			    on_health, inst) != 0)
 		inst->health = NULL;
 	else
-		bx_health_observe(inst->health, &inst->agent->d->metrics.health,
-				  &inst->agent->d->metrics.health_failures);
+		bx_health_observe(inst->health, &a->cfg.metrics->health,
+				  &a->cfg.metrics->health_failures);
 }
 
 static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
@@ -273,7 +278,7 @@ static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 	if (inst->phase == PH_FENCING) {
 		char why[120];
 		snprintf(why, sizeof why, "lease lost: no answer from a leader for %u ms",
-			 inst->agent->d->cfg->fence_timeout_ms);
+			 inst->agent->cfg.fence_timeout_ms);
 		inst->phase = PH_FENCED;
 		set_state(inst, "fenced", why);
 		return;
@@ -287,7 +292,7 @@ static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 	}
 	if (vm->start_error[0] != '\0') {
 		/* the start failed after start() returned: as start_instance() does */
-		inst->agent->d->metrics.start_failures++;
+		inst->agent->cfg.metrics->start_failures++;
 		inst->phase = PH_ENDED;
 		set_state(inst, "failed", vm->start_error);
 		return;
@@ -297,15 +302,15 @@ static void on_exit_cb(struct bx_vm *vm, int64_t exit_status, int term_signal)
 		snprintf(what, sizeof what, "unhealthy (%s)", inst->health_detail);
 		inst->ending_unhealthy = false;
 		bx_restart_decide_failed(&inst->spec, &inst->restarts, what,
-					 uv_now(vm->loop), jitter(), &dec);
+					 bx_clock_now(inst->agent->cfg.clock), jitter(), &dec);
 		exit_status = -1; /* however it ended, it failed */
 	} else {
 		bx_restart_decide(&inst->spec, &inst->restarts, exit_status, term_signal,
-				  uv_now(vm->loop), jitter(), &dec);
+				  bx_clock_now(inst->agent->cfg.clock), jitter(), &dec);
 	}
 	if (dec.restart) {
 		inst->phase = PH_WAITING;
-		inst->restart_at = uv_now(vm->loop) + dec.delay_ms;
+		inst->restart_at = bx_clock_now(inst->agent->cfg.clock) + dec.delay_ms;
 		set_state(inst, "exited", dec.reason);
 	} else {
 		inst->phase = PH_ENDED;
@@ -336,12 +341,12 @@ static void start_instance(struct instance *inst)
 		/* A spec this host cannot run (missing file, port in use) fails
 		 * the same way every time: report it and wait for a new spec or
 		 * placement rather than retrying in a storm. */
-		inst->agent->d->metrics.start_failures++;
+		inst->agent->cfg.metrics->start_failures++;
 		inst->phase = PH_ENDED;
 		set_state(inst, "failed", errmsg[0] ? errmsg : bx_strerror(rv));
 		return;
 	}
-	inst->agent->d->metrics.starts++;
+	inst->agent->cfg.metrics->starts++;
 	inst->phase = PH_RUNNING;
 	start_health(inst);
 	set_state(inst, "running", "");
@@ -350,8 +355,10 @@ static void start_instance(struct instance *inst)
 /* May this instance start now? Services that tolerate duplicates need no lease. */
 static bool may_start(const struct instance *inst)
 {
+	const struct bx_agent_config *cfg = &inst->agent->cfg;
+
 	return inst->spec.placement.on_partition == BX_ON_PARTITION_KEEP ||
-	       bx_heartbeat_may_start(&inst->agent->d->hb);
+	       cfg->may_start(cfg->data);
 }
 
 /*
@@ -364,7 +371,6 @@ enum if_none { NI_START, NI_ADOPT_ONLY, NI_START_IF_LEASED };
 static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 				     enum if_none if_none)
 {
-	struct bx_daemon *d = a->d;
 	char errmsg[BX_ERRMSG_SIZE] = "";
 	struct bx_diags diags = {0};
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
@@ -394,7 +400,9 @@ static struct instance *new_instance(struct bx_agent *a, const cJSON *record,
 	/* Instances of one service are told apart by their key: their run
 	 * directories, VM names and MAC addresses follow it. */
 	snprintf(inst->spec.name, sizeof inst->spec.name, "%s", inst->name);
-	rv = bx_vm_init(&inst->vm, d->loop, d->cfg->data_dir, &inst->spec, errmsg);
+	rv = bx_vm_init(&inst->vm, a->cfg.loop, a->cfg.data_dir, &inst->spec, errmsg);
+	if (rv == 0 && a->cfg.driver != NULL)
+		inst->vm.driver = a->cfg.driver;
 	if (rv != 0) {
 		inst->next = a->instances;
 		a->instances = inst;
@@ -457,14 +465,14 @@ static void fence_instance(struct instance *inst)
 		stop_health(inst);
 		inst->ending_unhealthy = false;
 		inst->phase = PH_FENCING;
-		inst->agent->d->metrics.fenced++;
+		inst->agent->cfg.metrics->fenced++;
 		BX_SVC_WARN("agent", inst->name, "fencing generation %llu: killing it",
 			    (unsigned long long)inst->generation);
 		inst->vm.driver->kill(&inst->vm);
 	} else if (inst->phase == PH_STOPPING) {
 		inst->vm.driver->kill(&inst->vm); /* no time for a graceful stop */
 	} else if (inst->phase == PH_WAITING) {
-		inst->agent->d->metrics.fenced++;
+		inst->agent->cfg.metrics->fenced++;
 		inst->phase = PH_FENCED;
 		set_state(inst, "fenced", "lease lost: restart held");
 	}
@@ -529,7 +537,7 @@ static bool assigned_here(struct bx_agent *a, const cJSON *record)
 {
 	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(record, "desired");
 
-	return node_of(record) == a->d->id && cJSON_IsString(desired) &&
+	return node_of(record) == a->cfg.node_id && cJSON_IsString(desired) &&
 	       strcmp(desired->valuestring, "running") == 0 && !moving_away(record);
 }
 
@@ -550,14 +558,15 @@ static void released_done(void *data, int code, const char *msg, const cJSON *re
 static void report_released(struct bx_agent *a, const cJSON *record)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(record, "name");
-	struct bx_report r = {.node = a->d->id, .state = "stopped"};
+	struct bx_report r = {.node = a->cfg.node_id, .state = "stopped"};
 
-	if (!cJSON_IsString(name) || a->d->stopping)
+	if (!cJSON_IsString(name) || a->stopping)
 		return;
 	r.name = name->valuestring;
 	r.generation = (uint64_t)cJSON_GetNumberValue(
 	    cJSON_GetObjectItemCaseSensitive(record, "generation"));
-	bx_daemon_submit(a->d, bx_cmd_service_report(&r), released_done, NULL);
+	a->cfg.submitter->submit(a->cfg.submitter->data, bx_cmd_service_report(&r),
+				 released_done, NULL);
 }
 
 /* Bring one service in line with its record (NULL: no record any more). */
@@ -567,7 +576,7 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 	bool wanted = assigned_here(a, record);
 	uint64_t gen = (uint64_t)cJSON_GetNumberValue(
 	    cJSON_GetObjectItemCaseSensitive(record, "generation"));
-	bool still_ours = node_of(record) == a->d->id;
+	bool still_ours = node_of(record) == a->cfg.node_id;
 
 	if (inst != NULL && wanted && (inst->generation != gen || inst->removed)) {
 		/* a new generation (or a new record after a removal, whose
@@ -597,11 +606,11 @@ static void reconcile(struct bx_agent *a, const char *name, const cJSON *record)
 									    : NULL);
 		return;
 	}
-	if (((inst->phase == PH_WAITING && uv_now(a->d->loop) >= inst->restart_at) ||
+	if (((inst->phase == PH_WAITING && bx_clock_now(a->cfg.clock) >= inst->restart_at) ||
 	     inst->phase == PH_FENCED) &&
 	    may_start(inst)) {
 		if (inst->phase == PH_WAITING) /* a restart by its policy */
-			a->d->metrics.restarts++;
+			a->cfg.metrics->restarts++;
 		start_instance(inst);
 	}
 	if (inst->report_dirty)
@@ -615,7 +624,7 @@ static void reconcile_named(struct bx_agent *a, const char *name)
 	cJSON *record = NULL;
 
 	snprintf(copy, sizeof copy, "%s", name);
-	if (bx_store_get_service(a->d->store, copy, &record) != 0)
+	if (bx_store_get_service(a->cfg.store, copy, &record) != 0)
 		record = NULL;
 	reconcile(a, copy, record);
 	cJSON_Delete(record);
@@ -630,7 +639,7 @@ static void reconcile_all(struct bx_agent *a)
 {
 	cJSON *placed = NULL, *record;
 
-	if (bx_store_list_placed(a->d->store, a->d->id, true, &placed) != 0)
+	if (bx_store_list_placed(a->cfg.store, a->cfg.node_id, true, &placed) != 0)
 		return;
 	for (struct instance *inst = a->instances; inst != NULL; inst = inst->next)
 		inst->seen = false;
@@ -665,7 +674,7 @@ static void stop_orphans(struct bx_agent *a)
 	DIR *dh;
 	struct dirent *e;
 
-	snprintf(dir, sizeof dir, "%s/vms", a->d->cfg->data_dir);
+	snprintf(dir, sizeof dir, "%s/vms", a->cfg.data_dir);
 	dh = opendir(dir);
 	if (dh == NULL)
 		return;
@@ -673,7 +682,7 @@ static void stop_orphans(struct bx_agent *a)
 		cJSON *record = NULL;
 		if (e->d_name[0] == '.' || !bx_key_valid(e->d_name))
 			continue;
-		if (bx_store_get_service(a->d->store, e->d_name, &record) == 0 &&
+		if (bx_store_get_service(a->cfg.store, e->d_name, &record) == 0 &&
 		    assigned_here(a, record)) {
 			cJSON_Delete(record);
 			continue;
@@ -695,16 +704,20 @@ static void stop_orphans(struct bx_agent *a)
 
 static void on_timer(uv_timer_t *t)
 {
-	struct bx_agent *a = t->data;
-	uint64_t now = uv_now(a->d->loop);
+	bx_agent_tick(t->data);
+}
+
+void bx_agent_tick(struct bx_agent *a)
+{
+	uint64_t now = bx_clock_now(a->cfg.clock);
 
 	a->kicked = false;
-	if (a->d->stopping)
+	if (a->stopping)
 		return;
 	/* Until this node holds the cluster's state it must not act on it. */
-	if (a->d->cluster_id[0] == '\0' || bx_store_applied_index(a->d->store) == 0)
+	if (!a->cfg.in_cluster(a->cfg.data) || bx_store_applied_index(a->cfg.store) == 0)
 		return;
-	if (!bx_heartbeat_may_run(&a->d->hb))
+	if (!a->cfg.may_run(a->cfg.data))
 		bx_agent_fence(a);
 	if (!a->scanned_orphans) {
 		a->scanned_orphans = true;
@@ -730,19 +743,32 @@ static void on_timer(uv_timer_t *t)
 	}
 }
 
-int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg)
+int bx_agent_init(struct bx_agent **out, const struct bx_agent_config *cfg, char *errmsg)
 {
 	struct bx_agent *a = calloc(1, sizeof *a);
 
 	if (a == NULL)
 		return bx_err(errmsg, BX_ENOMEM, "allocate the agent");
-	a->d = d;
+	a->cfg = *cfg;
 	a->dirty_names = calloc(MAX_DIRTY, sizeof *a->dirty_names);
-	uv_timer_init(d->loop, &a->timer);
+	uv_timer_init(cfg->loop, &a->timer);
 	a->timer.data = a;
-	uv_timer_start(&a->timer, on_timer, PASS_MS, PASS_MS);
 	*out = a;
 	return BX_OK;
+}
+
+void bx_agent_start(struct bx_agent *a)
+{
+	if (a->started || a->stopping)
+		return;
+	a->started = true;
+	uv_timer_start(&a->timer, on_timer, PASS_MS, PASS_MS);
+}
+
+void bx_agent_stop(struct bx_agent *a)
+{
+	a->stopping = true;
+	uv_timer_stop(&a->timer);
 }
 
 /* A put, start, stop or delete of a service with instances besides its first
@@ -783,7 +809,7 @@ void bx_agent_notify(struct bx_agent *a, enum bx_op op, const char *name,
 		return;
 	}
 	/* A service neither placed here nor running here is none of ours. */
-	if (node_of(record) != a->d->id && find(a, name) == NULL)
+	if (node_of(record) != a->cfg.node_id && find(a, name) == NULL)
 		return;
 	kick(a);
 	for (unsigned i = 0; i < a->n_dirty; i++)
@@ -834,7 +860,7 @@ cJSON *bx_agent_instance_info(struct bx_agent *a, const char *name, struct bx_vm
 	*vm = NULL;
 	if (inst == NULL || (o = cJSON_CreateObject()) == NULL)
 		return NULL;
-	cJSON_AddNumberToObject(o, "node", (double)a->d->id);
+	cJSON_AddNumberToObject(o, "node", (double)a->cfg.node_id);
 	cJSON_AddStringToObject(o, "driver", inst->spec.driver);
 	cJSON_AddNumberToObject(o, "generation", (double)inst->generation);
 	cJSON_AddStringToObject(o, "phase", phase_name(inst->phase));
@@ -874,7 +900,7 @@ void bx_agent_close(struct bx_agent *a, void (*cb)(void *data), void *data)
 	a->close_cb = cb;
 	a->close_data = data;
 	a->closing_left = 1; /* the timer */
-	uv_timer_stop(&a->timer);
+	bx_agent_stop(a);
 	while (a->instances != NULL) {
 		struct instance *inst = a->instances;
 		a->instances = inst->next;

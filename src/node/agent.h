@@ -3,12 +3,21 @@
 #define BX_AGENT_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
 
 #include "raft/ops.h"
+#include "src/base/clock.h"
 #include "src/base/error.h"
+#include "src/node/submit.h"
 
-struct bx_daemon;
 struct bx_agent;
+struct bx_driver;
+struct bx_http_client;
+struct bx_metrics;
+struct bx_store;
+struct bx_vm;
 
 /*
  * The agent acts only on committed state (invariant 3): a service record
@@ -18,8 +27,44 @@ struct bx_agent;
  * command carrying the generation, so a report about an older placement is
  * ignored by the FSM. At start it first adopts instances an earlier daemon
  * left running (invariant 6) and stops those no longer assigned here.
+ *
+ * Invariant 4 on this side: while may_run() says no (the lease ran out) the
+ * agent kills its on_partition = "stop" instances (also at once through
+ * bx_agent_fence), and it starts none while may_start() says no.
  */
-int bx_agent_init(struct bx_agent **out, struct bx_daemon *d, char *errmsg);
+struct bx_agent_config {
+	uv_loop_t *loop;
+	const struct bx_clock *clock; /* restart backoff, full passes */
+	struct bx_store *store;       /* the applied state it reads (loop thread) */
+	uint64_t node_id;             /* this node: records placed on it are its work */
+	const char *data_dir;         /* instances' run directories: DATA_DIR/vms/NAME */
+	uint32_t fence_timeout_ms;    /* said in a fenced instance's report */
+	struct bx_http_client *client; /* for health checks; NULL: none are run */
+	struct bx_metrics *metrics;    /* starts, restarts, fencing, health probes */
+	const struct bx_driver *driver; /* NULL: each spec's own; tests give a fake */
+	const struct bx_submitter *submitter; /* its reports */
+
+	/* What it asks of the node (data first): the lease (src/node/heartbeat.h)
+	 * — may instances keep running, may one start — and whether the node
+	 * holds a cluster's state yet (bootstrapped or joined). */
+	void *data;
+	bool (*may_run)(void *data);
+	bool (*may_start)(void *data);
+	bool (*in_cluster)(void *data);
+};
+
+/* Lifecycle, as libuv's handles: init -> start/stop -> close(cb). The config
+ * is copied; what it points to must outlive the agent. */
+int bx_agent_init(struct bx_agent **out, const struct bx_agent_config *cfg, char *errmsg);
+
+/* Passes every 100 ms, and at once after a notification. */
+void bx_agent_start(struct bx_agent *agent);
+
+/* No more passes or reports (shutdown begins); the instances keep running. */
+void bx_agent_stop(struct bx_agent *agent);
+
+/* One pass now: what the timer runs (tests call it directly). */
+void bx_agent_tick(struct bx_agent *agent);
 
 /* A command was applied; `name` (may be NULL) is the service it touched and
  * `record` (may be NULL) the record written. */
@@ -42,7 +87,6 @@ const char *bx_agent_console_path(struct bx_agent *agent, const char *name);
  * is set to the instance when its driver can be asked for the hypervisor's
  * view right now (vm->driver->status), else NULL; use it at once.
  */
-struct bx_vm;
 cJSON *bx_agent_instance_info(struct bx_agent *agent, const char *name, struct bx_vm **vm);
 
 /* Number of instances this agent currently drives (for status and tests). */
@@ -50,7 +94,8 @@ unsigned bx_agent_count(const struct bx_agent *agent);
 
 /*
  * Let go of every instance WITHOUT stopping it (daemon shutdown: the next
- * daemon adopts them), then free the agent and call cb.
+ * daemon adopts them), then free the agent and call cb. Stops it first if
+ * that was not done.
  */
 void bx_agent_close(struct bx_agent *agent, void (*cb)(void *data), void *data);
 

@@ -3,11 +3,10 @@
 #include "src/node/heartbeat.h"
 #include "raft/command.h"
 
-#include "net/http_client.h"
-#include "raft/node.h"
+#include "raft/fsm.h"
+#include "src/base/error.h"
 #include "src/base/log.h"
-#include "src/daemon.h"
-#include "src/node/agent.h"
+#include "src/store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +44,7 @@ static void confirm_done(void *data, int code, const char *msg, const cJSON *rec
 	(void)msg;
 	(void)record;
 	hb->confirming = NULL;
-	answer_all(batch, code, code == BX_OK ? bx_store_applied_index(hb->d->store) : 0);
+	answer_all(batch, code, code == BX_OK ? bx_store_applied_index(hb->cfg.store) : 0);
 	confirm_start(hb);
 }
 
@@ -55,12 +54,12 @@ static void confirm_start(struct bx_heartbeat *hb)
 	cJSON *cmd;
 	int rv;
 
-	if (hb->confirming != NULL || hb->waiting == NULL || hb->d->stopping)
+	if (hb->confirming != NULL || hb->waiting == NULL || hb->stopping)
 		return;
 	hb->confirming = hb->waiting;
 	hb->waiting = NULL;
 	cmd = bx_cmd_cluster_confirm();
-	rv = bx_daemon_propose(hb->d, cmd, confirm_done, hb);
+	rv = hb->cfg.submitter->propose(hb->cfg.submitter->data, cmd, confirm_done, hb);
 	if (rv != BX_OK) {
 		struct bx_beat_waiter *batch = hb->confirming;
 		hb->confirming = NULL;
@@ -74,15 +73,15 @@ static void node_cmd_done(void *data, int code, const char *msg, const cJSON *re
 
 	(void)record;
 	hb->node_cmd_in_flight = false;
-	if (code != BX_OK && code != BX_ENOENT && !hb->d->stopping)
+	if (code != BX_OK && code != BX_ENOENT && !hb->stopping)
 		BX_WARN("failover", "node status not recorded: %s", msg);
 }
 
 /* node.up or node.down (cmd), one at a time */
 static void propose_node(struct bx_heartbeat *hb, cJSON *cmd)
 {
-	hb->node_cmd_in_flight =
-	    bx_daemon_propose(hb->d, cmd, node_cmd_done, hb) == BX_OK;
+	hb->node_cmd_in_flight = hb->cfg.submitter->propose(hb->cfg.submitter->data, cmd,
+							   node_cmd_done, hb) == BX_OK;
 }
 
 static const char *str_field(const cJSON *obj, const char *key)
@@ -95,10 +94,9 @@ static const char *str_field(const cJSON *obj, const char *key)
  * nothing of the leases given since. False when not leading. */
 static bool sync_term(struct bx_heartbeat *hb, uint64_t now)
 {
-	struct bx_daemon *d = hb->d;
-	uint64_t term = bx_raft_node_term(d->raft);
+	uint64_t term = hb->cfg.term(hb->cfg.data);
 
-	if (!bx_raft_node_is_leader(d->raft)) {
+	if (!hb->cfg.is_leader(hb->cfg.data)) {
 		if (hb->lead_term != 0) {
 			hb->lead_term = 0;
 			answer_all(hb->waiting, BX_ENOTLEADER, 0);
@@ -115,18 +113,18 @@ static bool sync_term(struct bx_heartbeat *hb, uint64_t now)
 
 int bx_heartbeat_heard(struct bx_heartbeat *hb, uint64_t id, bx_beat_cb cb, void *data)
 {
-	struct bx_daemon *d = hb->d;
+	uint64_t now = bx_clock_now(hb->cfg.clock);
 	struct bx_beat_waiter *w;
 	cJSON *node = NULL;
 
-	if (d->stopping)
+	if (hb->stopping)
 		return BX_ESHUTDOWN;
-	if (!sync_term(hb, uv_now(d->loop)))
+	if (!sync_term(hb, now))
 		return BX_ENOTLEADER;
 	/* not a member (removed, or not joined yet): no lease */
-	if (bx_store_get_node(d->store, id, &node) != 0)
+	if (bx_store_get_node(hb->cfg.store, id, &node) != 0)
 		return BX_ENOENT;
-	if (bx_liveness_heard(&hb->live, id, uv_now(d->loop)) != 0) {
+	if (bx_liveness_heard(&hb->live, id, now) != 0) {
 		cJSON_Delete(node);
 		return BX_ENOMEM;
 	}
@@ -150,12 +148,11 @@ int bx_heartbeat_heard(struct bx_heartbeat *hb, uint64_t id, bx_beat_cb cb, void
 /* Leader, every tick: count from the election, declare the silent down. */
 static void leader_check(struct bx_heartbeat *hb, uint64_t now)
 {
-	struct bx_daemon *d = hb->d;
 	cJSON *nodes = NULL, *node;
 
 	if (!sync_term(hb, now))
 		return;
-	if (hb->node_cmd_in_flight || bx_store_list_nodes(d->store, &nodes) != 0)
+	if (hb->node_cmd_in_flight || bx_store_list_nodes(hb->cfg.store, &nodes) != 0)
 		return;
 	cJSON_ArrayForEach(node, nodes)
 	{
@@ -181,25 +178,33 @@ static void leader_check(struct bx_heartbeat *hb, uint64_t now)
 
 struct send {
 	struct bx_heartbeat *hb;
-	uint64_t sent; /* uv_now() */
-	bool http;
+	uint64_t sent;    /* clock time */
+	bool other_node; /* sent through cfg.send, counted in in_flight */
 };
 
+/*
+ * An answer to the heartbeat sent at s->sent. The lease counts from the send
+ * time, not the answer's arrival: the leader cannot have declared this node
+ * down before node_timeout after it heard the heartbeat, which is after it
+ * was sent (src/model/liveness.h). A late answer to an older heartbeat
+ * renews from its older send time, which never shortens the lease
+ * (bx_lease_renewed keeps the later end).
+ */
 static void answered(void *data, int code, uint64_t index)
 {
 	struct send *s = data;
 	struct bx_heartbeat *hb = s->hb;
-	struct bx_daemon *d = hb->d;
+	const struct bx_heartbeat_config *cfg = &hb->cfg;
 
-	if (s->http && hb->in_flight > 0)
+	if (s->other_node && hb->in_flight > 0)
 		hb->in_flight--;
-	if (code != BX_OK && !d->stopping) {
+	if (code != BX_OK && !hb->stopping) {
 		/* no lease from this one: try again soon rather than a lease_ms later */
-		uint64_t soon = uv_now(d->loop) + RETRY_MS;
-		if (hb->last_sent + d->cfg->lease_ms > soon)
-			hb->last_sent = soon - d->cfg->lease_ms;
+		uint64_t soon = bx_clock_now(cfg->clock) + RETRY_MS;
+		if (hb->last_sent + cfg->lease_ms > soon)
+			hb->last_sent = soon - cfg->lease_ms;
 	}
-	if (code == BX_OK && !d->stopping) {
+	if (code == BX_OK && !hb->stopping) {
 		bool was_valid = bx_heartbeat_may_run(hb) && hb->lease_held;
 		bx_lease_renewed(&hb->lease, s->sent);
 		if (index > hb->lease_index)
@@ -209,77 +214,43 @@ static void answered(void *data, int code, uint64_t index)
 			hb->lease_lost = false;
 			BX_INFO("failover", "lease renewed: services may run again");
 		}
-		if (!was_valid && d->agent != NULL)
-			bx_agent_lease_changed(d->agent);
+		if (!was_valid && cfg->on_lease_changed != NULL)
+			cfg->on_lease_changed(cfg->data);
 	}
 	free(s);
 }
 
-static void http_answered(void *data, const struct bx_http_response *resp)
-{
-	cJSON *body = NULL;
-	const cJSON *index = NULL;
-	int code = resp->code;
-
-	if (code != BX_OK) {
-		BX_DEBUG("failover", "heartbeat not answered: %s",
-			 resp->errmsg ? resp->errmsg : bx_strerror(code));
-	} else if (resp->status != 200) {
-		BX_DEBUG("failover", "heartbeat answered HTTP %d: %.*s",
-			 (int)resp->status,
-			 (int)(resp->body_len < 200 ? resp->body_len : 200), resp->body);
-		code = BX_EUNAVAIL;
-	} else {
-		body = cJSON_ParseWithLength(resp->body, resp->body_len);
-		index = cJSON_GetObjectItemCaseSensitive(body, "index");
-		if (!cJSON_IsNumber(index) || index->valuedouble < 0)
-			code = BX_EIO;
-	}
-	answered(data, code, code == BX_OK ? (uint64_t)index->valuedouble : 0);
-	cJSON_Delete(body);
-}
-
 static void send_heartbeat(struct bx_heartbeat *hb, uint64_t now)
 {
-	struct bx_daemon *d = hb->d;
-	uint64_t leader = bx_raft_node_leader(d->raft);
-	/* an answer later than two heartbeats is of little use: a newer one is out */
-	struct bx_http_call_opts opts = {.timeout_ms = 2 * d->cfg->lease_ms,
-					 .connect_timeout_ms = d->cfg->lease_ms,
-					 .headers = d->peer_headers};
-	char api[256], url[320], body[160];
+	const struct bx_heartbeat_config *cfg = &hb->cfg;
+	uint64_t leader = cfg->leader(cfg->data);
 	struct send *s;
 
-	if (leader == 0 || d->joining || d->cluster_id[0] == '\0')
+	if (leader == 0 || !cfg->in_cluster(cfg->data))
 		return;
 	s = malloc(sizeof *s);
 	if (s == NULL)
 		return;
 	s->hb = hb;
 	s->sent = now;
-	s->http = false;
+	s->other_node = false;
 	if (leader != hb->last_leader)
 		BX_DEBUG("failover", "heartbeats go to node %llu, the leader now",
 			 (unsigned long long)leader);
 	hb->last_sent = now;
 	hb->last_leader = leader;
-	if (leader == d->id) {
-		if (bx_heartbeat_heard(hb, d->id, answered, s) != BX_OK)
+	if (leader == cfg->node_id) {
+		if (bx_heartbeat_heard(hb, cfg->node_id, answered, s) != BX_OK)
 			free(s);
 		return;
 	}
-	if (hb->in_flight >= MAX_IN_FLIGHT ||
-	    bx_daemon_leader_api(d, api, sizeof api) == NULL) {
+	if (hb->in_flight >= MAX_IN_FLIGHT) {
 		free(s);
 		return;
 	}
-	s->http = true;
-	snprintf(url, sizeof url, "http://%s/v1/internal/heartbeat", api);
-	snprintf(body, sizeof body, "{\"id\":%llu,\"cluster_id\":\"%s\"}",
-		 (unsigned long long)d->id, d->cluster_id);
+	s->other_node = true;
 	hb->in_flight++;
-	if (bx_http_client_request(d->client, "POST", url, body, strlen(body), &opts,
-				   http_answered, s) != 0) {
+	if (cfg->send(cfg->data, leader, answered, s) != BX_OK) {
 		hb->in_flight--;
 		free(s);
 	}
@@ -287,22 +258,26 @@ static void send_heartbeat(struct bx_heartbeat *hb, uint64_t now)
 
 static void on_tick(uv_timer_t *t)
 {
-	struct bx_heartbeat *hb = t->data;
-	struct bx_daemon *d = hb->d;
-	uint64_t now = uv_now(d->loop);
+	bx_heartbeat_tick(t->data);
+}
+
+void bx_heartbeat_tick(struct bx_heartbeat *hb)
+{
+	const struct bx_heartbeat_config *cfg = &hb->cfg;
+	uint64_t now = bx_clock_now(cfg->clock);
 	uint64_t leader;
 
-	if (d->stopping || d->raft == NULL)
+	if (hb->stopping)
 		return;
-	if (d->discovering || d->cluster_id[0] == '\0') {
+	if (!cfg->in_cluster(cfg->data)) {
 		/* in no cluster yet: nothing is placed here, no leader to ask */
 		bx_lease_renewed(&hb->lease, now);
 		return;
 	}
 	leader_check(hb, now);
-	leader = bx_raft_node_leader(d->raft);
+	leader = cfg->leader(cfg->data);
 	/* a new leader hears from this node at once: its lease is running */
-	if (now - hb->last_sent >= d->cfg->lease_ms ||
+	if (now - hb->last_sent >= cfg->lease_ms ||
 	    (leader != 0 && leader != hb->last_leader))
 		send_heartbeat(hb, now);
 	if (!hb->lease_lost && !bx_heartbeat_may_run(hb)) {
@@ -311,22 +286,22 @@ static void on_tick(uv_timer_t *t)
 		    "failover",
 		    "lease ran out: no answer from a leader for %u ms; stopping services "
 		    "with on_partition = \"stop\"",
-		    d->cfg->fence_timeout_ms);
-		if (d->agent != NULL)
-			bx_agent_fence(d->agent);
+		    cfg->fence_timeout_ms);
+		if (cfg->on_fence != NULL)
+			cfg->on_fence(cfg->data);
 	}
 }
 
-int bx_heartbeat_init(struct bx_heartbeat *hb, struct bx_daemon *d)
+int bx_heartbeat_init(struct bx_heartbeat *hb, const struct bx_heartbeat_config *cfg)
 {
 	memset(hb, 0, sizeof *hb);
-	hb->d = d;
-	bx_lease_init(&hb->lease, d->cfg->fence_timeout_ms);
+	hb->cfg = *cfg;
+	bx_lease_init(&hb->lease, cfg->fence_timeout_ms);
 	/* Instances an earlier daemon left running keep running for one lease
 	 * while this one reaches the leader; nothing new starts before an answer. */
-	bx_lease_renewed(&hb->lease, uv_now(d->loop));
-	bx_liveness_init(&hb->live, d->cfg->node_timeout_ms);
-	uv_timer_init(d->loop, &hb->timer);
+	bx_lease_renewed(&hb->lease, bx_clock_now(cfg->clock));
+	bx_liveness_init(&hb->live, cfg->node_timeout_ms);
+	uv_timer_init(cfg->loop, &hb->timer);
 	hb->timer.data = hb;
 	return BX_OK;
 }
@@ -338,6 +313,7 @@ void bx_heartbeat_start(struct bx_heartbeat *hb)
 
 void bx_heartbeat_stop(struct bx_heartbeat *hb)
 {
+	hb->stopping = true;
 	uv_timer_stop(&hb->timer);
 	answer_all(hb->waiting, BX_ESHUTDOWN, 0);
 	hb->waiting = NULL;
@@ -353,11 +329,19 @@ void bx_heartbeat_free(struct bx_heartbeat *hb)
 
 bool bx_heartbeat_may_run(const struct bx_heartbeat *hb)
 {
-	return bx_lease_valid(&hb->lease, uv_now(hb->d->loop));
+	return bx_lease_valid(&hb->lease, bx_clock_now(hb->cfg.clock));
 }
 
 bool bx_heartbeat_may_start(const struct bx_heartbeat *hb)
 {
 	return hb->lease_held && bx_heartbeat_may_run(hb) &&
-	       bx_store_applied_index(hb->d->store) >= hb->lease_index;
+	       bx_store_applied_index(hb->cfg.store) >= hb->lease_index;
+}
+
+bool bx_heartbeat_silent_ms(const struct bx_heartbeat *hb, uint64_t id, uint64_t *ms)
+{
+	if (hb->lead_term == 0 || !hb->cfg.is_leader(hb->cfg.data))
+		return false;
+	*ms = bx_liveness_silent_ms(&hb->live, id, bx_clock_now(hb->cfg.clock));
+	return true;
 }

@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "src/base/clock.h"
 #include "src/model/liveness.h"
+#include "src/node/submit.h"
 
-struct bx_daemon;
+struct bx_store;
 
 /*
  * Every node sends a heartbeat to the leader every lease_ms (the leader
@@ -33,18 +35,47 @@ struct bx_daemon;
 
 struct bx_beat_waiter;
 
+/* The answer to a heartbeat: BX_OK and the leader's applied index, or why not. */
+typedef void (*bx_beat_cb)(void *data, int code, uint64_t index);
+
+struct bx_heartbeat_config {
+	uv_loop_t *loop;
+	const struct bx_clock *clock; /* leases and silences are counted on it */
+	struct bx_store *store;       /* node records, the applied index */
+	uint64_t node_id;             /* this node */
+	uint32_t lease_ms, fence_timeout_ms, node_timeout_ms; /* src/model/liveness.h */
+	const struct bx_submitter *submitter; /* the leader's confirms, node.down/up */
+
+	/* What it asks of the node (data first). Raft's view: the leader's id (0:
+	 * none known), whether this node leads, the current term; whether the
+	 * node is in a cluster yet (bootstrapped or joined). */
+	void *data;
+	uint64_t (*leader)(void *data);
+	bool (*is_leader)(void *data);
+	uint64_t (*term)(void *data);
+	bool (*in_cluster)(void *data);
+	/* Send this node's heartbeat to `leader`, another node: BX_OK and cb
+	 * once, later, with its answer; or an error at once and no cb. */
+	int (*send)(void *data, uint64_t leader, bx_beat_cb cb, void *cb_data);
+	/* What it tells: the lease ran out (fence now); the lease is back, or
+	 * held for the first time. Either may be NULL. */
+	void (*on_fence)(void *data);
+	void (*on_lease_changed)(void *data);
+};
+
 struct bx_heartbeat {
-	struct bx_daemon *d;
+	struct bx_heartbeat_config cfg;
 	uv_timer_t timer; /* every TICK: send when due, check the lease, leader duties */
+	bool stopping;    /* bx_heartbeat_stop: nothing more is sent or proposed */
 
 	/* This node's lease. */
 	struct bx_lease lease; /* from the send time of the newest answered heartbeat */
 	uint64_t lease_index;  /* the leader's applied index in the newest answer */
 	bool lease_held;       /* an answer has come since this daemon started */
 	bool lease_lost;       /* the lease ran out and has not come back (logged once) */
-	uint64_t last_sent;    /* uv_now() of the last heartbeat sent */
+	uint64_t last_sent;    /* clock time of the last heartbeat sent */
 	uint64_t last_leader;  /* the leader the last heartbeat went to */
-	unsigned in_flight;    /* heartbeats sent over HTTP, not answered yet */
+	unsigned in_flight;    /* heartbeats sent to another node, not answered yet */
 
 	/* The leader's side. */
 	struct bx_liveness live;
@@ -56,16 +87,22 @@ struct bx_heartbeat {
 	bool node_cmd_in_flight; /* a node.down or node.up is under way */
 };
 
-/* Set up (the timer starts with bx_heartbeat_start). */
-int bx_heartbeat_init(struct bx_heartbeat *hb, struct bx_daemon *d);
+/* Set up (the config is copied; the timer starts with bx_heartbeat_start).
+ * The lease starts held for one fence_timeout: instances an earlier daemon
+ * left running keep running while this one reaches the leader. */
+int bx_heartbeat_init(struct bx_heartbeat *hb, const struct bx_heartbeat_config *cfg);
 
 void bx_heartbeat_start(struct bx_heartbeat *hb);
 
-/* Daemon shutdown: stop the timer (the loop walk closes it), answer whoever waits. */
+/* Shutdown: stop the timer (the loop walk closes it), answer whoever waits. */
 void bx_heartbeat_stop(struct bx_heartbeat *hb);
 
 /* After the loop has ended. */
 void bx_heartbeat_free(struct bx_heartbeat *hb);
+
+/* What the timer runs every 50 ms (tests call it directly): the leader's
+ * down checks, a heartbeat when one is due, the lease's expiry. */
+void bx_heartbeat_tick(struct bx_heartbeat *hb);
 
 /*
  * Leader: node `id` sent a heartbeat. `cb` runs once, later, with BX_OK and
@@ -73,7 +110,6 @@ void bx_heartbeat_free(struct bx_heartbeat *hb);
  * leader any more, shutting down). Returns BX_ENOTLEADER or BX_ENOENT (no
  * such node) at once, without calling cb.
  */
-typedef void (*bx_beat_cb)(void *data, int code, uint64_t index);
 int bx_heartbeat_heard(struct bx_heartbeat *hb, uint64_t id, bx_beat_cb cb, void *data);
 
 /* May this node's instances keep running (the lease holds, or the start-up grace)? */
@@ -81,5 +117,9 @@ bool bx_heartbeat_may_run(const struct bx_heartbeat *hb);
 
 /* May this node start an instance: a lease from an answer, and applied past its index? */
 bool bx_heartbeat_may_start(const struct bx_heartbeat *hb);
+
+/* Leader: milliseconds since node `id` was last heard (from the election at
+ * most); false when this node does not lead (no view). */
+bool bx_heartbeat_silent_ms(const struct bx_heartbeat *hb, uint64_t id, uint64_t *ms);
 
 #endif
