@@ -1,5 +1,5 @@
 /* daemon.c - start-up, identity, the loop's lifetime, and shutdown. */
-#include "src/daemon.h"
+#include "src/daemon_internal.h"
 
 #include "net/http_client.h"
 #include "net/http_server.h"
@@ -11,9 +11,10 @@
 #include "src/model/secret.h"
 #include "src/node/advertise.h"
 #include "src/node/agent.h"
-#include "src/node/cluster.h"
 #include "src/node/discovery.h"
+#include "src/node/duties.h"
 #include "src/node/heartbeat_http.h"
+#include "src/node/join.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,241 +45,22 @@
 
 #define TICK_MS 100
 
-uint64_t bx_now_ms(void)
-{
-	struct timeval tv;
 
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-}
 
-static int path_join(char *out, size_t size, const char *dir, const char *name,
-		     char *errmsg)
-{
-	int n = snprintf(out, size, "%s/%s", dir, name);
 
-	if (n < 0 || (size_t)n >= size)
-		return bx_err(errmsg, BX_EINVAL, "path too long: '%s/%s'", dir, name);
-	return BX_OK;
-}
 
-static int mkdir_p(const char *path, mode_t mode, char *errmsg)
-{
-	char buf[PATH_MAX];
 
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-		return bx_err(errmsg, BX_EINVAL, "path too long: '%s'", path);
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, mode) != 0 && errno != EEXIST)
-			return bx_err(errmsg, BX_EIO, "create directory '%s': %s", buf,
-				      strerror(errno));
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	return BX_OK;
-}
 
-/* Read node.json. BX_ENOENT if absent; a clear error naming the file if bad. */
-static int identity_load(struct bx_daemon *d, uint64_t *id, char *cluster_id,
-			 char *errmsg)
-{
-	char buf[4096];
-	ssize_t n;
-	int fd = open(d->identity_path, O_RDONLY | O_CLOEXEC);
-	cJSON *json, *jid, *jcluster;
 
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return BX_ENOENT;
-		return bx_err(errmsg, BX_EIO, "read '%s': %s", d->identity_path,
-			      strerror(errno));
-	}
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n < 0)
-		return bx_err(errmsg, BX_EIO, "read '%s': %s", d->identity_path,
-			      strerror(errno));
-	buf[n] = '\0';
-	json = cJSON_Parse(buf);
-	jid = cJSON_GetObjectItemCaseSensitive(json, "id");
-	jcluster = cJSON_GetObjectItemCaseSensitive(json, "cluster_id");
-	if (!cJSON_IsNumber(jid) || jid->valuedouble < 1 || !cJSON_IsString(jcluster) ||
-	    strlen(jcluster->valuestring) > 64) {
-		cJSON_Delete(json);
-		return bx_err(
-		    errmsg, BX_ECORRUPT,
-		    "'%s' is corrupt (want {\"id\": N, \"cluster_id\": \"...\"})",
-		    d->identity_path);
-	}
-	*id = (uint64_t)jid->valuedouble;
-	snprintf(cluster_id, 65, "%s", jcluster->valuestring);
-	cJSON_Delete(json);
-	return BX_OK;
-}
 
-/* Write node.json atomically (temp file, fsync, rename). */
-static int identity_save(struct bx_daemon *d, char *errmsg)
-{
-	char body[256];
-	int len = snprintf(body, sizeof body, "{\"id\": %llu, \"cluster_id\": \"%s\"}\n",
-			   (unsigned long long)d->id, d->cluster_id);
 
-	return bx_file_replace(d->identity_path, body, (size_t)len, true, errmsg);
-}
 
-static void random_hex(char *out, size_t bytes)
-{
-	unsigned char raw[32];
-
-	if (bytes > sizeof raw)
-		bytes = sizeof raw;
-	if (getrandom(raw, bytes, 0) != (ssize_t)bytes) {
-		/* getrandom on Linux ≥ 3.17 does not fail for ≤ 256 bytes once the
-		 * pool is initialised; fall back to time and pid just in case. */
-		uint64_t seed = bx_now_ms() ^ ((uint64_t)getpid() << 32);
-		for (size_t i = 0; i < bytes; i++)
-			raw[i] =
-			    (unsigned char)(seed >> ((i % 8) * 8)) ^ (unsigned char)i;
-	}
-	for (size_t i = 0; i < bytes; i++)
-		sprintf(out + 2 * i, "%02x", raw[i]);
-	out[2 * bytes] = '\0';
-}
-
-/* A fresh node id: random, below 2^31 so it survives JSON doubles anywhere. */
-static uint64_t random_id(void)
-{
-	uint32_t v = 0;
-
-	while (v == 0) {
-		if (getrandom(&v, sizeof v, 0) != sizeof v)
-			v = (uint32_t)(bx_now_ms() ^ (uint64_t)getpid());
-		v &= 0x7fffffffu;
-	}
-	return v;
-}
-
-static int lock_data_dir(struct bx_daemon *d, char *errmsg)
-{
-	char path[PATH_MAX];
-	int rv = path_join(path, sizeof path, d->cfg->data_dir, "lock", errmsg);
-
-	if (rv != 0)
-		return rv;
-	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (d->lock_fd < 0)
-		return bx_err(errmsg, BX_EIO, "open '%s': %s", path, strerror(errno));
-	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0)
-		return bx_err(errmsg, BX_EBUSY,
-			      "data directory '%s' is in use by another blixard daemon",
-			      d->cfg->data_dir);
-	return BX_OK;
-}
-
-/* Decide this node's identity from node.json, the flags and the raft dir. */
-static int establish_identity(struct bx_daemon *d, bool raft_fresh, char *errmsg)
-{
-	uint64_t id = 0;
-	char cluster[65] = "";
-	int rv = identity_load(d, &id, cluster, errmsg);
-
-	if (rv == BX_ENOENT) {
-		if (!raft_fresh)
-			return bx_err(errmsg, BX_ECORRUPT,
-				      "'%s' is missing but '%s/raft' holds Raft state: "
-				      "refusing to guess this node's identity",
-				      d->identity_path, d->cfg->data_dir);
-		d->id = d->cfg->node_id ? d->cfg->node_id : random_id();
-		d->cluster_id[0] = '\0';
-		return BX_OK;
-	}
-	if (rv != 0)
-		return rv;
-	if (d->cfg->node_id != 0 && d->cfg->node_id != id)
-		return bx_err(errmsg, BX_EMISMATCH,
-			      "data directory '%s' belongs to node %llu, not node %llu",
-			      d->cfg->data_dir, (unsigned long long)id,
-			      (unsigned long long)d->cfg->node_id);
-	d->id = id;
-	snprintf(d->cluster_id, sizeof d->cluster_id, "%s", cluster);
-	return BX_OK;
-}
-
-/* --- the cluster secret --------------------------------------------------- */
-
-static void use_secret(struct bx_daemon *d, const char *secret)
-{
-	snprintf(d->secret, sizeof d->secret, "%s", secret);
-	if (d->raft != NULL)
-		bx_raft_node_set_secret(d->raft, d->secret);
-	/* derived once: the API compares every request's token with it */
-	bx_secret_api_token(d->secret, d->cluster_token);
-	snprintf(d->peer_auth, sizeof d->peer_auth, "Authorization: Bearer %s",
-		 d->cluster_token);
-	d->peer_headers[0] = d->peer_auth;
-	d->peer_headers[1] = NULL;
-}
-
-int bx_daemon_set_secret(struct bx_daemon *d, const char *secret, char *errmsg)
-{
-	int rv = bx_secret_save(d->cfg->data_dir, secret, errmsg);
-
-	if (rv != 0)
-		return rv;
-	use_secret(d, secret);
-	return BX_OK;
-}
-
-/* The secret in the data dir, or else the one of --cluster-secret-file
- * (then kept in the data dir); the two must agree. A node with Raft state
- * must have one: it was written before that state. */
-static int load_secret(struct bx_daemon *d, bool raft_fresh, char *errmsg)
-{
-	char path[PATH_MAX], kept[BX_SECRET_MAX + 1] = "", given[BX_SECRET_MAX + 1] = "";
-	const char *file = d->cfg->cluster_secret_file;
-	int rv = path_join(path, sizeof path, d->cfg->data_dir, BX_SECRET_FILE, errmsg);
-
-	if (rv != 0)
-		return rv;
-	rv = bx_secret_read(path, kept, errmsg);
-	if (rv != 0 && rv != BX_ENOENT)
-		return rv;
-	rv = BX_OK;
-	if (file != NULL && file[0] != '\0') {
-		rv = bx_secret_read(file, given, errmsg);
-		if (rv == 0 && kept[0] != '\0' && strcmp(kept, given) != 0)
-			rv = bx_err(
-			    errmsg, BX_EMISMATCH,
-			    "'%s' holds another cluster secret than '%s' (this node's "
-			    "cluster): give the secret of the cluster it belongs to",
-			    file, path);
-	}
-	if (rv == 0 && kept[0] != '\0')
-		use_secret(d, kept);
-	else if (rv == 0 && given[0] != '\0')
-		rv = bx_daemon_set_secret(d, given, errmsg);
-	else if (rv == 0 && !raft_fresh)
-		rv = bx_err(
-		    errmsg, BX_ECORRUPT,
-		    "'%s/raft' holds Raft state but there is no cluster secret '%s': "
-		    "copy it from another member, or give it with "
-		    "--cluster-secret-file",
-		    d->cfg->data_dir, path);
-	OPENSSL_cleanse(kept, sizeof kept);
-	OPENSSL_cleanse(given, sizeof given);
-	return rv;
-}
 
 static int open_store(struct bx_daemon *d, char *errmsg)
 {
 	char dir[PATH_MAX];
 	const char *stored;
-	int rv = path_join(dir, sizeof dir, d->cfg->data_dir, "state", errmsg);
+	int rv = bx_path_join(dir, sizeof dir, d->cfg->data_dir, "state", errmsg);
 
 	if (rv != 0)
 		return rv;
@@ -295,72 +77,8 @@ static int open_store(struct bx_daemon *d, char *errmsg)
 	return BX_OK;
 }
 
-static void kick_tick(struct bx_daemon *d);
 
-static void on_apply(struct bx_fsm *fsm, const struct bx_fsm_result *res, enum bx_op op,
-		     const char *name)
-{
-	struct bx_daemon *d = fsm->data;
-	const cJSON *rec = res != NULL ? res->record : NULL;
-	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(rec, "desired");
-	bool to_run = cJSON_IsString(desired) && strcmp(desired->valuestring, "running") == 0;
-	bool unplaced =
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "node")) == 0;
 
-	if (op == BX_OP_RESTORE)
-		BX_INFO("raft", "restored snapshot: state at index %llu",
-			(unsigned long long)bx_store_applied_index(d->store));
-	if (res != NULL && res->failed_over) {
-		d->metrics.failovers++;
-		bx_hist_observe(&d->metrics.failover, res->failover_ms / 1000);
-	}
-	/* Only these can leave a service that should run without a node, or
-	 * open room for one. */
-	switch (op) {
-	case BX_OP_SERVICE_PUT:
-	case BX_OP_SERVICE_START: {
-		const cJSON *count = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(rec, "spec"), "service"),
-		    "count");
-		/* a stopped or already placed service needs no pass (its other
-		 * instances, count > 1, are not in view: a pass looks) */
-		if (rec == NULL || cJSON_GetNumberValue(count) > 1 || (to_run && unplaced))
-			d->schedule_due = true;
-		break;
-	}
-	case BX_OP_SERVICE_REPORT: {
-		const cJSON *state = cJSON_GetObjectItemCaseSensitive(rec, "state");
-		/* handed over to a node that went down meanwhile: place it */
-		if (to_run && unplaced)
-			d->schedule_due = true;
-		/* failed where it is: the leader's next pass moves it elsewhere */
-		if (cJSON_IsString(state) && strcmp(state->valuestring, "failed") == 0 &&
-		    to_run && d->raft != NULL && bx_raft_node_is_leader(d->raft)) {
-			d->schedule_scan = true;
-			d->schedule_due = true;
-		}
-		break;
-	}
-	case BX_OP_RESTORE:
-	case BX_OP_CLUSTER_INIT:
-	case BX_OP_SERVICE_DELETE:
-		/* a deleted service leaves room; a node change may open some */
-		d->schedule_scan = true;
-		d->schedule_due = true;
-		break;
-	default:
-		if (bx_op_is_node(op)) {
-			d->schedule_scan = true;
-			d->schedule_due = true;
-		}
-		break;
-	}
-	if (d->schedule_due)
-		kick_tick(d);
-	if (d->agent != NULL)
-		bx_agent_notify(d->agent, op, name, rec);
-}
 
 /* Start Raft: as a new one-node cluster (a new cluster id) with `bootstrap`. */
 static int begin_raft(struct bx_daemon *d, bool bootstrap, char *errmsg);
@@ -382,18 +100,18 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 	char dir[PATH_MAX];
 	struct bx_raft_node_config rc;
 	bool fresh;
-	int rv = path_join(dir, sizeof dir, d->cfg->data_dir, "raft", errmsg);
+	int rv = bx_path_join(dir, sizeof dir, d->cfg->data_dir, "raft", errmsg);
 
 	if (rv != 0)
 		return rv;
 	fresh = bx_raft_node_is_fresh(dir);
-	rv = establish_identity(d, fresh, errmsg);
+	rv = bx_daemon_establish_identity(d, fresh, errmsg);
 	if (rv != 0)
 		return rv;
 	rv = open_store(d, errmsg);
 	if (rv != 0)
 		return rv;
-	rv = load_secret(d, fresh, errmsg);
+	rv = bx_daemon_load_secret(d, fresh, errmsg);
 	if (rv != 0)
 		return rv;
 
@@ -408,7 +126,7 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 	rc.snapshot_trailing = d->cfg->snapshot_trailing;
 	rc.max_voters = d->cfg->max_voters;
 	rc.secret = d->secret;
-	rv = bx_fsm_init(&d->fsm, d->store, bx_fsm_validate_spec, on_apply, d);
+	rv = bx_fsm_init(&d->fsm, d->store, bx_fsm_validate_spec, bx_daemon_on_apply, d);
 	if (rv != 0)
 		return bx_err(errmsg, rv, "initialise the state machine");
 	rv = bx_raft_node_init(&d->raft, d->loop, &rc, &d->fsm.fsm, errmsg);
@@ -418,6 +136,7 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 	bx_proposer_init(&d->proposer, d->loop, d->raft, &d->fsm);
 	d->proposer.commit = &d->metrics.commit;
 	bx_fsm_set_raft(&d->fsm, bx_raft_node_raft(d->raft));
+	bx_daemon_wire_cluster(d);
 
 	if (!fresh && d->cfg->bootstrap)
 		BX_INFO("daemon", "'%s' already holds Raft state: --bootstrap ignored",
@@ -439,12 +158,10 @@ static int start_raft(struct bx_daemon *d, char *errmsg)
 		return rv;
 	if (fresh && !d->cfg->bootstrap && d->cfg->join_token != NULL &&
 	    d->cfg->join_token[0] != '\0') {
-		d->invite = calloc(1, sizeof *d->invite);
-		if (d->invite == NULL)
-			return bx_err(errmsg, BX_ENOMEM, "out of memory");
-		if (bx_invite_decode(d->cfg->join_token, d->invite, errmsg) != 0)
-			return BX_EINVAL;
-		return bx_daemon_join(d, d->invite->members[0], errmsg);
+		rv = bx_join_use_invite(&d->join, d->cfg->join_token, errmsg);
+		if (rv != 0)
+			return rv;
+		return bx_daemon_join(d, d->join.invite->members[0], errmsg);
 	}
 	if (fresh && !d->cfg->bootstrap && d->cfg->join != NULL &&
 	    d->cfg->join[0] != '\0')
@@ -487,11 +204,11 @@ static int begin_raft(struct bx_daemon *d, bool bootstrap, char *errmsg)
 			if (rv != 0)
 				return rv;
 		}
-		random_hex(d->cluster_id, 16);
+		bx_daemon_random_hex(d->cluster_id, 16);
 		rv = bx_raft_node_bootstrap(d->raft, errmsg);
 		if (rv != 0)
 			return rv;
-		rv = identity_save(d, errmsg);
+		rv = bx_daemon_identity_save(d, errmsg);
 		if (rv != 0)
 			return rv;
 		BX_INFO("daemon", "bootstrapped new cluster %s as node %llu",
@@ -510,7 +227,8 @@ static void observe_api(void *data, const struct bx_http_request *req, int statu
 
 static int start_api(struct bx_daemon *d, char *errmsg)
 {
-	int rv = bx_http_server_init(&d->http, d->loop, bx_api_handle, d, BX_API_MAX_BODY,
+	int rv = bx_http_server_init(&d->http, d->loop, bx_api_handle, &d->api,
+				     BX_API_MAX_BODY,
 				     errmsg);
 
 	if (rv != 0)
@@ -528,7 +246,7 @@ static int start_api(struct bx_daemon *d, char *errmsg)
 		char *slash = strrchr(parent, '/');
 		if (slash != NULL && slash != parent) {
 			*slash = '\0';
-			rv = mkdir_p(parent, 0755, errmsg);
+			rv = bx_mkdir_p(parent, 0755, errmsg);
 			if (rv != 0)
 				return rv;
 		}
@@ -539,147 +257,40 @@ static int start_api(struct bx_daemon *d, char *errmsg)
 	return bx_http_client_init(&d->client, d->loop, errmsg);
 }
 
-/* --- the ports: what the node's components ask of each other ------------
- * Each component gets the loop, the store, the clock and the few functions
- * it needs (src/node/submit.h, agent.h, heartbeat.h); only this file knows
- * struct bx_daemon and which component answers which port. */
 
-static uint64_t loop_now(const struct bx_clock *clock)
-{
-	return uv_now(clock->data);
-}
 
-static void port_submit(void *data, cJSON *cmd, bx_submit_cb cb, void *cb_data)
-{
-	bx_daemon_submit(data, cmd, cb, cb_data);
-}
 
-static int port_propose(void *data, cJSON *cmd, bx_submit_cb cb, void *cb_data)
-{
-	return bx_daemon_propose(data, cmd, cb, cb_data);
-}
 
-static const char *port_leader_api(void *data, char *buf, size_t size)
-{
-	return bx_daemon_leader_api(data, buf, size);
-}
 
-static uint64_t port_leader(void *data)
-{
-	struct bx_daemon *d = data;
 
-	return d->raft != NULL ? bx_raft_node_leader(d->raft) : 0;
-}
 
-static bool port_is_leader(void *data)
-{
-	struct bx_daemon *d = data;
 
-	return d->raft != NULL && bx_raft_node_is_leader(d->raft);
-}
 
-static uint64_t port_term(void *data)
-{
-	struct bx_daemon *d = data;
 
-	return d->raft != NULL ? bx_raft_node_term(d->raft) : 0;
-}
 
-/* Bootstrapped or joined: the node holds a cluster's state. */
-static bool port_in_cluster(void *data)
-{
-	struct bx_daemon *d = data;
 
-	return !d->discovering && !d->joining && d->cluster_id[0] != '\0';
-}
 
-static int port_send_beat(void *data, uint64_t leader, bx_beat_cb cb, void *cb_data)
-{
-	return bx_heartbeat_http_send(&((struct bx_daemon *)data)->beat_http, leader, cb,
-				      cb_data);
-}
 
-static bool port_may_run(void *data)
-{
-	return bx_heartbeat_may_run(&((struct bx_daemon *)data)->hb);
-}
 
-static bool port_may_start(void *data)
-{
-	return bx_heartbeat_may_start(&((struct bx_daemon *)data)->hb);
-}
 
-static void port_fence(void *data)
-{
-	struct bx_daemon *d = data;
 
-	if (d->agent != NULL)
-		bx_agent_fence(d->agent);
-}
 
-static void port_lease_changed(void *data)
-{
-	struct bx_daemon *d = data;
 
-	if (d->agent != NULL)
-		bx_agent_lease_changed(d->agent);
-}
 
-/* The heartbeat (this node's lease, the leader's view of who is alive) and
- * the agent, wired to each other through the daemon. */
-static int start_node(struct bx_daemon *d, char *errmsg)
-{
-	d->clock = (struct bx_clock){.now_ms = loop_now, .data = d->loop};
-	d->submitter = (struct bx_submitter){.data = d,
-					     .submit = port_submit,
-					     .propose = port_propose,
-					     .leader_api = port_leader_api};
-	d->beat_http = (struct bx_heartbeat_http){.client = d->client,
-						  .headers = d->peer_headers,
-						  .submitter = &d->submitter,
-						  .node_id = d->id,
-						  .cluster_id = d->cluster_id,
-						  .lease_ms = d->cfg->lease_ms};
-	struct bx_heartbeat_config hb = {.loop = d->loop,
-					 .clock = &d->clock,
-					 .store = d->store,
-					 .node_id = d->id,
-					 .lease_ms = d->cfg->lease_ms,
-					 .fence_timeout_ms = d->cfg->fence_timeout_ms,
-					 .node_timeout_ms = d->cfg->node_timeout_ms,
-					 .submitter = &d->submitter,
-					 .data = d,
-					 .leader = port_leader,
-					 .is_leader = port_is_leader,
-					 .term = port_term,
-					 .in_cluster = port_in_cluster,
-					 .send = port_send_beat,
-					 .on_fence = port_fence,
-					 .on_lease_changed = port_lease_changed};
-	struct bx_agent_config agent = {.loop = d->loop,
-					.clock = &d->clock,
-					.store = d->store,
-					.node_id = d->id,
-					.data_dir = d->cfg->data_dir,
-					.fence_timeout_ms = d->cfg->fence_timeout_ms,
-					.client = d->client,
-					.metrics = &d->metrics,
-					.submitter = &d->submitter,
-					.data = d,
-					.may_run = port_may_run,
-					.may_start = port_may_start,
-					.in_cluster = port_in_cluster};
-	int rv = bx_heartbeat_init(&d->hb, &hb);
 
-	if (rv != 0)
-		return bx_err(errmsg, rv, "set up the heartbeat");
-	return bx_agent_init(&d->agent, &agent, errmsg);
-}
+
+
+
 
 /* --- shutdown -------------------------------------------------------------
- * Order: stop taking requests, let the agent let go of its VMs (they keep
- * running: invariant 6), close Raft (a leader hands over first), then the
- * store. Each step starts in the previous one's close callback. */
+ * Stop first: nothing new is sent, proposed, started or answered. Then close
+ * the components one after the other, each once the one before has called
+ * back: the API (no request is taken), the agent (it lets go of its VMs,
+ * which keep running: invariant 6), the HTTP client (requests out end),
+ * Raft (a leader hands over first; proposals still queued are answered),
+ * and last the FSM and the store. */
+
+static void close_next(void *data);
 
 static void closed_walk(uv_handle_t *h, void *arg)
 {
@@ -688,47 +299,69 @@ static void closed_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-static void raft_closed(void *data)
+static void close_http(struct bx_daemon *d)
 {
-	struct bx_daemon *d = data;
+	struct bx_http_server *http = d->http;
 
+	d->http = NULL;
+	if (http != NULL)
+		bx_http_server_close(http, close_next, d);
+	else
+		close_next(d);
+}
+
+static void close_agent(struct bx_daemon *d)
+{
+	struct bx_agent *agent = d->agent;
+
+	d->agent = NULL;
+	d->api.agent = NULL;
+	if (agent != NULL)
+		bx_agent_close(agent, close_next, d);
+	else
+		close_next(d);
+}
+
+static void close_client(struct bx_daemon *d)
+{
+	struct bx_http_client *client = d->client;
+
+	d->client = NULL;
+	if (client != NULL)
+		bx_http_client_close(client, close_next, d);
+	else
+		close_next(d);
+}
+
+static void close_raft(struct bx_daemon *d)
+{
+	struct bx_raft_node *raft = d->raft;
+
+	bx_proposer_flush(&d->proposer); /* Raft answers them, if only "shut down" */
 	d->raft = NULL;
+	bx_raft_node_close(raft, close_next, d);
+}
+
+static void close_store(struct bx_daemon *d)
+{
 	bx_fsm_close(&d->fsm);
 	bx_store_close(d->store);
 	d->store = NULL;
 	BX_INFO("daemon", "stopped");
-	uv_walk(d->loop, closed_walk, NULL);
+	uv_walk(d->loop, closed_walk, NULL); /* the timers and signals */
 }
 
-static void client_closed(void *data)
+/* The order components close in; each but the last calls close_next when done. */
+static void (*const close_steps[])(struct bx_daemon *d) = {
+    close_http, close_agent, close_client, close_raft, close_store,
+};
+
+static void close_next(void *data)
 {
 	struct bx_daemon *d = data;
 
-	d->client = NULL;
-	bx_proposer_flush(&d->proposer); /* Raft answers them, if only "shut down" */
-	bx_raft_node_close(d->raft, raft_closed, d);
-}
-
-static void agent_closed(void *data)
-{
-	struct bx_daemon *d = data;
-
-	d->agent = NULL;
-	if (d->client != NULL)
-		bx_http_client_close(d->client, client_closed, d);
-	else
-		client_closed(d);
-}
-
-static void http_closed(void *data)
-{
-	struct bx_daemon *d = data;
-
-	d->http = NULL;
-	if (d->agent != NULL)
-		bx_agent_close(d->agent, agent_closed, d);
-	else
-		agent_closed(d);
+	if (d->close_step < sizeof close_steps / sizeof close_steps[0])
+		close_steps[d->close_step++](d);
 }
 
 void bx_daemon_shutdown(struct bx_daemon *d)
@@ -738,15 +371,15 @@ void bx_daemon_shutdown(struct bx_daemon *d)
 	d->stopping = true;
 	BX_INFO("daemon", "stopping");
 	uv_timer_stop(&d->tick);
-	bx_heartbeat_stop(&d->hb);
-	if (d->agent != NULL)
-		bx_agent_stop(d->agent);
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sigint);
-	if (d->http != NULL)
-		bx_http_server_close(d->http, http_closed, d);
-	else
-		http_closed(d);
+	bx_heartbeat_stop(&d->hb);
+	bx_discovery_stop(d->disc);
+	bx_join_stop(&d->join);
+	bx_api_stop(&d->api);
+	if (d->agent != NULL)
+		bx_agent_stop(d->agent);
+	close_next(d);
 }
 
 static void on_signal(uv_signal_t *sig, int signum)
@@ -762,7 +395,15 @@ static void on_tick(uv_timer_t *timer)
 	struct bx_daemon *d = timer->data;
 
 	d->tick_kicked = false;
-	bx_cluster_tick(d);
+	if (d->stopping)
+		return;
+	if (d->discovering) {
+		bx_discovery_tick(d->disc);
+		return;
+	}
+	bx_join_tick(&d->join);
+	if (bx_daemon_in_cluster(d))
+		bx_duties_tick(&d->duties);
 }
 
 /*
@@ -770,67 +411,20 @@ static void on_tick(uv_timer_t *timer)
  * may pass again (BX_SCHEDULE_GAP_MS after the last) rather than at the next
  * TICK_MS, so that a start reaches its node without waiting for the tick.
  */
-static void kick_tick(struct bx_daemon *d)
+void bx_daemon_kick_tick(struct bx_daemon *d)
 {
-	uint64_t since, delay = 0;
+	uint64_t delay;
 
 	if (d->tick_kicked || d->stopping || d->raft == NULL ||
 	    !bx_raft_node_is_leader(d->raft))
 		return;
-	since = uv_now(d->loop) - d->scheduled_at;
-	if (since < BX_SCHEDULE_GAP_MS)
-		delay = BX_SCHEDULE_GAP_MS - since;
+	delay = bx_duties_wait_ms(&d->duties, uv_now(d->loop));
 	if (delay >= TICK_MS)
 		return; /* the regular tick comes first */
 	d->tick_kicked = true;
 	uv_timer_start(&d->tick, on_tick, delay, TICK_MS);
 }
 
-/*
- * The addresses to advertise. A wildcard host needs tailscaled, which may be
- * starting along with this daemon: asked a few times over ~15 s (a SIGTERM
- * meanwhile ends the wait), then a clear error.
- */
-static int resolve_addresses(struct bx_daemon *d, const sigset_t *stop, char *errmsg)
-{
-	const char *api = d->cfg->api != NULL ? d->cfg->api : "";
-	char ip[16] = "";
-	unsigned wait_ms = 500;
-	int rv;
-
-	snprintf(d->api_addr, sizeof d->api_addr, "%s", api);
-	snprintf(d->raft_addr, sizeof d->raft_addr, "%s", d->cfg->raft);
-	if (!bx_advertise_wildcard(d->cfg->raft) &&
-	    (api[0] == '\0' || !bx_advertise_wildcard(api)))
-		return BX_OK;
-	if (strcmp(d->cfg->discovery, "tailscale") != 0)
-		return bx_err(
-		    errmsg, BX_EINVAL,
-		    "'%s' listens on every address: give the one other nodes reach "
-		    "(HOST:PORT), or use --discovery tailscale to advertise the "
-		    "Tailscale address",
-		    bx_advertise_wildcard(d->cfg->raft) ? d->cfg->raft : api);
-	for (;;) {
-		struct timespec ts = {.tv_sec = wait_ms / 1000,
-				      .tv_nsec = (long)(wait_ms % 1000) * 1000000L};
-		rv = bx_advertise_tailscale_ip(d->cfg->tailscale_socket, ip, errmsg);
-		if (rv == 0 || wait_ms > 8000)
-			break;
-		BX_WARN("daemon", "%s; the address to advertise: asking again in %u ms",
-			errmsg, wait_ms);
-		if (sigtimedwait(stop, NULL, &ts) > 0)
-			return bx_err(errmsg, BX_ESHUTDOWN,
-				      "stopped while waiting for tailscaled");
-		wait_ms *= 2;
-	}
-	if (rv != 0)
-		return bx_errwrap(errmsg, rv, "the Tailscale address to advertise");
-	bx_advertise_with(api, ip, d->api_addr);
-	bx_advertise_with(d->cfg->raft, ip, d->raft_addr);
-	BX_INFO("daemon", "advertising API %s and raft %s (the Tailscale address)",
-		d->api_addr[0] ? d->api_addr : "-", d->raft_addr);
-	return BX_OK;
-}
 
 int bx_daemon_run(struct bx_config *cfg)
 {
@@ -870,13 +464,13 @@ int bx_daemon_run(struct bx_config *cfg)
 			rv = bx_err(errmsg, BX_ENOMEM, "out of memory");
 	}
 	if (rv == 0)
-		rv = resolve_addresses(&d, &stop_signals, errmsg);
+		rv = bx_daemon_resolve_addresses(&d, &stop_signals, errmsg);
 	if (rv == 0)
-		rv = mkdir_p(cfg->data_dir, 0700, errmsg);
+		rv = bx_mkdir_p(cfg->data_dir, 0700, errmsg);
 	if (rv == 0)
-		rv = lock_data_dir(&d, errmsg);
+		rv = bx_daemon_lock_dir(&d, errmsg);
 	if (rv == 0)
-		rv = path_join(d.identity_path, sizeof d.identity_path, cfg->data_dir,
+		rv = bx_path_join(d.identity_path, sizeof d.identity_path, cfg->data_dir,
 			       "node.json", errmsg);
 	if (rv == 0)
 		rv = start_raft(&d, errmsg);
@@ -884,10 +478,10 @@ int bx_daemon_run(struct bx_config *cfg)
 		rv = start_api(&d, errmsg);
 	if (rv == 0) {
 		uv_update_time(&loop);
-		rv = start_node(&d, errmsg);
+		rv = bx_daemon_start_node(&d, errmsg);
 	}
 	if (rv == 0 && d.discovering)
-		rv = bx_discovery_init(&d.disc, &d, errmsg);
+		rv = bx_daemon_start_discovery(&d, errmsg);
 	if (rv != 0) {
 		fprintf(stderr, "blixard daemon: %s\n",
 			errmsg[0] ? errmsg : bx_strerror(rv));
@@ -914,7 +508,7 @@ int bx_daemon_run(struct bx_config *cfg)
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	bx_discovery_free(d.disc);
-	free(d.invite);
+	bx_join_free(&d.join);
 	bx_heartbeat_free(&d.hb);
 	bx_metrics_free(&d.metrics);
 	cJSON_Delete(d.labels);
@@ -924,17 +518,3 @@ int bx_daemon_run(struct bx_config *cfg)
 	return d.exit_code;
 }
 
-/* --- identity after a join --------------------------------------------- */
-
-int bx_daemon_adopt_cluster(struct bx_daemon *d, const char *cluster_id, char *errmsg)
-{
-	if (d->cluster_id[0] != '\0') {
-		if (strcmp(d->cluster_id, cluster_id) == 0)
-			return BX_OK;
-		return bx_err(errmsg, BX_EMISMATCH,
-			      "data directory '%s' belongs to cluster %s, not cluster %s",
-			      d->cfg->data_dir, d->cluster_id, cluster_id);
-	}
-	snprintf(d->cluster_id, sizeof d->cluster_id, "%s", cluster_id);
-	return identity_save(d, errmsg);
-}

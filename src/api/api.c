@@ -1,18 +1,21 @@
 /* api.c - route table, request checks, and the answers of the /v1/ API. */
 #include "src/api/api.h"
 #include "raft/command.h"
+#include "raft/fsm.h"
 #include "src/api/api_internal.h"
+#include "src/base/metrics.h"
+#include "src/node/heartbeat.h"
+#include "src/node/proposer.h"
+#include "src/store/store.h"
 
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "raft/node.h"
+#include "src/base/clock.h"
 #include "src/base/log.h"
 #include "src/base/version.h"
-#include "src/daemon.h"
 #include "src/model/spec.h"
 #include "src/node/agent.h"
-#include "src/node/cluster.h"
-#include "vm/driver.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +34,7 @@ static void pending_abort(struct bx_http_request *req, void *data)
 	p->req = NULL;
 }
 
-struct pending *bx_api_pending_new(struct bx_daemon *d, struct bx_http_request *req)
+struct pending *bx_api_pending_new(struct bx_api *api, struct bx_http_request *req)
 {
 	struct pending *p = calloc(1, sizeof *p);
 
@@ -40,7 +43,7 @@ struct pending *bx_api_pending_new(struct bx_daemon *d, struct bx_http_request *
 		return NULL;
 	}
 	p->req = req;
-	p->d = d;
+	p->api = api;
 	bx_http_request_on_abort(req, pending_abort, p);
 	return p;
 }
@@ -50,12 +53,32 @@ void bx_api_pending_free(struct pending *p)
 	if (p->req != NULL)
 		bx_http_request_on_abort(p->req, NULL, NULL);
 	free(p->name);
-	free(p->api);
+	free(p->node_api);
 	free(p->raft);
 	if (p->token != NULL) /* it holds a secret */
 		OPENSSL_cleanse(p->token, strlen(p->token));
 	free(p->token);
 	free(p);
+}
+
+void bx_api_submit(struct bx_api *api, cJSON *cmd, bx_submit_cb cb, void *data)
+{
+	api->submitter->submit(api->submitter->data, cmd, cb, data);
+}
+
+int bx_api_propose(struct bx_api *api, cJSON *cmd, bx_submit_cb cb, void *data)
+{
+	return api->submitter->propose(api->submitter->data, cmd, cb, data);
+}
+
+const char *bx_api_leader_api(struct bx_api *api, char *buf, size_t size)
+{
+	return api->submitter->leader_api(api->submitter->data, buf, size);
+}
+
+void bx_api_stop(struct bx_api *api)
+{
+	api->stopping = true;
 }
 
 int bx_api_status(int code)
@@ -101,13 +124,13 @@ void bx_api_respond_code(struct bx_http_request *req, int code, const char *msg)
 }
 
 /* Parse a JSON object body. On failure answers 400 and returns NULL. */
-cJSON *bx_api_leader_body(struct bx_daemon *d, struct bx_http_request *req,
+cJSON *bx_api_leader_body(struct bx_api *api, struct bx_http_request *req,
 			  const char *const *allowed)
 {
 	cJSON *body;
 
-	if (!bx_raft_node_is_leader(d->raft)) {
-		bx_api_forward(d, req);
+	if (!bx_raft_node_is_leader(api->raft)) {
+		bx_api_forward(api, req);
 		return NULL;
 	}
 	body = bx_api_parse_object(req);
@@ -202,23 +225,23 @@ void bx_api_relay_leader(void *data, const struct bx_http_response *resp)
  * is no longer leader is refused rather than forwarded again, so a leader
  * change can never bounce a request around.
  */
-void bx_api_forward(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_forward(struct bx_api *api, struct bx_http_request *req)
 {
 	struct bx_http_call_opts opts = {
-	    .timeout_ms = 30000, .connect_timeout_ms = 2000, .headers = d->peer_headers};
-	char api[256], url[2048];
+	    .timeout_ms = 30000, .connect_timeout_ms = 2000, .headers = api->peer_headers};
+	char leader[256], url[2048];
 	struct pending *p;
 
-	if (was_forwarded(req) || bx_daemon_leader_api(d, api, sizeof api) == NULL) {
+	if (was_forwarded(req) || bx_api_leader_api(api, leader, sizeof leader) == NULL) {
 		bx_api_respond_code(req, BX_ENOLEADER, "no leader");
 		return;
 	}
-	snprintf(url, sizeof url, "http://%s%s?%s%sforwarded=1", api, req->path,
+	snprintf(url, sizeof url, "http://%s%s?%s%sforwarded=1", leader, req->path,
 		 req->query, req->query[0] ? "&" : "");
-	p = bx_api_pending_new(d, req);
+	p = bx_api_pending_new(api, req);
 	if (p == NULL)
 		return;
-	if (bx_http_client_request(d->client, req->method, url, req->body, req->body_len,
+	if (bx_http_client_request(api->client, req->method, url, req->body, req->body_len,
 				   &opts, bx_api_relay_leader, p) != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, BX_EUNAVAIL, "cannot reach the leader");
@@ -244,35 +267,34 @@ static void write_done(void *data, int code, const char *msg, const cJSON *recor
 
 /* Propose cmd (owned) on this node, the leader; req is answered when the
  * entry is applied or the proposal fails. */
-static void propose(struct bx_daemon *d, struct bx_http_request *req, cJSON *cmd)
+static void propose(struct bx_api *api, struct bx_http_request *req, cJSON *cmd)
 {
-	struct pending *p = bx_api_pending_new(d, req);
+	struct pending *p = bx_api_pending_new(api, req);
 	int rv;
 
 	if (p == NULL) {
 		cJSON_Delete(cmd);
 		return;
 	}
-	rv = bx_daemon_propose(d, cmd, write_done, p);
+	rv = bx_api_propose(api, cmd, write_done, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv, NULL);
 	}
 }
 
-static void propose_or_forward(struct bx_daemon *d, struct bx_http_request *req,
+static void propose_or_forward(struct bx_api *api, struct bx_http_request *req,
 			       cJSON *cmd)
 {
-	if (!bx_raft_node_is_leader(d->raft)) {
+	if (!bx_raft_node_is_leader(api->raft)) {
 		cJSON_Delete(cmd);
-		bx_api_forward(d, req);
+		bx_api_forward(api, req);
 		return;
 	}
-	propose(d, req, cmd);
+	propose(api, req, cmd);
 }
 
-static void put_service(struct bx_daemon *d, struct bx_http_request *req,
-			const char *name)
+void bx_api_put_service(struct bx_api *api, struct bx_http_request *req, const char *name)
 {
 	static const char *const keys[] = {"spec", "start", NULL};
 	struct bx_diags diags = {0};
@@ -280,7 +302,7 @@ static void put_service(struct bx_daemon *d, struct bx_http_request *req,
 	cJSON *body, *spec_json, *cmd;
 	const cJSON *start;
 
-	body = bx_api_leader_body(d, req, keys);
+	body = bx_api_leader_body(api, req, keys);
 	if (body == NULL)
 		return;
 	spec_json = cJSON_GetObjectItemCaseSensitive(body, "spec");
@@ -326,16 +348,18 @@ static void put_service(struct bx_daemon *d, struct bx_http_request *req,
 				 start == NULL || cJSON_IsTrue(start));
 	bx_spec_free(&spec);
 	bx_diags_free(&diags);
-	propose_or_forward(d, req, cmd);
+	propose_or_forward(api, req, cmd);
 out:
 	cJSON_Delete(body);
 }
 
-static void internal_command(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_internal_command(struct bx_api *api, struct bx_http_request *req,
+			     const char *arg)
 {
+	(void)arg;
 	cJSON *cmd;
 
-	if (!bx_raft_node_is_leader(d->raft)) {
+	if (!bx_raft_node_is_leader(api->raft)) {
 		bx_api_respond_code(req, BX_ENOTLEADER, "not the leader");
 		return;
 	}
@@ -347,7 +371,7 @@ static void internal_command(struct bx_daemon *d, struct bx_http_request *req)
 		bx_http_respond_error(req, 400, "field 'op' (a string) is required");
 		return;
 	}
-	propose(d, req, cmd);
+	propose(api, req, cmd);
 }
 
 static void heartbeat_answered(void *data, int code, uint64_t index)
@@ -358,7 +382,7 @@ static void heartbeat_answered(void *data, int code, uint64_t index)
 		if (code == BX_OK) {
 			cJSON *body = cJSON_CreateObject();
 			cJSON_AddNumberToObject(body, "index", (double)index);
-			cJSON_AddNumberToObject(body, "leader", (double)p->d->id);
+			cJSON_AddNumberToObject(body, "leader", (double)p->api->node_id);
 			bx_http_respond_json(p->req, 200, body);
 			cJSON_Delete(body);
 		} else {
@@ -370,8 +394,10 @@ static void heartbeat_answered(void *data, int code, uint64_t index)
 
 /* POST /v1/internal/heartbeat {"id": N, "cluster_id": "hex"}: answered when
  * leadership is confirmed (src/node/heartbeat.h). */
-static void internal_heartbeat(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_internal_heartbeat(struct bx_api *api, struct bx_http_request *req,
+			       const char *arg)
 {
+	(void)arg;
 	static const char *const keys[] = {"id", "cluster_id", NULL};
 	cJSON *body = bx_api_parse_object(req);
 	const cJSON *cluster;
@@ -385,14 +411,14 @@ static void internal_heartbeat(struct bx_daemon *d, struct bx_http_request *req)
 	if (!bx_api_only_keys(req, body, keys) || !bx_api_node_id(req, body, &id))
 		goto out;
 	if (cluster != NULL && (!cJSON_IsString(cluster) ||
-				strcmp(cluster->valuestring, d->cluster_id) != 0)) {
+				strcmp(cluster->valuestring, api->cluster_id) != 0)) {
 		bx_api_respond_code(req, BX_EMISMATCH, "heartbeat from another cluster");
 		goto out;
 	}
-	p = bx_api_pending_new(d, req);
+	p = bx_api_pending_new(api, req);
 	if (p == NULL)
 		goto out;
-	rv = bx_heartbeat_heard(&d->hb, id, heartbeat_answered, p);
+	rv = bx_heartbeat_heard(api->hb, id, heartbeat_answered, p);
 	if (rv != BX_OK) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv,
@@ -406,19 +432,19 @@ out:
 
 /* --- reads --------------------------------------------------------------- */
 
-cJSON *bx_api_members_json(struct bx_daemon *d)
+cJSON *bx_api_members_json(struct bx_api *api)
 {
-	struct raft *r = bx_raft_node_raft(d->raft);
+	struct raft *r = bx_raft_node_raft(api->raft);
 	cJSON *arr = cJSON_CreateArray();
 
 	for (unsigned i = 0; i < r->configuration.n; i++) {
 		const struct raft_server *s = &r->configuration.servers[i];
 		cJSON *m = cJSON_CreateObject();
 		cJSON *node = NULL;
-		const cJSON *api = NULL, *name = NULL;
+		const cJSON *addr = NULL, *name = NULL;
 
-		if (bx_store_get_node(d->store, s->id, &node) == 0) {
-			api = cJSON_GetObjectItemCaseSensitive(node, "api");
+		if (bx_store_get_node(api->store, s->id, &node) == 0) {
+			addr = cJSON_GetObjectItemCaseSensitive(node, "api");
 			name = cJSON_GetObjectItemCaseSensitive(node, "name");
 		}
 		cJSON_AddNumberToObject(m, "id", (double)s->id);
@@ -426,7 +452,7 @@ cJSON *bx_api_members_json(struct bx_daemon *d)
 					cJSON_IsString(name) ? name->valuestring : "");
 		cJSON_AddStringToObject(m, "raft", s->address);
 		cJSON_AddStringToObject(m, "api",
-					cJSON_IsString(api) ? api->valuestring : "");
+					cJSON_IsString(addr) ? addr->valuestring : "");
 		cJSON_AddStringToObject(m, "role", bx_raft_role_name(s->role));
 		cJSON_AddItemToArray(arr, m);
 		cJSON_Delete(node);
@@ -434,44 +460,47 @@ cJSON *bx_api_members_json(struct bx_daemon *d)
 	return arr;
 }
 
-static void get_cluster(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_get_cluster(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
+	(void)arg;
 	cJSON *body = cJSON_CreateObject();
-	uint64_t leader = bx_raft_node_leader(d->raft);
-	char api[256];
+	uint64_t leader = bx_raft_node_leader(api->raft);
+	char leader_api[256];
 
-	cJSON_AddStringToObject(body, "cluster_id", d->cluster_id);
-	cJSON_AddNumberToObject(body, "node_id", (double)d->id);
-	cJSON_AddBoolToObject(body, "discovering", d->discovering);
+	cJSON_AddStringToObject(body, "cluster_id", api->cluster_id);
+	cJSON_AddNumberToObject(body, "node_id", (double)api->node_id);
+	cJSON_AddBoolToObject(body, "discovering", api->discovering(api->data));
 	if (leader != 0) {
 		cJSON *l = cJSON_AddObjectToObject(body, "leader");
 		cJSON_AddNumberToObject(l, "id", (double)leader);
 		cJSON_AddStringToObject(
-		    l, "api", bx_daemon_leader_api(d, api, sizeof api) ? api : "");
+		    l, "api",
+		    bx_api_leader_api(api, leader_api, sizeof leader_api) ? leader_api : "");
 	} else {
 		cJSON_AddNullToObject(body, "leader");
 	}
-	cJSON_AddNumberToObject(body, "term", (double)bx_raft_node_term(d->raft));
+	cJSON_AddNumberToObject(body, "term", (double)bx_raft_node_term(api->raft));
 	cJSON_AddNumberToObject(body, "commit_index",
-				(double)bx_raft_node_commit_index(d->raft));
+				(double)bx_raft_node_commit_index(api->raft));
 	cJSON_AddNumberToObject(body, "applied_index",
-				(double)bx_raft_node_last_applied(d->raft));
+				(double)bx_raft_node_last_applied(api->raft));
 	/* proposals made while this node led: commands per Raft entry */
 	cJSON *prop = cJSON_AddObjectToObject(body, "proposals");
-	cJSON_AddNumberToObject(prop, "entries", (double)d->proposer.entries);
-	cJSON_AddNumberToObject(prop, "commands", (double)d->proposer.commands);
-	cJSON_AddItemToObject(body, "members", bx_api_members_json(d));
+	cJSON_AddNumberToObject(prop, "entries", (double)api->proposer->entries);
+	cJSON_AddNumberToObject(prop, "commands", (double)api->proposer->commands);
+	cJSON_AddItemToObject(body, "members", bx_api_members_json(api));
 	bx_http_respond_json(req, 200, body);
 	cJSON_Delete(body);
 }
 
-static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_get_nodes(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
-	struct raft *r = bx_raft_node_raft(d->raft);
+	(void)arg;
+	struct raft *r = bx_raft_node_raft(api->raft);
 	cJSON *nodes = NULL, *services = NULL, *node;
 
-	if (bx_store_list_nodes(d->store, &nodes) != 0 ||
-	    bx_store_list_services(d->store, &services) != 0) {
+	if (bx_store_list_nodes(api->store, &nodes) != 0 ||
+	    bx_store_list_services(api->store, &services) != 0) {
 		cJSON_Delete(nodes);
 		bx_api_respond_code(req, BX_EIO, "read the state store");
 		return;
@@ -509,7 +538,7 @@ static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
 		/* alive: a member the leader has not declared down (src/node/heartbeat.h) */
 		cJSON_AddBoolToObject(node, "alive", role != NULL && !down);
 		uint64_t silent_ms;
-		if (bx_heartbeat_silent_ms(&d->hb, id, &silent_ms))
+		if (bx_heartbeat_silent_ms(api->hb, id, &silent_ms))
 			cJSON_AddNumberToObject(node, "heartbeat_age_ms", (double)silent_ms);
 		cJSON_AddNumberToObject(node, "services", count);
 		/* what its services reserve (stopped ones too: they return there) */
@@ -523,13 +552,14 @@ static void get_nodes(struct bx_daemon *d, struct bx_http_request *req)
 	cJSON_Delete(services);
 }
 
-static void get_services(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_get_services(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
+	(void)arg;
 	char *body;
 	size_t len;
 
 	/* records go out as stored: no parse and print of every record */
-	if (bx_store_list_services_raw(d->store, &body, &len) != 0) {
+	if (bx_store_list_services_raw(api->store, &body, &len) != 0) {
 		bx_api_respond_code(req, BX_EIO, "read the state store");
 		return;
 	}
@@ -551,7 +581,7 @@ static int by_instance(const void *a, const void *b)
  * is the record itself; more with count > 1), what `blixard status NAME`
  * lists.
  */
-static int add_instances(struct bx_daemon *d, cJSON *record)
+static int add_instances(struct bx_api *api, cJSON *record)
 {
 	static const char *const keep[] = {
 	    "name", "instance",   "node",     "desired", "state",    "health",
@@ -559,7 +589,7 @@ static int add_instances(struct bx_daemon *d, cJSON *record)
 	cJSON *others, *list, **sorted = NULL, *e;
 	int n = 0,
 	    rv = bx_store_list_instances(
-		d->store,
+		api->store,
 		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "name")),
 		&others);
 
@@ -597,18 +627,17 @@ static int add_instances(struct bx_daemon *d, cJSON *record)
 	return rv;
 }
 
-static void get_service(struct bx_daemon *d, struct bx_http_request *req,
-			const char *name)
+void bx_api_get_service(struct bx_api *api, struct bx_http_request *req, const char *name)
 {
 	cJSON *record = NULL;
-	int rv = bx_store_get_service(d->store, name, &record);
+	int rv = bx_store_get_service(api->store, name, &record);
 
 	if (rv == BX_ENOENT) {
 		bx_http_respond_error(req, 404, "no service named '%s'", name);
 		return;
 	}
 	if (rv == 0 && bx_name_valid(name))
-		rv = add_instances(d, record);
+		rv = add_instances(api, record);
 	if (rv != 0) {
 		cJSON_Delete(record);
 		bx_api_respond_code(req, rv, "read the state store");
@@ -638,28 +667,28 @@ static void vm_status_done(void *data, int code, const cJSON *status, const char
 	free(q);
 }
 
-static void get_vm(struct bx_daemon *d, struct bx_http_request *req, const char *name)
+void bx_api_get_vm(struct bx_api *api, struct bx_http_request *req, const char *name)
 {
-	struct bx_vm *vm = NULL;
-	cJSON *info =
-	    d->agent != NULL ? bx_agent_instance_info(d->agent, name, &vm) : NULL;
+	cJSON *info = api->agent != NULL ? bx_agent_instance_info(api->agent, name) : NULL;
 	struct vm_query *q;
 
 	if (info == NULL) {
 		bx_http_respond_error(req, 404,
 				      "service '%s' has no instance on node %llu", name,
-				      (unsigned long long)d->id);
+				      (unsigned long long)api->node_id);
 		return;
 	}
-	q = vm != NULL ? calloc(1, sizeof *q) : NULL;
-	if (q == NULL) {
-		bx_http_respond_json(req, 200, info);
-		cJSON_Delete(info);
-		return;
+	q = calloc(1, sizeof *q);
+	if (q != NULL) {
+		q->req = req;
+		q->info = info;
+		if (bx_agent_vm_status(api->agent, name, vm_status_done, q) == BX_OK)
+			return;
+		free(q);
 	}
-	q->req = req;
-	q->info = info;
-	vm->driver->status(vm, vm_status_done, q);
+	/* no hypervisor's view to add: what the agent knows */
+	bx_http_respond_json(req, 200, info);
+	cJSON_Delete(info);
 }
 
 const char *bx_api_query(const char *query, const char *key)
@@ -705,9 +734,9 @@ static void utf8_clean(char *s, size_t len)
  *               `blixard logs -f`: the next call asks from=END. When the file
  *               is shorter than OFF (it was rotated), it is read from 0.
  */
-static void get_logs(struct bx_daemon *d, struct bx_http_request *req, const char *name)
+void bx_api_get_logs(struct bx_api *api, struct bx_http_request *req, const char *name)
 {
-	const char *path = d->agent ? bx_agent_console_path(d->agent, name) : NULL;
+	const char *path = api->agent ? bx_agent_console_path(api->agent, name) : NULL;
 	const char *nq = bx_api_query(req->query, "n"),
 		   *fq = bx_api_query(req->query, "from");
 	const char *format = bx_api_query(req->query, "format");
@@ -724,7 +753,7 @@ static void get_logs(struct bx_daemon *d, struct bx_http_request *req, const cha
 	if (path == NULL) {
 		bx_http_respond_error(req, 404,
 				      "service '%s' has no instance on node %llu", name,
-				      (unsigned long long)d->id);
+				      (unsigned long long)api->node_id);
 		return;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -782,194 +811,44 @@ static void get_logs(struct bx_daemon *d, struct bx_http_request *req, const cha
 	free(buf);
 }
 
-static void get_health(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_get_health(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
+	(void)arg;
 	cJSON *body = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(body, "status", "ok");
-	cJSON_AddNumberToObject(body, "node_id", (double)d->id);
-	cJSON_AddNumberToObject(body, "leader_id", (double)bx_raft_node_leader(d->raft));
+	cJSON_AddNumberToObject(body, "node_id", (double)api->node_id);
+	cJSON_AddNumberToObject(body, "leader_id", (double)bx_raft_node_leader(api->raft));
 	cJSON_AddStringToObject(body, "version", BX_VERSION);
 	bx_http_respond_json(req, 200, body);
 	cJSON_Delete(body);
 }
 
-/* --- routing --------------------------------------------------------------- */
+/* --- writes the router sends here ---------------------------------------- */
 
-static bool is(const struct bx_http_request *req, const char *method)
+void bx_api_delete_service(struct bx_api *api, struct bx_http_request *req,
+			   const char *name)
 {
-	return strcmp(req->method, method) == 0;
+	propose_or_forward(api, req, bx_cmd_service_delete(name));
 }
 
-static void method_not_allowed(struct bx_http_request *req, const char *allowed)
+void bx_api_start_service(struct bx_api *api, struct bx_http_request *req,
+			  const char *name)
 {
-	bx_http_respond_error(req, 405, "method %s not allowed on %s (allowed: %s)",
-			      req->method, req->path, allowed);
+	propose_or_forward(api, req, bx_cmd_service_start(name));
 }
 
-/* Reads take a record key (a service's name, or NAME@I for one of its
- * instances); writes act on a whole service and take its name. */
-static bool valid_name_or_400(struct bx_http_request *req, const char *name, bool write)
+void bx_api_stop_service(struct bx_api *api, struct bx_http_request *req, const char *name)
 {
-	char service[BX_NAME_MAX + 1];
-
-	if (bx_name_valid(name) || (!write && bx_key_valid(name)))
-		return true;
-	if (bx_key_valid(name)) {
-		unsigned i = bx_key_split(name, service);
-		bx_http_respond_error(
-		    req, 400,
-		    "'%s' is instance %u of service '%s': %s %s acts on "
-		    "the whole service, /v1/services/%s",
-		    name, i, service, req->method, req->path, service);
-		return false;
-	}
-	bx_http_respond_error(
-	    req, 400,
-	    "invalid service name '%.80s': use 1 to 63 of a-z, 0-9 and '-', "
-	    "not starting with '-' (NAME@I names instance I of a service with "
-	    "count > 1)",
-	    name);
-	return false;
+	propose_or_forward(api, req, bx_cmd_service_stop(name));
 }
 
-static void route_service(struct bx_daemon *d, struct bx_http_request *req,
-			  const char *rest)
+/* POST /v1/nodes/ID/drain: the node takes nothing new and its services leave
+ * (two-phase, raft/fsm.c); POST /v1/nodes/ID/eligible: it takes work again. */
+void bx_api_drain_node(struct bx_api *api, struct bx_http_request *req, const char *id)
 {
-	char name[128];
-	const char *slash = strchr(rest, '/');
-	size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
-	const char *action = slash ? slash + 1 : NULL;
+	size_t n = strlen(req->path);
+	bool drain = n >= 6 && strcmp(req->path + n - 6, "/drain") == 0;
 
-	if (len >= sizeof name) {
-		bx_http_respond_error(req, 400,
-				      "invalid service name: longer than 63 characters");
-		return;
-	}
-	memcpy(name, rest, len);
-	name[len] = '\0';
-	if (!valid_name_or_400(req, name, !is(req, "GET")))
-		return;
-	if (action == NULL) {
-		if (is(req, "GET"))
-			get_service(d, req, name);
-		else if (is(req, "PUT"))
-			put_service(d, req, name);
-		else if (is(req, "DELETE"))
-			propose_or_forward(d, req, bx_cmd_service_delete(name));
-		else
-			method_not_allowed(req, "GET, PUT, DELETE");
-	} else if (strcmp(action, "start") == 0 || strcmp(action, "stop") == 0) {
-		if (!is(req, "POST"))
-			method_not_allowed(req, "POST");
-		else
-			propose_or_forward(d, req,
-					   action[2] == 'a' ? bx_cmd_service_start(name)
-							    : bx_cmd_service_stop(name));
-	} else if (strcmp(action, "logs") == 0) {
-		if (!is(req, "GET"))
-			method_not_allowed(req, "GET");
-		else
-			get_logs(d, req, name);
-	} else if (strcmp(action, "vm") == 0) {
-		if (!is(req, "GET"))
-			method_not_allowed(req, "GET");
-		else
-			get_vm(d, req, name);
-	} else {
-		bx_http_respond_error(req, 404, "no route %s", req->path);
-	}
-}
-
-static void route_node(struct bx_daemon *d, struct bx_http_request *req, const char *rest)
-{
-	char *end;
-	unsigned long long id;
-
-	errno = 0;
-	id = strtoull(rest, &end, 10);
-	if (errno != 0 || end == rest || (*end != '\0' && *end != '/') || id == 0 ||
-	    rest[0] == '-' || id > (1ull << 53)) {
-		bx_http_respond_error(req, 400, "invalid node id '%.40s'", rest);
-		return;
-	}
-	/* drain: the node takes nothing new and its services leave (two-phase,
-	 * raft/fsm.c); eligible: it takes work again */
-	if (strcmp(end, "/drain") == 0 || strcmp(end, "/eligible") == 0) {
-		if (!is(req, "POST")) {
-			method_not_allowed(req, "POST");
-			return;
-		}
-		propose_or_forward(d, req, bx_cmd_node_drain(id, strcmp(end, "/drain") == 0));
-	} else if (*end != '\0') {
-		bx_http_respond_error(req, 404, "no route %s %s", req->method, req->path);
-	} else if (is(req, "DELETE")) {
-		bx_api_leave(d, req, id);
-	} else {
-		method_not_allowed(req, "DELETE");
-	}
-}
-
-void bx_api_handle(void *data, struct bx_http_request *req)
-{
-	struct bx_daemon *d = data;
-	const char *path = req->path;
-
-	if (d->stopping) {
-		bx_api_respond_code(req, BX_ESHUTDOWN, "the daemon is shutting down");
-		return;
-	}
-	if (!bx_api_authorize(d, req))
-		return;
-	if (strcmp(path, "/v1/health") == 0) {
-		get_health(d, req);
-	} else if (strcmp(path, "/v1/cluster") == 0) {
-		get_cluster(d, req);
-	} else if (strcmp(path, "/v1/cluster/admit") == 0) {
-		is(req, "POST") ? bx_api_admit(d, req) : method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/v1/cluster/join") == 0) {
-		is(req, "POST") ? bx_api_join(d, req) : method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/v1/cluster/leave") == 0) {
-		is(req, "POST") ? bx_api_leave(d, req, 0)
-				: method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/v1/nodes") == 0) {
-		is(req, "GET") ? get_nodes(d, req) : method_not_allowed(req, "GET");
-	} else if (strncmp(path, "/v1/nodes/", 10) == 0) {
-		route_node(d, req, path + 10);
-	} else if (strcmp(path, "/v1/services") == 0) {
-		is(req, "GET") ? get_services(d, req) : method_not_allowed(req, "GET");
-	} else if (strncmp(path, "/v1/services/", 13) == 0) {
-		route_service(d, req, path + 13);
-	} else if (strcmp(path, "/v1/internal/command") == 0) {
-		is(req, "POST") ? internal_command(d, req)
-				: method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/v1/internal/heartbeat") == 0) {
-		is(req, "POST") ? internal_heartbeat(d, req)
-				: method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/v1/prometheus/targets") == 0) {
-		is(req, "GET") ? bx_api_prometheus_targets(d, req)
-			       : method_not_allowed(req, "GET");
-	} else if (strcmp(path, "/v1/invites") == 0) {
-		bx_api_invites(d, req);
-	} else if (strncmp(path, "/v1/invites/", 12) == 0) {
-		bx_api_invite(d, req, path + 12);
-	} else if (strcmp(path, "/v1/tokens") == 0) {
-		bx_api_tokens(d, req);
-	} else if (strncmp(path, "/v1/tokens/", 11) == 0) {
-		bx_api_token(d, req, path + 11);
-	} else if (strcmp(path, "/v1/events") == 0) {
-		is(req, "GET") ? bx_api_events(d, req) : method_not_allowed(req, "GET");
-	} else if (strcmp(path, "/v1/snapshot") == 0) {
-		is(req, "GET") ? bx_api_snapshot(d, req) : method_not_allowed(req, "GET");
-	} else if (strcmp(path, "/metrics") == 0) {
-		is(req, "GET") ? bx_api_metrics(d, req) : method_not_allowed(req, "GET");
-	} else if (strcmp(path, "/v1/local/join") == 0) {
-		is(req, "POST") ? bx_api_local_join(d, req)
-				: method_not_allowed(req, "POST");
-	} else if (strcmp(path, "/v1/local/leave") == 0) {
-		is(req, "POST") ? bx_api_local_leave(d, req)
-				: method_not_allowed(req, "POST");
-	} else {
-		bx_http_respond_error(req, 404, "no route %s %s", req->method, path);
-	}
+	propose_or_forward(api, req, bx_cmd_node_drain(strtoull(id, NULL, 10), drain));
 }

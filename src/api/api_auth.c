@@ -13,10 +13,10 @@
  * token) or 403 (a token that may not), counted by reason. */
 #include "src/api/api.h"
 #include "src/api/api_internal.h"
+#include "src/base/metrics.h"
 
 #include "net/http_server.h"
 #include "src/base/log.h"
-#include "src/daemon.h"
 #include "src/model/secret.h"
 #include "src/model/token.h"
 #include "src/store/token_check.h"
@@ -26,17 +26,17 @@
 
 enum role { ROLE_NONE, ROLE_READ, ROLE_ADMIN, ROLE_CLUSTER };
 
-void bx_api_unauthorized(struct bx_daemon *d, struct bx_http_request *req,
+void bx_api_unauthorized(struct bx_api *api, struct bx_http_request *req,
 			 const char *why)
 {
-	d->metrics.auth_refused[req->authorization == NULL ? BX_AUTH_MISSING
+	api->metrics->auth_refused[req->authorization == NULL ? BX_AUTH_MISSING
 							   : BX_AUTH_INVALID]++;
 	bx_http_respond_error(req, 401, "%s", why);
 }
 
-static void forbidden(struct bx_daemon *d, struct bx_http_request *req, const char *role)
+static void forbidden(struct bx_api *api, struct bx_http_request *req, const char *role)
 {
-	d->metrics.auth_refused[BX_AUTH_FORBIDDEN]++;
+	api->metrics->auth_refused[BX_AUTH_FORBIDDEN]++;
 	bx_http_respond_error(req, 403, "a token with the %s role may not %s %s", role,
 			      req->method, req->path);
 }
@@ -52,14 +52,14 @@ static const char *bearer(const char *authorization)
 	return *authorization != '\0' ? authorization : NULL;
 }
 
-static enum role role_of(struct bx_daemon *d, const char *token)
+static enum role role_of(struct bx_api *api, const char *token)
 {
 	char role[BX_TOKEN_ROLE_SIZE], errmsg[BX_ERRMSG_SIZE] = "";
 	int rv;
 
-	if (bx_secret_token_is(d->cluster_token, token))
+	if (bx_secret_token_is(api->cluster_token, token))
 		return ROLE_CLUSTER;
-	rv = bx_token_check(d->store, token, role, errmsg);
+	rv = bx_token_check(api->store, token, role, errmsg);
 	if (rv == BX_OK)
 		return strcmp(role, "admin") == 0 ? ROLE_ADMIN : ROLE_READ;
 	/* a refusal is the client's business (401); a store that cannot be
@@ -69,47 +69,40 @@ static enum role role_of(struct bx_daemon *d, const char *token)
 	return ROLE_NONE;
 }
 
-static bool starts(const char *path, const char *prefix)
-{
-	return strncmp(path, prefix, strlen(prefix)) == 0;
-}
-
-bool bx_api_authorize(struct bx_daemon *d, struct bx_http_request *req)
+bool bx_api_authorize(struct bx_api *api, struct bx_http_request *req, unsigned flags)
 {
 	const char *token;
 	enum role role;
 
-	if (req->from_unix || strcmp(req->path, "/v1/health") == 0)
+	if (req->from_unix || (flags & BX_ROUTE_OPEN))
 		return true;
 	if (req->authorization == NULL) {
-		if (strcmp(req->path, "/v1/cluster/join") == 0 ||
-		    strcmp(req->path, "/v1/cluster/admit") == 0)
+		if (flags & BX_ROUTE_INVITE)
 			return true; /* its invite is checked where it is used */
 		bx_api_unauthorized(
-		    d, req,
+		    api, req,
 		    "this API needs a token: 'Authorization: Bearer TOKEN' "
 		    "('blixard token create' on the node's local socket)");
 		return false;
 	}
 	token = bearer(req->authorization);
-	role = token != NULL ? role_of(d, token) : ROLE_NONE;
+	role = token != NULL ? role_of(api, token) : ROLE_NONE;
 	if (role == ROLE_NONE) {
-		bx_api_unauthorized(d, req,
+		bx_api_unauthorized(api, req,
 				    "the token is not valid here (unknown, revoked, "
 				    "or not a Bearer token)");
 		return false;
 	}
 	if (role == ROLE_CLUSTER)
 		return true;
-	if (starts(req->path, "/v1/internal/")) {
-		forbidden(d, req, role == ROLE_ADMIN ? "admin" : "read");
+	if (flags & BX_ROUTE_MEMBERS) {
+		forbidden(api, req, role == ROLE_ADMIN ? "admin" : "read");
 		return false;
 	}
 	/* a snapshot holds the hashes of tokens and invites: admin's too */
 	if (role == ROLE_READ &&
-	    (strcmp(req->method, "GET") != 0 || starts(req->path, "/v1/tokens") ||
-	     starts(req->path, "/v1/invites") || starts(req->path, "/v1/snapshot"))) {
-		forbidden(d, req, "read");
+	    (strcmp(req->method, "GET") != 0 || (flags & BX_ROUTE_ADMIN))) {
+		forbidden(api, req, "read");
 		return false;
 	}
 	return true;

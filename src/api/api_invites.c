@@ -3,12 +3,12 @@
  * the secret's hash; the secret is in the answer and nowhere else. */
 #include "src/api/api.h"
 #include "src/api/api_internal.h"
+#include "src/base/clock.h"
 
 #include "net/http_server.h"
 #include "raft/command.h"
 #include "raft/node.h"
 #include "src/base/log.h"
-#include "src/daemon.h"
 #include "src/model/invite.h"
 #include "src/store/store.h"
 
@@ -47,34 +47,34 @@ static void answered(void *data, int code, const char *msg, const cJSON *record)
 }
 
 /* The members a new node can join through: their API addresses, this node's first. */
-static void add_members(struct bx_daemon *d, struct bx_invite_token *t)
+static void add_members(struct bx_api *api, struct bx_invite_token *t)
 {
 	cJSON *nodes = NULL, *n;
 
-	if (d->api_addr[0] != '\0')
+	if (api->api_addr[0] != '\0')
 		snprintf(t->members[t->n_members++], sizeof t->members[0], "%s",
-			 d->api_addr);
-	if (bx_store_list_nodes(d->store, &nodes) != 0)
+			 api->api_addr);
+	if (bx_store_list_nodes(api->store, &nodes) != 0)
 		return;
 	cJSON_ArrayForEach(n, nodes)
 	{
-		const cJSON *api = cJSON_GetObjectItemCaseSensitive(n, "api");
+		const cJSON *addr = cJSON_GetObjectItemCaseSensitive(n, "api");
 		bool dup = false;
 
-		if (!cJSON_IsString(api) || api->valuestring[0] == '\0' ||
-		    strlen(api->valuestring) >= sizeof t->members[0] ||
+		if (!cJSON_IsString(addr) || addr->valuestring[0] == '\0' ||
+		    strlen(addr->valuestring) >= sizeof t->members[0] ||
 		    t->n_members == BX_INVITE_MEMBERS_MAX)
 			continue;
 		for (size_t i = 0; i < t->n_members; i++)
-			dup = dup || strcmp(t->members[i], api->valuestring) == 0;
+			dup = dup || strcmp(t->members[i], addr->valuestring) == 0;
 		if (!dup)
 			snprintf(t->members[t->n_members++], sizeof t->members[0], "%s",
-				 api->valuestring);
+				 addr->valuestring);
 	}
 	cJSON_Delete(nodes);
 }
 
-static void create(struct bx_daemon *d, struct bx_http_request *req)
+static void create(struct bx_api *api, struct bx_http_request *req)
 {
 	static const char *const keys[] = {"ttl_ms", "uses", "role", NULL};
 	struct bx_invite_token t = {0};
@@ -85,7 +85,7 @@ static void create(struct bx_daemon *d, struct bx_http_request *req)
 	cJSON *body, *cmd;
 	int rv;
 
-	body = bx_api_leader_body(d, req, keys);
+	body = bx_api_leader_body(api, req, keys);
 	if (body == NULL)
 		return;
 	ttl = cJSON_GetObjectItemCaseSensitive(body, "ttl_ms");
@@ -124,11 +124,11 @@ static void create(struct bx_daemon *d, struct bx_http_request *req)
 				      "no random bytes for the invite's secret");
 		goto out;
 	}
-	snprintf(t.cluster_id, sizeof t.cluster_id, "%s", d->cluster_id);
+	snprintf(t.cluster_id, sizeof t.cluster_id, "%s", api->cluster_id);
 	t.expires_at = (double)bx_now_ms() + ttl_ms;
-	add_members(d, &t);
+	add_members(api, &t);
 	bx_invite_hash(t.secret, hash);
-	p = bx_api_pending_new(d, req);
+	p = bx_api_pending_new(api, req);
 	if (p == NULL)
 		goto out;
 	p->token = bx_invite_encode(&t);
@@ -140,7 +140,7 @@ static void create(struct bx_daemon *d, struct bx_http_request *req)
 		bx_http_respond_error(req, 500, "out of memory");
 		goto out;
 	}
-	rv = bx_daemon_propose(d, cmd, answered, p);
+	rv = bx_api_propose(api, cmd, answered, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv, "propose the invite");
@@ -152,20 +152,21 @@ out:
 	cJSON_Delete(body);
 }
 
-void bx_api_invites(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_invites_list(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
-	bx_api_collection(d, req, bx_store_list_invites, public_view, create);
+	(void)arg;
+	bx_api_list_views(api, req, bx_store_list_invites, public_view);
 }
 
-void bx_api_invite(struct bx_daemon *d, struct bx_http_request *req, const char *id)
+void bx_api_invites_create(struct bx_api *api, struct bx_http_request *req,
+			   const char *arg)
 {
-	size_t n = strlen(id);
+	(void)arg;
+	create(api, req);
+}
 
-	if (n == 0 || n > 64 || strspn(id, "0123456789abcdef") != n)
-		bx_http_respond_error(req, 400, "'%s' is not an invite id (hex)", id);
-	else if (strcmp(req->method, "DELETE") != 0)
-		bx_http_respond_error(req, 405, "%s %s: allowed: DELETE", req->method,
-				      req->path);
-	else
-		bx_api_propose_id(d, req, bx_cmd_invite_revoke, id, answered);
+/* DELETE /v1/invites/ID (an id the router checked) */
+void bx_api_invite_revoke(struct bx_api *api, struct bx_http_request *req, const char *id)
+{
+	bx_api_propose_id(api, req, bx_cmd_invite_revoke, id, answered);
 }

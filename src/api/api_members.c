@@ -7,11 +7,10 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "raft/node.h"
+#include "src/base/clock.h"
 #include "src/base/log.h"
-#include "src/daemon.h"
 #include "src/model/invite.h"
 #include "src/model/spec.h"
-#include "src/node/cluster.h"
 #include "src/store/store.h"
 
 #include <stdio.h>
@@ -38,9 +37,9 @@ static bool valid_address(const char *s)
 	return *end == '\0' && port > 0 && port < 65536;
 }
 
-static const struct raft_server *server_by_id(struct bx_daemon *d, uint64_t id)
+static const struct raft_server *server_by_id(struct bx_api *api, uint64_t id)
 {
-	struct raft *r = bx_raft_node_raft(d->raft);
+	struct raft *r = bx_raft_node_raft(api->raft);
 
 	for (unsigned i = 0; i < r->configuration.n; i++)
 		if (r->configuration.servers[i].id == id)
@@ -48,10 +47,10 @@ static const struct raft_server *server_by_id(struct bx_daemon *d, uint64_t id)
 	return NULL;
 }
 
-static const struct raft_server *server_by_address(struct bx_daemon *d,
+static const struct raft_server *server_by_address(struct bx_api *api,
 						   const char *address)
 {
-	struct raft *r = bx_raft_node_raft(d->raft);
+	struct raft *r = bx_raft_node_raft(api->raft);
 
 	for (unsigned i = 0; i < r->configuration.n; i++)
 		if (strcmp(r->configuration.servers[i].address, address) == 0)
@@ -68,12 +67,12 @@ static void answer_joiner(struct pending *p, int code, const char *msg, bool adm
 			bx_api_respond_code(p->req, code, msg);
 		} else {
 			cJSON *body = cJSON_CreateObject();
-			cJSON_AddStringToObject(body, "cluster_id", p->d->cluster_id);
+			cJSON_AddStringToObject(body, "cluster_id", p->api->cluster_id);
 			if (admission)
-				cJSON_AddStringToObject(body, "secret", p->d->secret);
+				cJSON_AddStringToObject(body, "secret", p->api->secret);
 			else
 				cJSON_AddItemToObject(body, "members",
-						      bx_api_members_json(p->d));
+						      bx_api_members_json(p->api));
 			bx_http_respond_json(p->req, 200, body);
 			cJSON_Delete(body);
 		}
@@ -100,11 +99,11 @@ static void join_added(void *data, int code, const char *errmsg)
 	}
 	struct bx_node_info node = {.id = p->id,
 				    .name = p->name,
-				    .api = p->api,
+				    .api = p->node_api,
 				    .raft = p->raft,
 				    .standby = p->standby};
 	cJSON *cmd = bx_cmd_node_upsert(&node);
-	rv = bx_daemon_propose(p->d, cmd, join_recorded, p);
+	rv = bx_api_propose(p->api, cmd, join_recorded, p);
 	if (rv != 0) {
 		if (p->req != NULL)
 			bx_api_respond_code(p->req, rv, "record the new node");
@@ -117,7 +116,7 @@ static void join_added(void *data, int code, const char *errmsg)
 static void spend_invite(struct pending *p, cJSON *use, bx_submit_cb cb)
 {
 	struct bx_http_request *req = p->req;
-	int rv = bx_daemon_propose(p->d, use, cb, p);
+	int rv = bx_api_propose(p->api, use, cb, p);
 
 	if (rv != 0) {
 		bx_api_pending_free(p);
@@ -149,7 +148,7 @@ static void invite_used(void *data, int code, const char *msg, const cJSON *reco
 		return;
 	}
 	p->standby = is_standby(record);
-	rv = bx_raft_node_add(p->d->raft, p->id, p->raft, p->standby, join_added, p);
+	rv = bx_raft_node_add(p->api->raft, p->id, p->raft, p->standby, join_added, p);
 	if (rv != 0) {
 		if (p->req != NULL)
 			bx_api_respond_code(p->req, rv,
@@ -162,7 +161,7 @@ static void invite_used(void *data, int code, const char *msg, const cJSON *reco
  * node_id; NULL (nothing to use) when the invite already counts this node (a
  * join after its admission, or retried after a lost answer): then *standby
  * says whether it makes a standby. False after answering 400. */
-static bool invite_use_cmd(struct bx_daemon *d, struct bx_http_request *req,
+static bool invite_use_cmd(struct bx_api *api, struct bx_http_request *req,
 			   const cJSON *invite, uint64_t node_id, cJSON **cmd,
 			   bool *standby)
 {
@@ -182,7 +181,7 @@ static bool invite_use_cmd(struct bx_daemon *d, struct bx_http_request *req,
 		return false;
 	}
 	bx_invite_hash(secret->valuestring, hash);
-	if (bx_store_get_invite(d->store, id->valuestring, &rec) == 0) {
+	if (bx_store_get_invite(api->store, id->valuestring, &rec) == 0) {
 		by = cJSON_GetObjectItemCaseSensitive(rec, "used_by");
 		cJSON *e;
 		cJSON_ArrayForEach(e, by) again =
@@ -202,11 +201,12 @@ static bool invite_use_cmd(struct bx_daemon *d, struct bx_http_request *req,
 	return true;
 }
 
-void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_join(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
+	(void)arg;
 	static const char *const keys[] = {"id",         "name",   "raft", "api",
 					   "cluster_id", "invite", NULL};
-	const cJSON *name, *raft, *api, *cluster, *invite;
+	const cJSON *name, *raft, *addr, *cluster, *invite;
 	cJSON *use = NULL;
 	const struct raft_server *s;
 	struct pending *p;
@@ -215,30 +215,30 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 	cJSON *body;
 	int rv;
 
-	body = bx_api_leader_body(d, req, keys);
+	body = bx_api_leader_body(api, req, keys);
 	if (body == NULL)
 		return;
 	name = cJSON_GetObjectItemCaseSensitive(body, "name");
 	raft = cJSON_GetObjectItemCaseSensitive(body, "raft");
-	api = cJSON_GetObjectItemCaseSensitive(body, "api");
+	addr = cJSON_GetObjectItemCaseSensitive(body, "api");
 	cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
 	invite = cJSON_GetObjectItemCaseSensitive(body, "invite");
 	if (!bx_api_node_id(req, body, &node_id))
 		goto out;
 	if (invite == NULL && !req->from_unix && req->authorization == NULL) {
 		/* the API let it through for its invite: there is none */
-		bx_api_unauthorized(d, req,
+		bx_api_unauthorized(api, req,
 				    "joining needs an invite ('blixard invite create')");
 		goto out;
 	}
-	if (invite != NULL && !invite_use_cmd(d, req, invite, node_id, &use, &standby))
+	if (invite != NULL && !invite_use_cmd(api, req, invite, node_id, &use, &standby))
 		goto out;
 	if (!cJSON_IsString(raft) || !valid_address(raft->valuestring)) {
 		bx_http_respond_error(req, 400, "field 'raft' must be \"HOST:PORT\"");
 		goto out;
 	}
-	if (api != NULL && (!cJSON_IsString(api) || (api->valuestring[0] != '\0' &&
-						     !valid_address(api->valuestring)))) {
+	if (addr != NULL && (!cJSON_IsString(addr) || (addr->valuestring[0] != '\0' &&
+						       !valid_address(addr->valuestring)))) {
 		bx_http_respond_error(req, 400, "field 'api' must be \"HOST:PORT\"");
 		goto out;
 	}
@@ -250,32 +250,32 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 	}
 	if (cluster != NULL && (!cJSON_IsString(cluster) ||
 				(cluster->valuestring[0] != '\0' &&
-				 strcmp(cluster->valuestring, d->cluster_id) != 0))) {
+				 strcmp(cluster->valuestring, api->cluster_id) != 0))) {
 		bx_http_respond_error(
 		    req, 409,
 		    "the joining node belongs to cluster %s, this is cluster %s",
-		    cJSON_IsString(cluster) ? cluster->valuestring : "?", d->cluster_id);
+		    cJSON_IsString(cluster) ? cluster->valuestring : "?", api->cluster_id);
 		goto out;
 	}
-	s = server_by_id(d, node_id);
+	s = server_by_id(api, node_id);
 	if (s != NULL && strcmp(s->address, raft->valuestring) != 0) {
 		bx_http_respond_error(req, 409, "node id %llu is already a member at %s",
 				      (unsigned long long)s->id, s->address);
 		goto out;
 	}
-	s = server_by_address(d, raft->valuestring);
+	s = server_by_address(api, raft->valuestring);
 	if (s != NULL && s->id != node_id) {
 		bx_http_respond_error(req, 409,
 				      "raft address %s is already used by node %llu",
 				      raft->valuestring, (unsigned long long)s->id);
 		goto out;
 	}
-	p = bx_api_pending_new(d, req);
+	p = bx_api_pending_new(api, req);
 	if (p == NULL)
 		goto out;
 	p->id = node_id;
 	p->name = strdup(cJSON_IsString(name) ? name->valuestring : "");
-	p->api = strdup(cJSON_IsString(api) ? api->valuestring : "");
+	p->node_api = strdup(cJSON_IsString(addr) ? addr->valuestring : "");
 	p->raft = strdup(raft->valuestring);
 	BX_INFO("api", "node %llu (%s) asks to join from %s%s", (unsigned long long)p->id,
 		p->name ? p->name : "", p->raft ? p->raft : "",
@@ -287,7 +287,7 @@ void bx_api_join(struct bx_daemon *d, struct bx_http_request *req)
 		goto out;
 	}
 	p->standby = standby; /* an invite spent at admission says */
-	rv = bx_raft_node_add(d->raft, p->id, raft->valuestring, standby, join_added, p);
+	rv = bx_raft_node_add(api->raft, p->id, raft->valuestring, standby, join_added, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv, "add the node to the Raft configuration");
@@ -314,11 +314,12 @@ static void admitted(void *data, int code, const char *msg, const cJSON *record)
 	answer_joiner(p, code, msg, true);
 }
 
-void bx_api_admit(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_admit(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
+	(void)arg;
 	static const char *const keys[] = {"id", "cluster_id", "invite", NULL};
 	const cJSON *invite, *cluster;
-	cJSON *use = NULL, *body = bx_api_leader_body(d, req, keys);
+	cJSON *use = NULL, *body = bx_api_leader_body(api, req, keys);
 	struct pending *p;
 	uint64_t node_id;
 	bool standby;
@@ -333,15 +334,15 @@ void bx_api_admit(struct bx_daemon *d, struct bx_http_request *req)
 		bx_http_respond_error(req, 400, "field 'invite' is required");
 		goto out;
 	}
-	if (!invite_use_cmd(d, req, invite, node_id, &use, &standby))
+	if (!invite_use_cmd(api, req, invite, node_id, &use, &standby))
 		goto out;
-	if (cJSON_IsString(cluster) && strcmp(cluster->valuestring, d->cluster_id) != 0) {
+	if (cJSON_IsString(cluster) && strcmp(cluster->valuestring, api->cluster_id) != 0) {
 		bx_http_respond_error(req, 409,
 				      "the invite is for cluster %s, this is cluster %s",
-				      cluster->valuestring, d->cluster_id);
+				      cluster->valuestring, api->cluster_id);
 		goto out;
 	}
-	p = bx_api_pending_new(d, req);
+	p = bx_api_pending_new(api, req);
 	if (p == NULL)
 		goto out;
 	p->id = node_id;
@@ -393,19 +394,19 @@ static void leave_removed(void *data, int code, const char *errmsg)
 	cmd = bx_cmd_node_remove(p->id);
 	/* The removed server may have been this leader: then the command must go
 	 * through whoever leads now. */
-	bx_daemon_submit(p->d, cmd, leave_recorded, p);
+	bx_api_submit(p->api, cmd, leave_recorded, p);
 	(void)rv;
 }
 
-void bx_api_leave(struct bx_daemon *d, struct bx_http_request *req, uint64_t id)
+void bx_api_leave(struct bx_api *api, struct bx_http_request *req, uint64_t id)
 {
 	static const char *const keys[] = {"id", NULL};
 	cJSON *node = NULL;
 	struct pending *p;
 	int rv;
 
-	if (!bx_raft_node_is_leader(d->raft)) {
-		bx_api_forward(d, req);
+	if (!bx_raft_node_is_leader(api->raft)) {
+		bx_api_forward(api, req);
 		return;
 	}
 	if (id == 0) {
@@ -422,17 +423,17 @@ void bx_api_leave(struct bx_daemon *d, struct bx_http_request *req, uint64_t id)
 		if (!ok)
 			return;
 	}
-	if (server_by_id(d, id) == NULL && bx_store_get_node(d->store, id, &node) != 0) {
+	if (server_by_id(api, id) == NULL && bx_store_get_node(api->store, id, &node) != 0) {
 		bx_http_respond_error(req, 404, "no node %llu in the cluster",
 				      (unsigned long long)id);
 		return;
 	}
 	cJSON_Delete(node);
-	p = bx_api_pending_new(d, req);
+	p = bx_api_pending_new(api, req);
 	if (p == NULL)
 		return;
 	p->id = id;
-	rv = bx_raft_node_remove(d->raft, id, leave_removed, p);
+	rv = bx_raft_node_remove(api->raft, id, leave_removed, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv,
@@ -442,8 +443,9 @@ void bx_api_leave(struct bx_daemon *d, struct bx_http_request *req, uint64_t id)
 
 /* --- the local node's own membership ------------------------------------- */
 
-void bx_api_local_join(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_local_join(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
+	(void)arg;
 	static const char *const keys[] = {"address", NULL};
 	char errmsg[BX_ERRMSG_SIZE] = "";
 	const cJSON *address;
@@ -458,42 +460,44 @@ void bx_api_local_join(struct bx_daemon *d, struct bx_http_request *req)
 		bx_http_respond_error(req, 400, "field 'address' must be \"HOST:PORT\"");
 		goto out;
 	}
-	if (d->cluster_id[0] != '\0') {
+	if (api->cluster_id[0] != '\0') {
 		bx_http_respond_error(req, 409,
 				      "node %llu is already a member of cluster %s",
-				      (unsigned long long)d->id, d->cluster_id);
+				      (unsigned long long)api->node_id, api->cluster_id);
 		goto out;
 	}
-	if (bx_daemon_join(d, address->valuestring, errmsg) != 0) {
+	if (api->join(api->data, address->valuestring, errmsg) != 0) {
 		bx_http_respond_error(req, 409, "%s", errmsg);
 		goto out;
 	}
 	cJSON *ans = cJSON_CreateObject();
 	cJSON_AddStringToObject(ans, "joining", address->valuestring);
-	cJSON_AddNumberToObject(ans, "node_id", (double)d->id);
+	cJSON_AddNumberToObject(ans, "node_id", (double)api->node_id);
 	bx_http_respond_json(req, 202, ans);
 	cJSON_Delete(ans);
 out:
 	cJSON_Delete(body);
 }
 
-void bx_api_local_leave(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_local_leave(struct bx_api *api, struct bx_http_request *req,
+			const char *arg)
 {
+	(void)arg;
 	struct bx_http_call_opts opts = {
-	    .timeout_ms = 30000, .connect_timeout_ms = 2000, .headers = d->peer_headers};
-	char api[256], url[300], body[64];
+	    .timeout_ms = 30000, .connect_timeout_ms = 2000, .headers = api->peer_headers};
+	char leader[256], url[300], body[64];
 	struct pending *p;
 
-	if (bx_daemon_leader_api(d, api, sizeof api) == NULL) {
+	if (bx_api_leader_api(api, leader, sizeof leader) == NULL) {
 		bx_api_respond_code(req, BX_ENOLEADER, "no leader");
 		return;
 	}
-	p = bx_api_pending_new(d, req);
+	p = bx_api_pending_new(api, req);
 	if (p == NULL)
 		return;
-	snprintf(url, sizeof url, "http://%s/v1/cluster/leave", api);
-	snprintf(body, sizeof body, "{\"id\":%llu}", (unsigned long long)d->id);
-	if (bx_http_client_request(d->client, "POST", url, body, strlen(body), &opts,
+	snprintf(url, sizeof url, "http://%s/v1/cluster/leave", leader);
+	snprintf(body, sizeof body, "{\"id\":%llu}", (unsigned long long)api->node_id);
+	if (bx_http_client_request(api->client, "POST", url, body, strlen(body), &opts,
 				   bx_api_relay_leader, p) != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, BX_EUNAVAIL, "cannot reach the leader");

@@ -8,10 +8,11 @@
 
 #include "net/http_server.h"
 #include "raft/command.h"
+#include "raft/fsm.h"
 #include "raft/node.h"
 #include "src/base/metrics.h"
 #include "src/base/version.h"
-#include "src/daemon.h"
+#include "src/store/store.h"
 
 /* The string field `key` of obj, or "" (also for a NULL obj). */
 static const char *str_of(const cJSON *obj, const char *key)
@@ -26,9 +27,9 @@ static void gauge(FILE *f, const char *name, const char *help, double v)
 }
 
 /* What Raft says now: term, indexes, who leads. */
-static void raft_gauges(struct bx_daemon *d, FILE *f)
+static void raft_gauges(struct bx_api *api, FILE *f)
 {
-	struct bx_raft_node *r = d->raft;
+	struct bx_raft_node *r = api->raft;
 
 	gauge(f, "blixard_raft_term", "The Raft term this node is in.",
 	      (double)bx_raft_node_term(r));
@@ -37,7 +38,7 @@ static void raft_gauges(struct bx_daemon *d, FILE *f)
 	      (double)bx_raft_node_commit_index(r));
 	gauge(f, "blixard_raft_applied_index",
 	      "The highest log index applied to this node's store.",
-	      (double)bx_store_applied_index(d->store));
+	      (double)bx_store_applied_index(api->store));
 	gauge(f, "blixard_raft_leader", "1 if this node is the leader, else 0.",
 	      bx_raft_node_is_leader(r) ? 1 : 0);
 	bx_prom_one(f, "blixard_raft_elections_total", "counter",
@@ -52,7 +53,7 @@ static void raft_gauges(struct bx_daemon *d, FILE *f)
 }
 
 /* The replicated state as this node holds it: services by state, nodes by status. */
-static int state_gauges(struct bx_daemon *d, FILE *f)
+static int state_gauges(struct bx_api *api, FILE *f)
 {
 	static const char *const states[] = {"pending", BX_SERVICE_STATES};
 	enum { N = sizeof states / sizeof states[0] };
@@ -60,7 +61,7 @@ static int state_gauges(struct bx_daemon *d, FILE *f)
 	cJSON *nodes, *n;
 	unsigned up = 0, down = 0, draining = 0;
 	char labels[64];
-	int rv = bx_store_count_states(d->store, states, N, counts, &other);
+	int rv = bx_store_count_states(api->store, states, N, counts, &other);
 
 	if (rv != 0)
 		return rv;
@@ -73,7 +74,7 @@ static int state_gauges(struct bx_daemon *d, FILE *f)
 	}
 	if (other > 0)
 		bx_prom_value(f, "blixard_services", "state=\"other\"", (double)other);
-	rv = bx_store_list_nodes(d->store, &nodes);
+	rv = bx_store_list_nodes(api->store, &nodes);
 	if (rv != 0)
 		return rv;
 	cJSON_ArrayForEach(n, nodes)
@@ -93,8 +94,9 @@ static int state_gauges(struct bx_daemon *d, FILE *f)
 	return BX_OK;
 }
 
-void bx_api_metrics(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_metrics(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
+	(void)arg;
 	char *text = NULL, labels[160], esc[96];
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -104,17 +106,17 @@ void bx_api_metrics(struct bx_daemon *d, struct bx_http_request *req)
 		bx_api_respond_code(req, BX_ENOMEM, "write the metrics");
 		return;
 	}
-	bx_prom_escape(d->cluster_id, esc, sizeof esc);
+	bx_prom_escape(api->cluster_id, esc, sizeof esc);
 	snprintf(labels, sizeof labels, "version=\"%s\",cluster=\"%s\",node=\"%llu\"",
-		 BX_VERSION, esc, (unsigned long long)d->id);
+		 BX_VERSION, esc, (unsigned long long)api->node_id);
 	bx_prom_head(f, "blixard_build_info", "gauge",
 		     "Always 1; the labels say which Blixard and which node.");
 	bx_prom_value(f, "blixard_build_info", labels, 1);
-	raft_gauges(d, f);
-	rv = state_gauges(d, f);
-	bx_raft_node_refused(d->raft, &d->metrics.raft_refused_in,
-			     &d->metrics.raft_refused_out);
-	bx_metrics_write(&d->metrics, f);
+	raft_gauges(api, f);
+	rv = state_gauges(api, f);
+	bx_raft_node_refused(api->raft, &api->metrics->raft_refused_in,
+			     &api->metrics->raft_refused_out);
+	bx_metrics_write(api->metrics, f);
 	if (fclose(f) != 0 || rv != 0) {
 		free(text);
 		bx_api_respond_code(req, rv != 0 ? rv : BX_ENOMEM, "write the metrics");
@@ -132,7 +134,7 @@ void bx_api_metrics(struct bx_daemon *d, struct bx_http_request *req)
  */
 /* One file_sd target group: `address` with the node's labels (and, for a
  * service's exporter, its own); NULL when out of memory. */
-static cJSON *target(struct bx_daemon *d, const char *address, const cJSON *node)
+static cJSON *target(struct bx_api *api, const char *address, const cJSON *node)
 {
 	cJSON *group = cJSON_CreateObject(), *targets, *labels;
 	char id[24];
@@ -146,7 +148,7 @@ static cJSON *target(struct bx_daemon *d, const char *address, const cJSON *node
 		 cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(node, "id")));
 	cJSON_AddStringToObject(labels, "node", id);
 	cJSON_AddStringToObject(labels, "node_name", str_of(node, "name"));
-	cJSON_AddStringToObject(labels, "cluster", d->cluster_id);
+	cJSON_AddStringToObject(labels, "cluster", api->cluster_id);
 	return group;
 }
 
@@ -166,12 +168,12 @@ static const cJSON *node_by_id(const cJSON *nodes, double id)
 /* Exporters that running services declare ([metrics] port): HOST:PORT on the
  * host of their node's API address, labelled with the service and instance,
  * the path in __metrics_path__. */
-static void service_targets(struct bx_daemon *d, const cJSON *nodes, cJSON *out)
+static void service_targets(struct bx_api *api, const cJSON *nodes, cJSON *out)
 {
 	cJSON *services, *svc;
 	char address[300];
 
-	if (bx_store_list_services(d->store, &services) != 0)
+	if (bx_store_list_services(api->store, &services) != 0)
 		return;
 	cJSON_ArrayForEach(svc, services)
 	{
@@ -182,15 +184,15 @@ static void service_targets(struct bx_daemon *d, const cJSON *nodes, cJSON *out)
 		const cJSON *node = node_by_id(
 		    nodes,
 		    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(svc, "node")));
-		const char *api = str_of(node, "api"), *colon = strrchr(api, ':');
+		const char *addr = str_of(node, "api"), *colon = strrchr(addr, ':');
 		cJSON *group, *labels;
 
 		if (!(port > 0) || node == NULL || colon == NULL ||
 		    strcmp(str_of(svc, "state"), "running") != 0)
 			continue;
-		snprintf(address, sizeof address, "%.*s:%.0f", (int)(colon - api), api,
+		snprintf(address, sizeof address, "%.*s:%.0f", (int)(colon - addr), addr,
 			 port);
-		group = target(d, address, node);
+		group = target(api, address, node);
 		if (group == NULL)
 			break;
 		labels = cJSON_GetObjectItemCaseSensitive(group, "labels");
@@ -206,10 +208,11 @@ static void service_targets(struct bx_daemon *d, const cJSON *nodes, cJSON *out)
 	cJSON_Delete(services);
 }
 
-void bx_api_prometheus_targets(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_prometheus_targets(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
+	(void)arg;
 	cJSON *nodes, *n, *group, *out = cJSON_CreateArray();
-	int rv = out != NULL ? bx_store_list_nodes(d->store, &nodes) : BX_ENOMEM;
+	int rv = out != NULL ? bx_store_list_nodes(api->store, &nodes) : BX_ENOMEM;
 
 	if (rv != 0) {
 		cJSON_Delete(out);
@@ -221,11 +224,11 @@ void bx_api_prometheus_targets(struct bx_daemon *d, struct bx_http_request *req)
 		/* a node that serves no TCP API cannot be scraped */
 		if (str_of(n, "api")[0] == '\0')
 			continue;
-		group = target(d, str_of(n, "api"), n);
+		group = target(api, str_of(n, "api"), n);
 		if (group != NULL)
 			cJSON_AddItemToArray(out, group);
 	}
-	service_targets(d, nodes, out);
+	service_targets(api, nodes, out);
 	cJSON_Delete(nodes);
 	bx_http_respond_json(req, 200, out);
 	cJSON_Delete(out);

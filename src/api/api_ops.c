@@ -11,7 +11,6 @@
 #include "raft/command.h"
 #include "raft/fsm.h"
 #include "src/base/error.h"
-#include "src/daemon.h"
 
 #define EVENTS_LIMIT_DEFAULT 100
 
@@ -47,8 +46,9 @@ static bool query_u64(struct bx_http_request *req, const char *key, uint64_t max
  *                  after: the newest N, oldest first
  * {"events": [...], "last": the newest seq stored (0: none)}.
  */
-void bx_api_events(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_events(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
+	(void)arg;
 	const char *svc = bx_api_query(req->query, "service");
 	char name[64] = "";
 	uint64_t after = 0, limit = EVENTS_LIMIT_DEFAULT;
@@ -75,7 +75,7 @@ void bx_api_events(struct bx_daemon *d, struct bx_http_request *req)
 					   .service = svc != NULL ? name : NULL,
 					   .tail =
 					       bx_api_query(req->query, "after") == NULL};
-	rc = bx_store_list_events(d->store, &q, &events);
+	rc = bx_store_list_events(api->store, &q, &events);
 	if (rc != 0) {
 		bx_api_respond_code(req, rc, "read the events");
 		return;
@@ -83,7 +83,7 @@ void bx_api_events(struct bx_daemon *d, struct bx_http_request *req)
 	body = cJSON_CreateObject();
 	if (body == NULL || !cJSON_AddItemToObject(body, "events", events) ||
 	    cJSON_AddNumberToObject(body, "last",
-				    (double)bx_store_last_event(d->store)) == NULL) {
+				    (double)bx_store_last_event(api->store)) == NULL) {
 		if (body == NULL)
 			cJSON_Delete(events);
 		cJSON_Delete(body);
@@ -143,15 +143,16 @@ static void snapshot_copied(uv_work_t *work, int status)
 	free(job);
 }
 
-void bx_api_snapshot(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_snapshot(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
+	(void)arg;
 	struct snapshot_job *job = calloc(1, sizeof *job);
-	int rc = job != NULL ? bx_store_snapshot_begin(d->store, &job->snap) : BX_ENOMEM;
+	int rc = job != NULL ? bx_store_snapshot_begin(api->store, &job->snap) : BX_ENOMEM;
 
 	if (rc == 0) {
 		job->req = req;
 		job->work.data = job;
-		if (uv_queue_work(d->loop, &job->work, snapshot_copy, snapshot_copied) ==
+		if (uv_queue_work(api->loop, &job->work, snapshot_copy, snapshot_copied) ==
 		    0) {
 			bx_http_request_on_abort(req, snapshot_abort, job);
 			return;

@@ -7,17 +7,16 @@
 #include "net/http_server.h"
 #include "raft/node.h"
 #include "src/base/error.h"
-#include "src/daemon.h"
 
 #include <string.h>
 
-static void list_views(struct bx_daemon *d, struct bx_http_request *req,
+void bx_api_list_views(struct bx_api *api, struct bx_http_request *req,
 		       int (*list)(struct bx_store *s, cJSON **out),
 		       cJSON *(*view)(const cJSON *rec))
 {
 	cJSON *all = NULL, *out = cJSON_CreateArray(), *rec;
 
-	if (out == NULL || list(d->store, &all) != 0) {
+	if (out == NULL || list(api->store, &all) != 0) {
 		cJSON_Delete(out);
 		bx_api_respond_code(req, BX_EIO, "read the state store");
 		return;
@@ -28,21 +27,7 @@ static void list_views(struct bx_daemon *d, struct bx_http_request *req,
 	cJSON_Delete(all);
 }
 
-void bx_api_collection(struct bx_daemon *d, struct bx_http_request *req,
-		       int (*list)(struct bx_store *s, cJSON **out),
-		       cJSON *(*view)(const cJSON *rec),
-		       void (*create)(struct bx_daemon *d, struct bx_http_request *req))
-{
-	if (strcmp(req->method, "GET") == 0)
-		list_views(d, req, list, view);
-	else if (strcmp(req->method, "POST") == 0)
-		create(d, req);
-	else
-		bx_http_respond_error(req, 405, "%s %s: allowed: GET, POST", req->method,
-				      req->path);
-}
-
-void bx_api_propose_id(struct bx_daemon *d, struct bx_http_request *req,
+void bx_api_propose_id(struct bx_api *api, struct bx_http_request *req,
 		       cJSON *(*command)(const char *id), const char *id,
 		       void (*cb)(void *data, int code, const char *msg,
 				  const cJSON *record))
@@ -51,15 +36,15 @@ void bx_api_propose_id(struct bx_daemon *d, struct bx_http_request *req,
 	cJSON *cmd;
 	int rv;
 
-	if (!bx_raft_node_is_leader(d->raft)) {
-		bx_api_forward(d, req);
+	if (!bx_raft_node_is_leader(api->raft)) {
+		bx_api_forward(api, req);
 		return;
 	}
-	p = bx_api_pending_new(d, req);
+	p = bx_api_pending_new(api, req);
 	if (p == NULL)
 		return;
 	cmd = command(id);
-	rv = bx_daemon_propose(d, cmd, cb, p);
+	rv = bx_api_propose(api, cmd, cb, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv, NULL);

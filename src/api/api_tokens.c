@@ -9,7 +9,6 @@
 #include "net/http_server.h"
 #include "src/base/error.h"
 #include "src/base/log.h"
-#include "src/daemon.h"
 #include "src/model/token.h"
 #include "src/store/store.h"
 
@@ -79,7 +78,7 @@ static bool read_body(struct bx_http_request *req, const cJSON *body, const char
 
 /* Draw a token's id and secret; propose token.create with the secret's hash
  * and answer the token once it is applied. */
-static void propose_new(struct bx_daemon *d, struct bx_http_request *req,
+static void propose_new(struct bx_api *api, struct bx_http_request *req,
 			const char *role, const char *name)
 {
 	char id[BX_TOKEN_ID_LEN + 1], secret[BX_TOKEN_SECRET_LEN + 1];
@@ -94,7 +93,7 @@ static void propose_new(struct bx_daemon *d, struct bx_http_request *req,
 		return;
 	}
 	bx_token_hash(secret, hash);
-	p = bx_api_pending_new(d, req);
+	p = bx_api_pending_new(api, req);
 	cmd = bx_cmd_token_create(id, hash, role, name, by);
 	if (p != NULL && (p->token = malloc(BX_TOKEN_LEN + 1)) != NULL)
 		bx_token_format(id, secret, p->token);
@@ -107,7 +106,7 @@ static void propose_new(struct bx_daemon *d, struct bx_http_request *req,
 		}
 		return;
 	}
-	rv = bx_daemon_propose(d, cmd, answered, p);
+	rv = bx_api_propose(api, cmd, answered, p);
 	if (rv != 0) {
 		bx_api_pending_free(p);
 		bx_api_respond_code(req, rv, "propose the token");
@@ -117,21 +116,21 @@ static void propose_new(struct bx_daemon *d, struct bx_http_request *req,
 	}
 }
 
-static void create(struct bx_daemon *d, struct bx_http_request *req)
+static void create(struct bx_api *api, struct bx_http_request *req)
 {
 	static const char *const keys[] = {"role", "name", NULL};
-	cJSON *body = bx_api_leader_body(d, req, keys);
+	cJSON *body = bx_api_leader_body(api, req, keys);
 	const char *role, *name;
 
 	if (body != NULL && read_body(req, body, &role, &name))
-		propose_new(d, req, role, name);
+		propose_new(api, req, role, name);
 	cJSON_Delete(body);
 }
 
-static void show(struct bx_daemon *d, struct bx_http_request *req, const char *id)
+static void show(struct bx_api *api, struct bx_http_request *req, const char *id)
 {
 	cJSON *rec = NULL, *view;
-	int rc = bx_store_get_token(d->store, id, &rec);
+	int rc = bx_store_get_token(api->store, id, &rec);
 
 	if (rc != 0) {
 		char msg[64];
@@ -145,21 +144,27 @@ static void show(struct bx_daemon *d, struct bx_http_request *req, const char *i
 	cJSON_Delete(rec);
 }
 
-void bx_api_tokens(struct bx_daemon *d, struct bx_http_request *req)
+void bx_api_tokens_list(struct bx_api *api, struct bx_http_request *req, const char *arg)
 {
-	bx_api_collection(d, req, bx_store_list_tokens, public_view, create);
+	(void)arg;
+	bx_api_list_views(api, req, bx_store_list_tokens, public_view);
 }
 
-void bx_api_token(struct bx_daemon *d, struct bx_http_request *req, const char *id)
+void bx_api_tokens_create(struct bx_api *api, struct bx_http_request *req,
+			  const char *arg)
 {
-	if (!bx_token_id_valid(id))
-		bx_http_respond_error(
-		    req, 400, "'%.64s' is not a token id (16 hex digits, 0-9 a-f)", id);
-	else if (strcmp(req->method, "GET") == 0)
-		show(d, req, id);
-	else if (strcmp(req->method, "DELETE") == 0)
-		bx_api_propose_id(d, req, bx_cmd_token_revoke, id, answered);
-	else
-		bx_http_respond_error(req, 405, "%s %s: allowed: GET, DELETE",
-				      req->method, req->path);
+	(void)arg;
+	create(api, req);
+}
+
+/* GET /v1/tokens/ID (an id the router checked) */
+void bx_api_token_show(struct bx_api *api, struct bx_http_request *req, const char *id)
+{
+	show(api, req, id);
+}
+
+/* DELETE /v1/tokens/ID */
+void bx_api_token_revoke(struct bx_api *api, struct bx_http_request *req, const char *id)
+{
+	bx_api_propose_id(api, req, bx_cmd_token_revoke, id, answered);
 }

@@ -22,4 +22,8 @@ static inline uint64_t bx_clock_now(const struct bx_clock *clock)
 	return clock->now_ms(clock);
 }
 
+/* Milliseconds since the epoch (the wall clock), for the "ts" a proposer
+ * stamps on a command: apply reads no clock (raft/command.h). */
+uint64_t bx_now_ms(void);
+
 #endif

@@ -54,3 +54,34 @@ int bx_file_replace(const char *path, const void *data, size_t len, bool durable
 		sync_dir_of(path);
 	return BX_OK;
 }
+
+int bx_path_join(char *out, size_t size, const char *dir, const char *name,
+		 char *errmsg)
+{
+	int n = snprintf(out, size, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= size)
+		return bx_err(errmsg, BX_EINVAL, "path too long: '%s/%s'", dir, name);
+	return BX_OK;
+}
+
+int bx_mkdir_p(const char *path, mode_t mode, char *errmsg)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return bx_err(errmsg, BX_EINVAL, "path too long: '%s'", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return bx_err(errmsg, BX_EIO, "create directory '%s': %s", buf,
+				      strerror(errno));
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return BX_OK;
+}

@@ -1,4 +1,5 @@
 /* cmd_daemon.c - `blixard daemon`: read the configuration and run the daemon. */
+#include "src/base/error.h"
 #include "src/base/log.h"
 #include "src/cli/cli.h"
 #include "src/daemon.h"

@@ -852,12 +852,11 @@ static const char *phase_name(enum phase p)
 	return names[p];
 }
 
-cJSON *bx_agent_instance_info(struct bx_agent *a, const char *name, struct bx_vm **vm)
+cJSON *bx_agent_instance_info(struct bx_agent *a, const char *name)
 {
 	struct instance *inst = find(a, name);
 	cJSON *o;
 
-	*vm = NULL;
 	if (inst == NULL || (o = cJSON_CreateObject()) == NULL)
 		return NULL;
 	cJSON_AddNumberToObject(o, "node", (double)a->cfg.node_id);
@@ -867,10 +866,20 @@ cJSON *bx_agent_instance_info(struct bx_agent *a, const char *name, struct bx_vm
 	cJSON_AddNumberToObject(o, "pid", inst->vm.pid);
 	cJSON_AddStringToObject(o, "health", health_name(inst));
 	cJSON_AddStringToObject(o, "run_dir", inst->vm.run_dir);
-	if (inst->vm_live && inst->vm.state == BX_VM_RUNNING &&
-	    inst->vm.driver->status != NULL)
-		*vm = &inst->vm;
 	return o;
+}
+
+int bx_agent_vm_status(struct bx_agent *a, const char *name, bx_agent_status_cb cb,
+		       void *data)
+{
+	struct instance *inst = find(a, name);
+
+	if (inst == NULL || !inst->vm_live || inst->vm.state != BX_VM_RUNNING ||
+	    inst->vm.driver->status == NULL)
+		return BX_ENOENT;
+	/* the driver's callback does not need the vm to live on (vm/driver.h) */
+	inst->vm.driver->status(&inst->vm, cb, data);
+	return BX_OK;
 }
 
 unsigned bx_agent_count(const struct bx_agent *a)

@@ -17,7 +17,6 @@ struct bx_driver;
 struct bx_http_client;
 struct bx_metrics;
 struct bx_store;
-struct bx_vm;
 
 /*
  * The agent acts only on committed state (invariant 3): a service record
@@ -81,13 +80,20 @@ void bx_agent_lease_changed(struct bx_agent *agent);
 /* The console log of the local instance of `name`, or NULL if none is here. */
 const char *bx_agent_console_path(struct bx_agent *agent, const char *name);
 
+/* What this node knows of its instance of `name` ({node, driver,
+ * generation, phase, pid, health, run_dir}), or NULL if none is here. */
+cJSON *bx_agent_instance_info(struct bx_agent *agent, const char *name);
+
 /*
- * What this node knows of its instance of `name` ({node, driver,
- * generation, phase, pid, health, run_dir}), or NULL if none is here. *vm
- * is set to the instance when its driver can be asked for the hypervisor's
- * view right now (vm->driver->status), else NULL; use it at once.
+ * Ask the hypervisor how the local instance of `name` is (qemu: QMP
+ * query-status): BX_OK and cb once, later, with a JSON object valid during
+ * the call or an error; BX_ENOENT at once (no cb) when no instance runs here
+ * or its driver has no view beyond state and pid.
  */
-cJSON *bx_agent_instance_info(struct bx_agent *agent, const char *name, struct bx_vm **vm);
+typedef void (*bx_agent_status_cb)(void *data, int code, const cJSON *status,
+				   const char *errmsg);
+int bx_agent_vm_status(struct bx_agent *agent, const char *name, bx_agent_status_cb cb,
+		       void *data);
 
 /* Number of instances this agent currently drives (for status and tests). */
 unsigned bx_agent_count(const struct bx_agent *agent);

@@ -10,8 +10,8 @@
 
 #include "net/http_client.h"
 #include "net/tailscale.h"
+#include "src/base/error.h"
 #include "src/base/log.h"
-#include "src/daemon.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -27,7 +27,7 @@
 #define TS_BACKOFF_MAX_MS 30000
 
 struct bx_discovery {
-	struct bx_daemon *d;
+	struct bx_discovery_config cfg;
 	bool tailscale;
 	uint64_t next_at;     /* uv_now() of the next round */
 	bool busy;            /* a LocalAPI request or probes are out */
@@ -82,26 +82,25 @@ bool bx_discovery_wanted(const struct bx_config *cfg, bool raft_fresh)
 
 static void decide(struct bx_discovery *disc)
 {
-	struct bx_daemon *d = disc->d;
-	char errmsg[BX_ERRMSG_SIZE] = "";
+	const struct bx_discovery_config *c = &disc->cfg;
 	unsigned visible;
 	size_t join = 0;
 	enum bx_discovery_verdict v = bx_discovery_decide(
-	    d->id, d->cfg->bootstrap_expect, disc->probes, disc->n, &join, &visible);
-	int rv = 0;
+	    c->node_id, c->settings->bootstrap_expect, disc->probes, disc->n, &join,
+	    &visible);
 
 	if (visible != disc->last_visible && v == BX_DISC_WAIT) {
-		if (d->cfg->bootstrap_expect > 0 && visible >= d->cfg->bootstrap_expect)
+		if (c->settings->bootstrap_expect > 0 && visible >= c->settings->bootstrap_expect)
 			BX_INFO("discovery",
 				"%u of %u expected nodes visible: waiting for the one "
 				"with the "
 				"lowest id to bootstrap",
-				visible, d->cfg->bootstrap_expect);
-		else if (d->cfg->bootstrap_expect > 0)
+				visible, c->settings->bootstrap_expect);
+		else if (c->settings->bootstrap_expect > 0)
 			BX_INFO(
 			    "discovery",
 			    "%u of %u expected nodes visible (%zu candidates); waiting",
-			    visible, d->cfg->bootstrap_expect, disc->n);
+			    visible, c->settings->bootstrap_expect, disc->n);
 		else
 			BX_INFO("discovery",
 				"no cluster among %zu candidates yet (%u fresh nodes "
@@ -113,29 +112,22 @@ static void decide(struct bx_discovery *disc)
 	if (v == BX_DISC_JOIN) {
 		BX_INFO("discovery", "found a cluster at %s", disc->probes[join].api);
 		disc->stopped = true;
-		rv = bx_daemon_begin(d, false, errmsg);
-		if (rv == 0)
-			rv = bx_daemon_join(d, disc->probes[join].api, errmsg);
+		c->decided(c->data, v, disc->probes[join].api);
 	} else if (v == BX_DISC_BOOTSTRAP) {
 		BX_INFO("discovery",
 			"%u nodes visible, %u expected, this node has the lowest id: "
 			"bootstrapping",
-			visible, d->cfg->bootstrap_expect);
+			visible, c->settings->bootstrap_expect);
 		disc->stopped = true;
-		rv = bx_daemon_begin(d, true, errmsg);
-	}
-	if (rv != 0) {
-		BX_ERROR("discovery", "%s", errmsg);
-		d->exit_code = 1;
-		bx_daemon_shutdown(d);
+		c->decided(c->data, v, NULL);
 	}
 }
 
 static void round_over(struct bx_discovery *disc)
 {
 	disc->busy = false;
-	disc->next_at = uv_now(disc->d->loop) + ROUND_MS;
-	if (!disc->stopped && !disc->d->stopping)
+	disc->next_at = uv_now(disc->cfg.loop) + ROUND_MS;
+	if (!disc->stopped)
 		decide(disc);
 }
 
@@ -175,7 +167,7 @@ static void probe_all(struct bx_discovery *disc)
 {
 	struct bx_http_call_opts opts = {.timeout_ms = PROBE_TIMEOUT_MS,
 					 .connect_timeout_ms = PROBE_CONNECT_MS,
-					 .headers = disc->d->peer_headers};
+					 .headers = disc->cfg.headers};
 	size_t n = disc->n;
 
 	disc->pending = 1; /* held until every request is out */
@@ -189,7 +181,7 @@ static void probe_all(struct bx_discovery *disc)
 		call->i = i;
 		snprintf(url, sizeof url, "http://%s/v1/cluster", disc->probes[i].api);
 		disc->pending++;
-		if (bx_http_client_request(disc->d->client, "GET", url, NULL, 0, &opts,
+		if (bx_http_client_request(disc->cfg.client, "GET", url, NULL, 0, &opts,
 					   probe_answer, call) != 0) {
 			disc->pending--;
 			free(call);
@@ -209,14 +201,14 @@ static int set_candidates(struct bx_discovery *disc, size_t n)
 
 static void static_round(struct bx_discovery *disc)
 {
-	const struct bx_config *cfg = disc->d->cfg;
+	const struct bx_config *cfg = disc->cfg.settings;
 
 	if (set_candidates(disc, cfg->peers_len) != 0) {
 		round_over(disc);
 		return;
 	}
 	for (size_t i = 0; i < cfg->peers_len; i++) {
-		if (strcmp(cfg->peers[i], disc->d->api_addr) == 0)
+		if (strcmp(cfg->peers[i], disc->cfg.api_addr) == 0)
 			continue; /* the same list on every node names this one too */
 		snprintf(disc->probes[disc->n++].api, sizeof disc->probes[0].api, "%s",
 			 cfg->peers[i]);
@@ -241,7 +233,7 @@ static void ts_trouble(struct bx_discovery *disc, const char *fmt, const char *w
 		BX_DEBUG("discovery", "%s; again in %u ms", msg, disc->ts_backoff);
 	snprintf(disc->ts_problem, sizeof disc->ts_problem, "%s", msg);
 	disc->busy = false;
-	disc->next_at = uv_now(disc->d->loop) + disc->ts_backoff;
+	disc->next_at = uv_now(disc->cfg.loop) + disc->ts_backoff;
 }
 
 static void ts_answer(void *data, const struct bx_http_response *resp)
@@ -250,13 +242,13 @@ static void ts_answer(void *data, const struct bx_http_response *resp)
 	struct bx_ts_status st;
 	char err[BX_ERRMSG_SIZE], what[320];
 
-	if (disc->stopped || disc->d->stopping) {
+	if (disc->stopped) {
 		disc->busy = false;
 		return;
 	}
 	if (resp->code != BX_OK) {
 		struct stat sb;
-		const char *sock = disc->d->cfg->tailscale_socket;
+		const char *sock = disc->cfg.settings->tailscale_socket;
 
 		if (stat(sock, &sb) != 0) /* libcurl would only say "cannot connect" */
 			snprintf(what, sizeof what, "%s (%s: is tailscaled running?)",
@@ -273,7 +265,7 @@ static void ts_answer(void *data, const struct bx_http_response *resp)
 			   what);
 		return;
 	}
-	if (bx_ts_parse_status(resp->body, resp->body_len, disc->d->cfg->tag, &st, err) !=
+	if (bx_ts_parse_status(resp->body, resp->body_len, disc->cfg.settings->tag, &st, err) !=
 	    0) {
 		ts_trouble(disc, "tailscaled's status is not understood: %s", err);
 		return;
@@ -305,22 +297,22 @@ static void ts_answer(void *data, const struct bx_http_response *resp)
 static void tailscale_round(struct bx_discovery *disc)
 {
 	static const char *const headers[] = {BX_TS_HOST_HEADER, NULL};
-	struct bx_http_call_opts opts = {.unix_socket = disc->d->cfg->tailscale_socket,
+	struct bx_http_call_opts opts = {.unix_socket = disc->cfg.settings->tailscale_socket,
 					 .headers = headers,
 					 .timeout_ms = 5000,
 					 .connect_timeout_ms = 1000};
 
-	if (bx_http_client_request(disc->d->client, "GET",
+	if (bx_http_client_request(disc->cfg.client, "GET",
 				   "http://local-tailscaled.sock" BX_TS_STATUS_PATH, NULL,
 				   0, &opts, ts_answer, disc) != 0)
 		ts_trouble(disc, "cannot ask tailscaled at %s",
-			   disc->d->cfg->tailscale_socket);
+			   disc->cfg.settings->tailscale_socket);
 }
 
 void bx_discovery_tick(struct bx_discovery *disc)
 {
-	if (disc == NULL || disc->stopped || disc->busy || disc->d->stopping ||
-	    uv_now(disc->d->loop) < disc->next_at)
+	if (disc == NULL || disc->stopped || disc->busy ||
+	    uv_now(disc->cfg.loop) < disc->next_at)
 		return;
 	disc->busy = true;
 	if (disc->tailscale)
@@ -329,15 +321,17 @@ void bx_discovery_tick(struct bx_discovery *disc)
 		static_round(disc);
 }
 
-int bx_discovery_init(struct bx_discovery **out, struct bx_daemon *d, char *errmsg)
+int bx_discovery_init(struct bx_discovery **out, const struct bx_discovery_config *cfg,
+		      char *errmsg)
 {
 	struct bx_discovery *disc = calloc(1, sizeof *disc);
-	const char *colon = d->cfg->api != NULL ? strrchr(d->cfg->api, ':') : NULL;
+	const struct bx_config *settings = cfg->settings;
+	const char *colon = settings->api != NULL ? strrchr(settings->api, ':') : NULL;
 
 	if (disc == NULL)
 		return bx_err(errmsg, BX_ENOMEM, "out of memory");
-	disc->d = d;
-	disc->tailscale = strcmp(d->cfg->discovery, "tailscale") == 0;
+	disc->cfg = *cfg;
+	disc->tailscale = strcmp(settings->discovery, "tailscale") == 0;
 	snprintf(disc->api_port, sizeof disc->api_port, "%s", colon ? colon + 1 : "7000");
 	*out = disc;
 	if (disc->tailscale)
@@ -345,13 +339,13 @@ int bx_discovery_init(struct bx_discovery **out, struct bx_daemon *d, char *errm
 		    "discovery",
 		    "node %llu is fresh: looking for peers tagged %s through tailscaled "
 		    "at %s%s",
-		    (unsigned long long)d->id, d->cfg->tag, d->cfg->tailscale_socket,
-		    d->cfg->bootstrap_expect ? ""
+		    (unsigned long long)cfg->node_id, settings->tag, settings->tailscale_socket,
+		    settings->bootstrap_expect ? ""
 					     : " (no --bootstrap-expect: joins only)");
 	else
 		BX_INFO("discovery", "node %llu is fresh: probing %zu static peers%s",
-			(unsigned long long)d->id, d->cfg->peers_len,
-			d->cfg->bootstrap_expect
+			(unsigned long long)cfg->node_id, settings->peers_len,
+			settings->bootstrap_expect
 			    ? ""
 			    : " (no --bootstrap-expect: joins only)");
 	return BX_OK;

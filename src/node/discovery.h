@@ -8,10 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "src/model/config.h"
 
-struct bx_daemon;
 struct bx_discovery;
+struct bx_http_client;
 
 /* What one probe of a candidate's GET /v1/cluster found. */
 struct bx_probe {
@@ -44,11 +46,26 @@ enum bx_discovery_verdict bx_discovery_decide(uint64_t self, unsigned expect,
  * --bootstrap nor --join, and discovery has somewhere to look. */
 bool bx_discovery_wanted(const struct bx_config *cfg, bool raft_fresh);
 
-int bx_discovery_init(struct bx_discovery **out, struct bx_daemon *d, char *errmsg);
+struct bx_discovery_config {
+	uv_loop_t *loop;
+	const struct bx_config *settings; /* peers, tag, tailscaled, bootstrap_expect */
+	struct bx_http_client *client;    /* probes and tailscaled's LocalAPI */
+	const char *const *headers;       /* the cluster token for probes, NULL-ended */
+	uint64_t node_id;
+	const char *api_addr; /* this node's own, skipped among static peers */
+	/* The verdict, once (BX_DISC_JOIN with the API to join through, or
+	 * BX_DISC_BOOTSTRAP with NULL); no round starts after it. */
+	void *data;
+	void (*decided)(void *data, enum bx_discovery_verdict verdict, const char *join_api);
+};
+
+/* The config is copied; what it points to must outlive discovery. */
+int bx_discovery_init(struct bx_discovery **out, const struct bx_discovery_config *cfg,
+		      char *errmsg);
 /* From the daemon's tick: start a round when one is due. */
 void bx_discovery_tick(struct bx_discovery *disc);
-/* No more rounds (the node bootstrapped or joined); answers still out are
- * ignored. NULL is fine. */
+/* No more rounds (the node bootstrapped or joined, or shuts down); answers
+ * still out are ignored. NULL is fine. */
 void bx_discovery_stop(struct bx_discovery *disc);
 /* Release, once the loop has ended (no request of it can still answer). */
 void bx_discovery_free(struct bx_discovery *disc);
