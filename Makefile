@@ -14,6 +14,7 @@
 #   make fuzz-tailscale  run the LocalAPI status libFuzzer target
 #   make fuzz-invite     run the invite token libFuzzer target
 #   make fuzz-token      run the API token (Authorization header) libFuzzer target
+#   make fuzz-all        every fuzz target in turn (FUZZ_SECONDS each)
 #   make install    binary, man page, systemd unit, default config (PREFIX, DESTDIR)
 
 BUILD    ?= build
@@ -44,7 +45,7 @@ TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/%)
 
-.PHONY: all test check-layers fuzz-lib fuzz-build asan fuzz-toml fuzz-spec fuzz-qmp fuzz-tailscale fuzz-invite fuzz-token clean \
+.PHONY: all test check-layers fuzz-lib fuzz-build fuzz-all asan fuzz-toml fuzz-spec fuzz-qmp fuzz-tailscale fuzz-invite fuzz-token clean \
         format install uninstall
 all: $(BUILD)/blixard $(TOOL_BINS) $(UNIT_BINS)
 
@@ -85,13 +86,19 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_TARGETS := toml spec qmp tailscale invite token
 # The fuzz targets link the same library as everything else, built by clang
 # with the fuzzer's coverage and ASan/UBSan into $(FUZZ_BUILD)/.
+# Every sanitizer report ends the run (-fno-sanitize-recover=all): a finding
+# is a failure with a reproducer, never a line in a log that passes.
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 fuzz-lib:
+	@mkdir -p $(FUZZ_BUILD)
+	@echo '$(FUZZ_SAN)' | cmp -s - $(FUZZ_BUILD)/.san || \
+	    { rm -rf $(FUZZ_BUILD)/obj $(FUZZ_BUILD)/libblixard.a; echo '$(FUZZ_SAN)' >$(FUZZ_BUILD)/.san; }
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="-O1 -g" \
-	    SAN="-fsanitize=fuzzer-no-link,address,undefined" $(FUZZ_BUILD)/libblixard.a
+	    SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_BUILD)/libblixard.a
 fuzz-build: fuzz-lib
 	@mkdir -p $(FUZZ_BUILD)/fuzz
 	for t in $(FUZZ_TARGETS); do \
-	    clang $(ALL_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined \
+	    clang $(ALL_CFLAGS) -O1 -fsanitize=fuzzer $(FUZZ_SAN) \
 	        -o $(FUZZ_BUILD)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libblixard.a \
 	        $(PKG_LIBS) -lm || exit 1; \
 	done
@@ -99,8 +106,9 @@ fuzz-build: fuzz-lib
 # $(call fuzz,NAME,FLAGS): run $(FUZZ_BUILD)/fuzz/fuzz_NAME for FUZZ_SECONDS
 # on corpus-NAME (tests/suites/fuzz.sh: short runs)
 define fuzz
-@mkdir -p $(FUZZ_BUILD)/fuzz/corpus-$(1)
+@mkdir -p $(FUZZ_BUILD)/fuzz/corpus-$(1) $(FUZZ_BUILD)/fuzz/findings
 $(FUZZ_BUILD)/fuzz/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) $(2) \
+    -artifact_prefix=$(FUZZ_BUILD)/fuzz/findings/$(1)- \
     $(FUZZ_BUILD)/fuzz/corpus-$(1) tests/fuzz/corpus-$(1)
 endef
 
@@ -116,6 +124,11 @@ fuzz-invite: fuzz-build
 	$(call fuzz,invite,-max_len=16384)
 fuzz-token: fuzz-build
 	$(call fuzz,token,-max_len=4096)
+
+# every target in turn, FUZZ_SECONDS each (tests/suites/fuzz.sh does it too,
+# with the coverage each reached)
+fuzz-all: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) tests/suites/fuzz.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the man page, the
 # systemd unit (pointing at this BINDIR and SYSCONFDIR) and the default config,

@@ -3,6 +3,7 @@
 
 #include "src/base/error.h"
 #include "src/base/json.h"
+#include "src/base/utf8.h"
 
 #include <errno.h>
 #include <h2o.h>
@@ -252,6 +253,9 @@ void bx_http_respond_error(struct bx_http_request *req, int status, const char *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* a message may quote what a client sent (a path, a name): only UTF-8
+	 * goes into JSON, or the answer is no JSON at all */
+	bx_utf8_clean(msg, strlen(msg));
 	cJSON_AddStringToObject(body, "error", msg);
 	cJSON_AddNumberToObject(body, "code", status);
 	bx_http_respond_json(req, status, body);

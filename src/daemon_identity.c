@@ -4,6 +4,7 @@
 
 #include "raft/node.h"
 #include "src/base/file.h"
+#include "src/base/json.h"
 #include "src/base/log.h"
 #include "src/model/secret.h"
 #include "src/node/advertise.h"
@@ -45,7 +46,7 @@ static int identity_load(struct bx_daemon *d, uint64_t *id, char *cluster_id,
 	json = cJSON_Parse(buf);
 	jid = cJSON_GetObjectItemCaseSensitive(json, "id");
 	jcluster = cJSON_GetObjectItemCaseSensitive(json, "cluster_id");
-	if (!cJSON_IsNumber(jid) || jid->valuedouble < 1 || !cJSON_IsString(jcluster) ||
+	if (!bx_json_whole(jid, 1, id) || !cJSON_IsString(jcluster) ||
 	    strlen(jcluster->valuestring) > 64) {
 		cJSON_Delete(json);
 		return bx_err(
@@ -53,7 +54,6 @@ static int identity_load(struct bx_daemon *d, uint64_t *id, char *cluster_id,
 		    "'%s' is corrupt (want {\"id\": N, \"cluster_id\": \"...\"})",
 		    d->identity_path);
 	}
-	*id = (uint64_t)jid->valuedouble;
 	snprintf(cluster_id, 65, "%s", jcluster->valuestring);
 	cJSON_Delete(json);
 	return BX_OK;

@@ -87,6 +87,10 @@ int bx_qmp_reader_feed(struct bx_qmp_reader *r, const char *data, size_t n,
 {
 	size_t start = 0;
 
+	/* Nothing new and nothing kept: no buffer yet (pointer arithmetic on
+	 * its NULL would be undefined behaviour, the fuzzer found). */
+	if (r->buf == NULL && n == 0)
+		return 0;
 	if (r->len + n > r->cap) {
 		size_t cap = r->cap ? r->cap : 4096;
 		char *buf;

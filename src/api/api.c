@@ -4,6 +4,7 @@
 #include "raft/fsm.h"
 #include "src/api/api_internal.h"
 #include "src/base/metrics.h"
+#include "src/base/utf8.h"
 #include "src/node/heartbeat.h"
 #include "src/node/proposer.h"
 #include "src/store/store.h"
@@ -115,9 +116,12 @@ int bx_api_status(int code)
 void bx_api_respond_code(struct bx_http_request *req, int code, const char *msg)
 {
 	cJSON *body = cJSON_CreateObject();
+	char text[1024];
 
-	cJSON_AddStringToObject(body, "error",
-				msg != NULL && msg[0] ? msg : bx_strerror(code));
+	/* a message may quote what a client sent: only UTF-8 goes into JSON */
+	snprintf(text, sizeof text, "%s", msg != NULL && msg[0] ? msg : bx_strerror(code));
+	bx_utf8_clean(text, strlen(text));
+	cJSON_AddStringToObject(body, "error", text);
 	cJSON_AddNumberToObject(body, "code", code);
 	bx_http_respond_json(req, bx_api_status(code), body);
 	cJSON_Delete(body);
@@ -143,8 +147,17 @@ cJSON *bx_api_leader_body(struct bx_api *api, struct bx_http_request *req,
 
 cJSON *bx_api_parse_object(struct bx_http_request *req)
 {
-	cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
+	size_t valid = bx_utf8_valid_prefix(req->body, req->body_len);
+	cJSON *body;
 
+	/* JSON text is UTF-8 (RFC 8259): what is not would be kept as bytes no
+	 * answer could quote (cJSON does not check) */
+	if (valid != req->body_len) {
+		bx_http_respond_error(req, 400, "request body is not UTF-8 (at byte %zu)",
+				      valid);
+		return NULL;
+	}
+	body = cJSON_ParseWithLength(req->body, req->body_len);
 	if (body == NULL) {
 		size_t at = 0;
 		const char *where = cJSON_GetErrorPtr();
@@ -324,11 +337,16 @@ void bx_api_put_service(struct bx_api *api, struct bx_http_request *req, const c
 		cJSON *jname = cJSON_GetObjectItemCaseSensitive(svc, "name");
 		if (jname == NULL)
 			cJSON_AddStringToObject(svc, "name", name);
-		else if (!cJSON_IsString(jname) ||
-			 strcmp(jname->valuestring, name) != 0) {
+		else if (!cJSON_IsString(jname) || !bx_name_valid(jname->valuestring)) {
+			/* checked before it is quoted: a name is short and plain */
+			bx_http_respond_error(req, 400,
+					      "field 'spec.service.name' must be a service "
+					      "name (1 to 63 of a-z, 0-9 and '-')");
+			goto out;
+		} else if (strcmp(jname->valuestring, name) != 0) {
 			bx_http_respond_error(
 			    req, 400, "spec names service '%s' but the URL names '%s'",
-			    cJSON_IsString(jname) ? jname->valuestring : "?", name);
+			    jname->valuestring, name);
 			goto out;
 		}
 	}
@@ -705,27 +723,6 @@ const char *bx_api_query(const char *query, const char *key)
 	return NULL;
 }
 
-/* Replace what is not UTF-8 with '?', so that console bytes fit in JSON. */
-static void utf8_clean(char *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80             ? 1
-			   : (c & 0xe0) == 0xc0 ? 2
-			   : (c & 0xf0) == 0xe0 ? 3
-			   : (c & 0xf8) == 0xf0 ? 4
-						: 0;
-		bool ok = n > 0 && i + n <= len && !(c == 0 && n == 1);
-		for (size_t k = 1; ok && k < n; k++)
-			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-		if (!ok) {
-			s[i++] = '?';
-			continue;
-		}
-		i += n;
-	}
-}
-
 /*
  * GET /v1/services/NAME/logs: the console log of the instance on this node.
  *   ?n=N        the last N lines (default 100), as text
@@ -798,7 +795,7 @@ void bx_api_get_logs(struct bx_api *api, struct bx_http_request *req, const char
 	}
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
-		utf8_clean(buf, (size_t)got);
+		bx_utf8_clean(buf, (size_t)got); /* console bytes into JSON */
 		cJSON_AddNumberToObject(o, "offset", (double)(from + got));
 		cJSON_AddStringToObject(o, "data", start);
 		cJSON_AddBoolToObject(o, "rotated", rotated);

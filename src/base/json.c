@@ -209,3 +209,17 @@ char *bx_json_print(const cJSON *item, size_t *len)
 		*len = o.len;
 	return o.buf;
 }
+
+bool bx_json_whole(const cJSON *v, uint64_t min, uint64_t *out)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return false;
+	d = v->valuedouble;
+	/* NaN fails both comparisons */
+	if (!(d >= (double)min && d <= 9007199254740992.0) || d != (double)(uint64_t)d)
+		return false;
+	*out = (uint64_t)d;
+	return true;
+}

@@ -40,12 +40,16 @@ static bool as_int(struct val v, int64_t *out)
 		*out = v.t->u.integer;
 		return true;
 	}
-	if (!cJSON_IsNumber(v.j) ||
-	    v.j->valuedouble != (double)(int64_t)v.j->valuedouble ||
-	    v.j->valuedouble > 9007199254740992.0 ||
-	    v.j->valuedouble < -9007199254740992.0)
+	if (!cJSON_IsNumber(v.j))
 		return false;
-	*out = (int64_t)v.j->valuedouble;
+	/* The range first: converting a double outside int64_t's range is
+	 * undefined behaviour, and NaN fails every comparison. Within +-2^53
+	 * every integer is exact, so the conversion back tells a fraction. */
+	double d = v.j->valuedouble;
+	if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) ||
+	    d != (double)(int64_t)d)
+		return false;
+	*out = (int64_t)d;
 	return true;
 }
 
@@ -304,7 +308,13 @@ static void apply_field(struct ctx *c, const struct bx_field *f, struct val v,
 	case BX_F_U32:
 	case BX_F_U64:
 		if (!as_int(v, &n)) {
-			report(c, v, f->key, "expected an integer, got %s", type_name(v));
+			if (v.t == NULL && cJSON_IsNumber(v.j))
+				report(c, v, f->key, "must be a whole number %llu..%llu, got %g",
+				       (unsigned long long)f->min,
+				       (unsigned long long)f->max, v.j->valuedouble);
+			else
+				report(c, v, f->key, "expected an integer, got %s",
+				       type_name(v));
 			return;
 		}
 		if (n < 0 || (uint64_t)n < f->min || (uint64_t)n > f->max) {

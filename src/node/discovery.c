@@ -11,6 +11,7 @@
 #include "net/http_client.h"
 #include "net/tailscale.h"
 #include "src/base/error.h"
+#include "src/base/json.h"
 #include "src/base/log.h"
 
 #include <cjson/cJSON.h>
@@ -151,9 +152,8 @@ static void probe_answer(void *data, const struct bx_http_response *resp)
 	id = cJSON_GetObjectItemCaseSensitive(body, "node_id");
 	cluster = cJSON_GetObjectItemCaseSensitive(body, "cluster_id");
 	leader = cJSON_GetObjectItemCaseSensitive(body, "leader");
-	if (cJSON_IsNumber(id) && id->valuedouble >= 1 && cJSON_IsString(cluster)) {
+	if (bx_json_whole(id, 1, &p->node_id) && cJSON_IsString(cluster)) {
 		p->answered = true;
-		p->node_id = (uint64_t)id->valuedouble;
 		p->in_cluster = cluster->valuestring[0] != '\0';
 		p->has_leader = cJSON_IsObject(leader);
 	}

@@ -3,6 +3,7 @@
 
 #include "net/http_client.h"
 #include "src/base/error.h"
+#include "src/base/json.h"
 #include "src/base/log.h"
 
 #include <cjson/cJSON.h>
@@ -19,7 +20,7 @@ static void http_answered(void *data, const struct bx_http_response *resp)
 {
 	struct call *c = data;
 	cJSON *body = NULL;
-	const cJSON *index = NULL;
+	uint64_t index = 0;
 	int code = resp->code;
 
 	if (code != BX_OK) {
@@ -31,11 +32,10 @@ static void http_answered(void *data, const struct bx_http_response *resp)
 		code = BX_EUNAVAIL;
 	} else {
 		body = cJSON_ParseWithLength(resp->body, resp->body_len);
-		index = cJSON_GetObjectItemCaseSensitive(body, "index");
-		if (!cJSON_IsNumber(index) || index->valuedouble < 0)
+		if (!bx_json_whole(cJSON_GetObjectItemCaseSensitive(body, "index"), 0, &index))
 			code = BX_EIO;
 	}
-	c->cb(c->data, code, code == BX_OK ? (uint64_t)index->valuedouble : 0);
+	c->cb(c->data, code, code == BX_OK ? index : 0);
 	cJSON_Delete(body);
 	free(c);
 }

@@ -5,31 +5,45 @@
 # status (make fuzz-tailscale), invite tokens (make fuzz-invite) and API
 # tokens as Authorization headers (make fuzz-token). Every target links the
 # library, built for fuzzing by `make fuzz-build` (into build-fuzz/).
+#
+# Any sanitizer report fails the run: the build has -fno-sanitize-recover=all
+# and the sanitizers halt on their first error, so libFuzzer stops with the
+# input that caused it, kept in build-fuzz/fuzz/findings/ (its path is
+# printed; run the target on that file to reproduce). A log that mentions a
+# runtime error fails the run too, whatever the exit code.
 # FUZZ_SECONDS overrides the length of each (default 20).
 set -u
 cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-20}
-out=${FUZZ_BUILD:-build-fuzz}/fuzz
+build=${FUZZ_BUILD:-build-fuzz}
+out=$build/fuzz
 pass=0 fail=0
-if ! make -s FUZZ_BUILD="${FUZZ_BUILD:-build-fuzz}" fuzz-build >"${TMPDIR:-/tmp}/fuzz-build.$$.log" 2>&1; then
-	tail -n 40 "${TMPDIR:-/tmp}/fuzz-build.$$.log"
-	rm -f "${TMPDIR:-/tmp}/fuzz-build.$$.log"
+log=$(mktemp)
+if ! make -s FUZZ_BUILD="$build" fuzz-build >"$log" 2>&1; then
+	tail -n 40 "$log"
+	rm -f "$log"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-rm -f "${TMPDIR:-/tmp}/fuzz-build.$$.log"
+rm -f "$log"
+mkdir -p "$out/findings"
+export ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run() { # name, extra libFuzzer flags...
-	local name=$1
+	local name=$1 run_log
 	shift
+	run_log=$out/run-$name.log
 	mkdir -p "$out/corpus-$name"
 	if "$out/fuzz_$name" -max_total_time="$secs" -max_len=65536 "$@" \
-		-print_final_stats=1 "$out/corpus-$name" "tests/fuzz/corpus-$name" \
-		>"$out/run-$name.log" 2>&1; then
-		echo "ok   fuzz $name: $(grep -E '^Done' "$out/run-$name.log")"
+		-artifact_prefix="$out/findings/$name-" -print_final_stats=1 \
+		"$out/corpus-$name" "tests/fuzz/corpus-$name" >"$run_log" 2>&1 &&
+		! grep -qE 'runtime error|ERROR: (Address|Leak|Undefined)Sanitizer' "$run_log"; then
+		echo "ok   fuzz $name: $(grep -E '^Done' "$run_log"), $(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$run_log" | tail -n 1)"
 		pass=$((pass + 1))
 	else
 		echo "FAIL fuzz $name"
-		grep -A30 -E 'ERROR|deadly' "$out/run-$name.log" | head -40
+		grep -B2 -A30 -E 'runtime error|ERROR|deadly' "$run_log" | head -50
+		grep -E 'Test unit written to' "$run_log" | sed 's/^/     reproducer: /'
 		fail=$((fail + 1))
 	fi
 }

@@ -111,6 +111,22 @@ TEST(readerSplitsLinesAcrossReads)
 	bx_qmp_reader_free(&r);
 }
 
+/* A read of nothing before anything came (the fuzzer's empty input): no
+ * buffer yet, no line, and no pointer arithmetic on NULL (the ASan/UBSan
+ * build stops on it). */
+TEST(readerTakesAnEmptyReadBeforeAnyData)
+{
+	struct bx_qmp_reader r = {0};
+	struct lines l = {0};
+
+	ASSERT_INT(feed(&r, "", &l), 0);
+	ASSERT_INT(l.n, 0);
+	ASSERT_INT(feed(&r, "{\"a\":1}\n", &l), 0);
+	ASSERT_INT(feed(&r, "", &l), 0);
+	ASSERT_INT(l.n, 1);
+	bx_qmp_reader_free(&r);
+}
+
 TEST(readerStopsWhenAsked)
 {
 	struct bx_qmp_reader r = {0};

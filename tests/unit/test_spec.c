@@ -5,6 +5,7 @@
 #include "src/base/error.h"
 #include "src/model/spec.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -289,4 +290,45 @@ TEST(metricsDeclaresAnExporterPortWithAPath)
 	ASSERT_INT(parse(src, &s, &d), BX_EINVAL);
 	ASSERT(has_diag(&d, "[metrics] port: must be 1..65535, got 0"));
 	bx_diags_free(&d);
+}
+
+/* Numbers from an API body at the edges of what a double holds: each is
+ * refused with the field named, none converted past its type's range (the
+ * ASan/UBSan build stops on such a conversion). */
+TEST(jsonNumbersAtTheEdgesAreRefusedWithoutUndefinedConversions)
+{
+	static const double values[] = {
+	    9007199254740992.0,  -9007199254740992.0, 9007199254740993.0 * 2,
+	    9223372036854775808.0, -9223372036854775808.0, 18446744073709551616.0,
+	    1e300, -1e300, 8.44444e23, 1.5, -0.0, -1, 0,
+	};
+	struct bx_spec s;
+	struct bx_diags d = {0};
+
+	for (size_t i = 0; i < sizeof values / sizeof values[0] + 3; i++) {
+		double v = i < sizeof values / sizeof values[0] ? values[i]
+			   : i == sizeof values / sizeof values[0]     ? NAN
+			   : i == sizeof values / sizeof values[0] + 1 ? INFINITY
+								       : -INFINITY;
+		cJSON *j = cJSON_Parse("{\"service\":{\"name\":\"x\",\"driver\":\"process\"},"
+				       "\"process\":{\"command\":[\"/bin/true\"]}}");
+		cJSON_AddNumberToObject(cJSON_GetObjectItem(j, "service"), "memory_mb", v);
+		bx_spec_init(&s);
+		memset(&d, 0, sizeof d);
+		ASSERT_MSG(bx_spec_from_json(j, &s, &d) == BX_EINVAL, "memory_mb %g accepted", v);
+		ASSERT_MSG(has_diag(&d, "memory_mb"), "memory_mb %g: %s", v,
+			   d.len ? d.items[0] : "no message");
+		cJSON_Delete(j);
+		bx_diags_free(&d);
+		bx_spec_free(&s);
+	}
+	/* the largest a whole number may be here is still taken */
+	cJSON *j = cJSON_Parse("{\"service\":{\"name\":\"x\",\"driver\":\"process\","
+			       "\"memory_mb\":1048576},\"process\":{\"command\":[\"/bin/true\"]}}");
+	bx_spec_init(&s);
+	ASSERT_INT(bx_spec_from_json(j, &s, &d), 0);
+	ASSERT_INT(s.memory_mb, 1048576);
+	cJSON_Delete(j);
+	bx_diags_free(&d);
+	bx_spec_free(&s);
 }
