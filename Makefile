@@ -89,6 +89,7 @@ FUZZ_TARGETS := toml spec qmp tailscale invite token
 # Every sanitizer report ends the run (-fno-sanitize-recover=all): a finding
 # is a failure with a reproducer, never a line in a log that passes.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=1 $(WARN) -g -O1 $(PKG_CFLAGS) -I.
 fuzz-lib:
 	@mkdir -p $(FUZZ_BUILD)
 	@echo '$(FUZZ_SAN)' | cmp -s - $(FUZZ_BUILD)/.san || \
@@ -98,7 +99,7 @@ fuzz-lib:
 fuzz-build: fuzz-lib
 	@mkdir -p $(FUZZ_BUILD)/fuzz
 	for t in $(FUZZ_TARGETS); do \
-	    clang $(ALL_CFLAGS) -O1 -fsanitize=fuzzer $(FUZZ_SAN) \
+	    clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) \
 	        -o $(FUZZ_BUILD)/fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libblixard.a \
 	        $(PKG_LIBS) -lm || exit 1; \
 	done

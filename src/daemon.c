@@ -286,7 +286,8 @@ static int start_api(struct bx_daemon *d, char *errmsg)
  * Stop first: nothing new is sent, proposed, started or answered. Then close
  * the components one after the other, each once the one before has called
  * back: the API (no request is taken), the agent (it lets go of its VMs,
- * which keep running: invariant 6), the HTTP client (requests out end),
+ * which keep running: invariant 6), the heartbeat (whoever waits for a
+ * lease is answered), the HTTP client (requests out end),
  * Raft (a leader hands over first; proposals still queued are answered),
  * and last the FSM and the store. */
 
@@ -322,6 +323,11 @@ static void close_agent(struct bx_daemon *d)
 		close_next(d);
 }
 
+static void close_heartbeat(struct bx_daemon *d)
+{
+	bx_heartbeat_close(&d->hb, close_next, d);
+}
+
 static void close_client(struct bx_daemon *d)
 {
 	struct bx_http_client *client = d->client;
@@ -353,7 +359,7 @@ static void close_store(struct bx_daemon *d)
 
 /* The order components close in; each but the last calls close_next when done. */
 static void (*const close_steps[])(struct bx_daemon *d) = {
-    close_http, close_agent, close_client, close_raft, close_store,
+    close_http, close_agent, close_heartbeat, close_client, close_raft, close_store,
 };
 
 static void close_next(void *data)
@@ -509,7 +515,6 @@ int bx_daemon_run(struct bx_config *cfg)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	bx_discovery_free(d.disc);
 	bx_join_free(&d.join);
-	bx_heartbeat_free(&d.hb);
 	bx_metrics_free(&d.metrics);
 	cJSON_Delete(d.labels);
 	uv_loop_close(&loop);

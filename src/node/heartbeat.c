@@ -319,12 +319,24 @@ void bx_heartbeat_stop(struct bx_heartbeat *hb)
 	hb->waiting = NULL;
 }
 
-void bx_heartbeat_free(struct bx_heartbeat *hb)
+static void timer_closed(uv_handle_t *h)
 {
-	answer_all(hb->waiting, BX_ESHUTDOWN, 0);
-	answer_all(hb->confirming, BX_ESHUTDOWN, 0);
-	hb->waiting = hb->confirming = NULL;
+	struct bx_heartbeat *hb = h->data;
+
 	bx_liveness_free(&hb->live);
+	hb->close_cb(hb->close_data);
+}
+
+void bx_heartbeat_close(struct bx_heartbeat *hb, void (*cb)(void *data), void *data)
+{
+	bx_heartbeat_stop(hb);
+	/* a confirm under way may still end (Raft closes later): it finds
+	 * nobody to answer, and proposes nothing new (stopping) */
+	answer_all(hb->confirming, BX_ESHUTDOWN, 0);
+	hb->confirming = NULL;
+	hb->close_cb = cb;
+	hb->close_data = data;
+	uv_close((uv_handle_t *)&hb->timer, timer_closed);
 }
 
 bool bx_heartbeat_may_run(const struct bx_heartbeat *hb)

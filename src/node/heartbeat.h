@@ -85,6 +85,9 @@ struct bx_heartbeat {
 	/* answered when the confirm under way commits; NULL: none under way */
 	struct bx_beat_waiter *confirming;
 	bool node_cmd_in_flight; /* a node.down or node.up is under way */
+
+	void (*close_cb)(void *data); /* bx_heartbeat_close's */
+	void *close_data;
 };
 
 /* Set up (the config is copied; the timer starts with bx_heartbeat_start).
@@ -94,11 +97,13 @@ int bx_heartbeat_init(struct bx_heartbeat *hb, const struct bx_heartbeat_config 
 
 void bx_heartbeat_start(struct bx_heartbeat *hb);
 
-/* Shutdown: stop the timer (the loop walk closes it), answer whoever waits. */
+/* Shutdown begins: nothing more is sent or proposed, whoever waits for a
+ * confirm not yet proposed is answered (BX_ESHUTDOWN). */
 void bx_heartbeat_stop(struct bx_heartbeat *hb);
 
-/* After the loop has ended. */
-void bx_heartbeat_free(struct bx_heartbeat *hb);
+/* Stop if not stopped, answer every waiter, close the timer, release what
+ * it holds, then cb(data). The struct itself is the caller's. */
+void bx_heartbeat_close(struct bx_heartbeat *hb, void (*cb)(void *data), void *data);
 
 /* What the timer runs every 50 ms (tests call it directly): the leader's
  * down checks, a heartbeat when one is due, the lease's expiry. */

@@ -19,7 +19,10 @@ build=${FUZZ_BUILD:-build-fuzz}
 out=$build/fuzz
 pass=0 fail=0
 log=$(mktemp)
-if ! make -s FUZZ_BUILD="$build" fuzz-build >"$log" 2>&1; then
+# a make of its own: not the flags of a make this runs under (make asan's
+# gcc-only CFLAGS, its BUILD)
+if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s FUZZ_BUILD="$build" fuzz-build \
+	>"$log" 2>&1; then
 	tail -n 40 "$log"
 	rm -f "$log"
 	echo "0 passed, 1 failed"

@@ -126,6 +126,11 @@ static void fx_open(struct fx *f, uint64_t leader_id)
 	ASSERT_INT(bx_heartbeat_init(&f->hb, &cfg), BX_OK);
 }
 
+static void hb_closed(void *data)
+{
+	*(bool *)data = true;
+}
+
 static void fx_close(struct fx *f)
 {
 	/* answer what is still out, as the client would at its close */
@@ -134,11 +139,12 @@ static void fx_close(struct fx *f)
 			f->sent[i].answered = true;
 			f->sent[i].cb(f->sent[i].data, BX_ESHUTDOWN, 0);
 		}
-	bx_heartbeat_stop(&f->hb);
-	bx_fake_submit_flush(&f->sub);
-	uv_close((uv_handle_t *)&f->hb.timer, NULL);
+	bool closed = false;
+
+	bx_heartbeat_close(&f->hb, hb_closed, &closed);
+	bx_fake_submit_flush(&f->sub); /* a confirm under way ends: nobody to answer */
 	ASSERT_INT(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
-	bx_heartbeat_free(&f->hb);
+	ASSERT(closed);
 	bx_fake_submit_close(&f->sub);
 	ASSERT_INT(uv_loop_close(&f->loop), 0);
 }
