@@ -685,15 +685,102 @@ static void vm_status_done(void *data, int code, const cJSON *status, const char
 	free(q);
 }
 
+/* --- reads only the instance's node can answer ----------------------------- */
+
+/* Client callback (data = struct pending): relay the node's answer as is. */
+static void relay_node(void *data, const struct bx_http_response *resp)
+{
+	struct pending *p = data;
+
+	if (p->req != NULL) {
+		if (resp->code != BX_OK) {
+			char why[300];
+			snprintf(why, sizeof why, "node %llu, which runs it, did not answer: %s",
+				 (unsigned long long)p->id,
+				 resp->errmsg ? resp->errmsg : bx_strerror(resp->code));
+			bx_api_respond_code(p->req, BX_EUNAVAIL, why);
+		} else {
+			bx_http_respond(p->req, (int)resp->status,
+					p->text && resp->status == 200
+					    ? "text/plain; charset=utf-8"
+					    : "application/json",
+					resp->body, resp->body_len);
+		}
+	}
+	bx_api_pending_free(p);
+}
+
+/*
+ * An instance's console and its VM are known only to the node that runs it.
+ * Asked of another node, the request is passed to that one with the
+ * cluster's credentials and its answer relayed, so every verb works through
+ * any node's local socket, with no token. A request passed once is marked
+ * (proxied=1) and answered where it lands: never passed around. True when
+ * the request was passed on (it is then answered later).
+ */
+static bool pass_to_instance_node(struct bx_api *api, struct bx_http_request *req,
+				  const char *name, bool text)
+{
+	/* a console read is small: a node silent for 10 s is not answering
+	 * (and the CLI, which waits 30 s, hears so from here) */
+	struct bx_http_call_opts opts = {
+	    .timeout_ms = 10000, .connect_timeout_ms = 2000, .headers = api->peer_headers};
+	cJSON *rec = NULL, *node = NULL;
+	uint64_t id;
+	const char *addr;
+	char url[2048];
+	struct pending *p;
+
+	if (bx_api_query(req->query, "proxied") != NULL ||
+	    bx_store_get_service(api->store, name, &rec) != 0)
+		return false;
+	id = (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rec, "node"));
+	cJSON_Delete(rec);
+	if (id == 0 || id == api->node_id || bx_store_get_node(api->store, id, &node) != 0)
+		return false;
+	addr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(node, "api"));
+	if (addr == NULL || addr[0] == '\0' ||
+	    snprintf(url, sizeof url, "http://%s%s?%s%sproxied=1", addr, req->path,
+		     req->query, req->query[0] ? "&" : "") >= (int)sizeof url) {
+		cJSON_Delete(node);
+		return false;
+	}
+	cJSON_Delete(node);
+	p = bx_api_pending_new(api, req);
+	if (p == NULL)
+		return true; /* answered 500 */
+	p->id = id;
+	p->text = text;
+	if (bx_http_client_request(api->client, "GET", url, NULL, 0, &opts, relay_node, p) !=
+	    0) {
+		bx_api_pending_free(p);
+		bx_api_respond_code(req, BX_EUNAVAIL, "cannot reach the node that runs it");
+	}
+	return true;
+}
+
+/* 404: no such service, or it runs nowhere this node can pass the request to. */
+static void no_instance(struct bx_api *api, struct bx_http_request *req, const char *name)
+{
+	cJSON *rec = NULL;
+
+	if (bx_store_get_service(api->store, name, &rec) == BX_ENOENT)
+		bx_http_respond_error(req, 404, "no service named '%s'", name);
+	else
+		bx_http_respond_error(req, 404, "service '%s' has no instance on node %llu",
+				      name, (unsigned long long)api->node_id);
+	cJSON_Delete(rec);
+}
+
 void bx_api_get_vm(struct bx_api *api, struct bx_http_request *req, const char *name)
 {
 	cJSON *info = api->agent != NULL ? bx_agent_instance_info(api->agent, name) : NULL;
 	struct vm_query *q;
 
+	if (info == NULL && pass_to_instance_node(api, req, name, false))
+		return;
 	if (info == NULL) {
-		bx_http_respond_error(req, 404,
-				      "service '%s' has no instance on node %llu", name,
-				      (unsigned long long)api->node_id);
+		no_instance(api, req, name);
 		return;
 	}
 	q = calloc(1, sizeof *q);
@@ -747,10 +834,10 @@ void bx_api_get_logs(struct bx_api *api, struct bx_http_request *req, const char
 
 	if (n <= 0 || n > 100000)
 		n = 100;
+	if (path == NULL && pass_to_instance_node(api, req, name, !json))
+		return;
 	if (path == NULL) {
-		bx_http_respond_error(req, 404,
-				      "service '%s' has no instance on node %llu", name,
-				      (unsigned long long)api->node_id);
+		no_instance(api, req, name);
 		return;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);

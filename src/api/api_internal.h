@@ -26,6 +26,7 @@ struct pending {
 	char *raft;   /* join: the node's Raft address */
 	char *token;  /* invite or token create: the token to answer with */
 	bool standby; /* join: its invite makes it a standby for good */
+	bool text;    /* a proxied read answers text/plain (a console log) */
 };
 
 /*

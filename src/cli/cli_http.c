@@ -239,31 +239,6 @@ int bx_cli_check_key(const char *verb, const char *key)
 	return BX_EXIT_USAGE;
 }
 
-const char *bx_cli_node_api(struct bx_cli *cli, const char *verb, const cJSON *service,
-			    char *buf, size_t size)
-{
-	struct bx_cli_reply r;
-	double node =
-	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(service, "node"));
-	const cJSON *n;
-	const char *found = NULL;
-
-	if (node == 0 || bx_cli_request(cli, verb, "GET", "/v1/nodes", NULL, &r) != 0)
-		return NULL;
-	cJSON_ArrayForEach(n, r.json)
-	{
-		const cJSON *api = cJSON_GetObjectItemCaseSensitive(n, "api");
-		if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(n, "id")) ==
-			node &&
-		    cJSON_IsString(api) && api->valuestring[0] != '\0') {
-			snprintf(buf, size, "%s", api->valuestring);
-			found = buf;
-		}
-	}
-	bx_cli_reply_free(&r);
-	return found;
-}
-
 int bx_cli_read_option(struct bx_cli *cli, const char *arg, const char *usage)
 {
 	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {

@@ -36,14 +36,6 @@ void bx_cli_reply_free(struct bx_cli_reply *reply);
 const char *bx_cli_reply_error(const struct bx_cli_reply *reply);
 
 /*
- * The API address of the node a service record places the service on, into
- * buf; NULL when it has none or the node list says nothing of it (then ask
- * the target daemon itself).
- */
-const char *bx_cli_node_api(struct bx_cli *cli, const char *verb, const cJSON *service,
-			    char *buf, size_t size);
-
-/*
  * The usual verb pattern: call, and on transport error or non-2xx print
  * "blixard VERB: <error>" to stderr and return BX_EXIT_ERROR; else 0 with
  * reply filled (caller frees).

@@ -11,7 +11,8 @@
 
 static const char usage[] =
     "usage: blixard logs NAME[@I] [-n LINES] [-f]\n"
-    "  The console log of the service's instance, read from the node running it;\n"
+    "  The console log of the service's instance, which the daemon asked reads\n"
+    "  from the node running it (so a node's local socket is enough);\n"
     "  NAME@I: instance I of a service with count > 1.\n"
     "  -n, --lines N   the last N lines (default 100, at most 100000)\n"
     "  -f, --follow    then keep printing what is added, until interrupted\n";
@@ -68,9 +69,9 @@ int bx_cmd_logs(struct bx_cli *cli, int argc, char **argv)
 	const char *name = NULL;
 	long lines = 100;
 	bool follow_on = false;
-	char path[160], api[256], errmsg[512];
+	char path[160], errmsg[512];
 	struct bx_cli_reply r;
-	const char *addr;
+	const char *addr = NULL; /* this CLI's daemon: it asks the node running it */
 	int rv;
 
 	for (int i = 1; i < argc; i++) {
@@ -104,12 +105,6 @@ int bx_cmd_logs(struct bx_cli *cli, int argc, char **argv)
 	}
 	if ((rv = bx_cli_check_key("logs", name)) != 0)
 		return rv;
-	snprintf(path, sizeof path, "/v1/services/%s", name);
-	rv = bx_cli_request(cli, "logs", "GET", path, NULL, &r);
-	if (rv != 0)
-		return rv;
-	addr = bx_cli_node_api(cli, "logs", r.json, api, sizeof api);
-	bx_cli_reply_free(&r);
 	if (follow_on)
 		return follow(cli, addr, name, lines);
 

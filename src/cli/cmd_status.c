@@ -78,21 +78,20 @@ done:
 
 /*
  * What the node running the service says of its instance (GET
- * /v1/services/NAME/vm there: phase, pid, the hypervisor's own status), or
+ * /v1/services/NAME/vm, passed there: phase, pid, the hypervisor's status), or
  * NULL when it runs nowhere or that node cannot be asked.
  */
 static cJSON *instance_of(struct bx_cli *cli, const char *name, const cJSON *record)
 {
 	struct bx_cli_reply r;
-	char path[128], api[256], errmsg[512];
-	const char *addr;
+	char path[128], errmsg[512];
 	cJSON *out = NULL;
 
 	if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(record, "node")) == 0)
 		return NULL;
-	addr = bx_cli_node_api(cli, "status", record, api, sizeof api);
+	/* the daemon asked passes it to the node running it */
 	snprintf(path, sizeof path, "/v1/services/%s/vm", name);
-	if (bx_cli_call(cli, addr, "GET", path, NULL, 10000, &r, errmsg) != 0)
+	if (bx_cli_call(cli, NULL, "GET", path, NULL, 10000, &r, errmsg) != 0)
 		return NULL;
 	if (r.status == 200 && cJSON_IsObject(r.json)) {
 		out = r.json;
