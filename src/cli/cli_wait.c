@@ -69,6 +69,7 @@ struct standing {
 	int n, running, healthy, resting;
 	bool checked, vm;
 	const cJSON *failed;
+	const cJSON *waiting; /* the first instance no node can take (its reason says why) */
 	char label[48];
 };
 
@@ -82,6 +83,11 @@ static void count_one(struct standing *st, const cJSON *inst)
 	st->resting += at_rest(inst);
 	if (st->failed == NULL && strcmp(str(inst, "state"), "failed") == 0)
 		st->failed = inst;
+	/* to run, on no node, with the scheduler's reason (service.wait) */
+	if (st->waiting == NULL && strcmp(str(inst, "desired"), "running") == 0 &&
+	    num(inst, "node") == 0 && strcmp(str(inst, "state"), "pending") == 0 &&
+	    str(inst, "reason")[0] != '\0')
+		st->waiting = inst;
 }
 
 static void stand(const cJSON *record, struct standing *st)
@@ -230,7 +236,29 @@ struct waiter {
 	bool want_running, tty, events, seen;
 	double mark; /* the newest event shown */
 	char last[sizeof((struct standing *)0)->label];
+	char waits[200]; /* why it waits for a node, as last said ("": not said) */
+	bool waiting;    /* it waits for a node now */
 };
+
+/* The service waits for a node: say why, once for each reason, where the
+ * event log does not (no terminal, or no events). */
+static void say_waiting(struct waiter *w, const struct standing *st)
+{
+	const char *why;
+	bool news;
+
+	w->waiting = st->waiting != NULL;
+	if (st->waiting == NULL)
+		return;
+	why = str(st->waiting, "reason");
+	news = strcmp(why, w->waits) != 0;
+	snprintf(w->waits, sizeof w->waits, "%s", why);
+	if (w->events || !news)
+		return;
+	fprintf(stderr, "blixard %s: service '%s' waits for a node: %s\n", w->verb,
+		str(st->waiting, "name"), why);
+	fflush(stderr);
+}
 
 /* Whether the service got where the wait wants it: BX_EXIT_OK, BX_EXIT_ERROR
  * (said why), or -1 to go on. */
@@ -281,6 +309,8 @@ static int look(struct waiter *w, const char *path, long elapsed)
 			fprintf(stderr, "  %5.1fs  %s: %s\n", (double)elapsed / 1000,
 				w->name, st.label);
 		snprintf(w->last, sizeof w->last, "%s", st.label);
+		if (w->want_running)
+			say_waiting(w, &st);
 		rv = judge(w, r.json, &st);
 	} else if (r.status == 404 && (w->seen || elapsed > GONE_MS)) {
 		fprintf(stderr, "blixard %s: service '%s' is gone\n", w->verb, w->name);
@@ -310,6 +340,13 @@ int bx_cli_wait_service(const struct bx_cli *cli, const char *verb, const char *
 
 		if (rv >= 0)
 			return rv;
+		if (elapsed >= timeout_ms && w.waiting) {
+			fprintf(stderr,
+				"blixard %s: service '%s' still waits for a node after "
+				"%.0f s: %s (see 'blixard status %s')\n",
+				verb, name, (double)timeout_ms / 1000, w.waits, name);
+			return BX_EXIT_ERROR;
+		}
 		if (elapsed >= timeout_ms) {
 			fprintf(stderr,
 				"blixard %s: service '%s' is still '%s' after %.0f s "
@@ -343,6 +380,38 @@ int bx_cli_wait_option(const char *verb, int argc, char **argv, int *i, bool *wa
 	return 1;
 }
 
+/*
+ * --detach: no wait for running, but the scheduler decides within a
+ * fraction of a second: if no node can take the service, say why now rather
+ * than leave it to 'blixard status'. Looks for at most DECIDE_MS.
+ */
+#define DECIDE_MS 2000
+static void look_once_placed(const struct bx_cli *cli, const char *verb, const char *name)
+{
+	struct waiter w = {.cli = cli, .verb = verb, .name = name, .want_running = true};
+	char path[128];
+	long start = now_ms();
+
+	snprintf(path, sizeof path, "/v1/services/%s", name);
+	while (now_ms() - start < DECIDE_MS) {
+		struct bx_cli_reply r;
+		struct standing st;
+		char errmsg[BX_ERRMSG_SIZE];
+		bool placed = false;
+
+		if (bx_cli_call(cli, NULL, "GET", path, NULL, 5000, &r, errmsg) == 0 &&
+		    r.status == 200) {
+			stand(r.json, &st);
+			say_waiting(&w, &st);
+			placed = num(r.json, "node") != 0 && st.waiting == NULL;
+		}
+		bx_cli_reply_free(&r);
+		if (w.waiting || placed)
+			return;
+		usleep(POLL_MS * 1000);
+	}
+}
+
 int bx_cli_after_change(const struct bx_cli *cli, const char *verb, const char *name,
 			struct bx_cli_reply *reply, bool wait, bool want_running,
 			long timeout_ms, const char *submitted, double mark)
@@ -353,6 +422,8 @@ int bx_cli_after_change(const struct bx_cli *cli, const char *verb, const char *
 	if (!wait) {
 		if (!cli->json)
 			printf("service '%s' %s\n", name, submitted);
+		if (want_running)
+			look_once_placed(cli, verb, name);
 		return BX_EXIT_OK;
 	}
 	return bx_cli_wait_service(cli, verb, name, want_running, timeout_ms, mark);

@@ -4,7 +4,8 @@
 # booting or running, healthy) and returns only once the health check passes,
 # not merely once the process runs; a service that cannot start makes it fail
 # with the reason; --detach returns at once; without a terminal it prints no
-# progress; 'stop' waits until the service is stopped. (qemu_vms.sh checks a
+# progress; 'stop' waits until the service is stopped; a service no node can
+# take is said so at once, with --detach too, and a timeout says why. (qemu_vms.sh checks a
 # VM's steps: placed, booting, healthy.)
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -106,4 +107,33 @@ bx_check "'start --timeout 4' of a service that never turns healthy fails" \
 	fails bx_cli 1 start --timeout 4 "$BX_TMP/sick.toml" 2>"$BX_TMP/sick.err"
 bx_check "... saying where it stands after how long" \
 	say "blixard start: service 'sick' is still 'running, (starting|unhealthy)' after 4 s" "$BX_TMP/sick.err"
+# --- a service no node can take: said at once, without a terminal too -----------
+cat >"$BX_TMP/huge.toml" <<TOML
+[service]
+name = "huge"
+driver = "process"
+memory_mb = 1048576
+
+[process]
+command = ["/bin/sleep", "3600"]
+TOML
+"$BX_BIN" --addr "$(bx_addr 1)" start --timeout 60 "$BX_TMP/huge.toml" \
+	>"$BX_TMP/huge.out" 2>"$BX_TMP/huge.err" </dev/null &
+waiter=$!
+said() { grep -q "blixard start: service 'huge' waits for a node: no room" "$BX_TMP/huge.err"; }
+bx_check "'start' of a service no node can take says why at once, with no terminal" \
+	bx_wait 5 "the reason said" said
+kill "$waiter" 2>/dev/null
+wait "$waiter" 2>/dev/null
+bx_check "... once, not at every look" [ "$(grep -c 'waits for a node' "$BX_TMP/huge.err")" = 1 ]
+bx_check "'start --timeout 2' of it fails" \
+	fails bx_cli 1 start --timeout 2 "$BX_TMP/huge.toml" 2>"$BX_TMP/huge2.err"
+bx_check "... ending with the reason it still waits" \
+	say "blixard start: service 'huge' still waits for a node after 2 s: no room" "$BX_TMP/huge2.err"
+bx_cli 1 stop -d huge >/dev/null
+bx_check "'start --detach' of it succeeds" \
+	bash -c "'$BX_BIN' --addr $(bx_addr 1) start --detach '$BX_TMP/huge.toml' >'$BX_TMP/huge3.out' 2>'$BX_TMP/huge3.err'"
+bx_check "... saying it was submitted" grep -qx "service 'huge' submitted" "$BX_TMP/huge3.out"
+bx_check "... and why it waits" grep -q "waits for a node: no room" "$BX_TMP/huge3.err"
+
 bx_finish
