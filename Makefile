@@ -15,7 +15,8 @@
 #   make fuzz-invite     run the invite token libFuzzer target
 #   make fuzz-token      run the API token (Authorization header) libFuzzer target
 #   make fuzz-all        every fuzz target in turn (FUZZ_SECONDS each)
-#   make install    binary, man page, systemd unit, default config (PREFIX, DESTDIR)
+#   make install    binary, man page, shell completions, systemd unit, default config
+#                   (PREFIX, DESTDIR)
 
 BUILD    ?= build
 CC       ?= cc
@@ -138,11 +139,17 @@ PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DATADIR    ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 CONF       := $(DESTDIR)$(SYSCONFDIR)/blixard/blixard.toml
 install: $(BUILD)/blixard
 	install -D -m 0755 $(BUILD)/blixard $(DESTDIR)$(BINDIR)/blixard
 	install -D -m 0644 docs/blixard.1 $(DESTDIR)$(MANDIR)/man1/blixard.1
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/bash-completion/completions \
+	    $(DESTDIR)$(DATADIR)/zsh/vendor-completions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	$(BUILD)/blixard completion bash >$(DESTDIR)$(DATADIR)/bash-completion/completions/blixard
+	$(BUILD)/blixard completion zsh >$(DESTDIR)$(DATADIR)/zsh/vendor-completions/_blixard
+	$(BUILD)/blixard completion fish >$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/blixard.fish
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
 	sed -e 's#@BINDIR@#$(BINDIR)#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' \
 	    dist/blixard.service.in >$(DESTDIR)$(UNITDIR)/blixard.service
@@ -151,6 +158,9 @@ install: $(BUILD)/blixard
 	else install -D -m 0644 examples/blixard.toml $(CONF); fi
 
 uninstall:
+	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/blixard \
+	    $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_blixard \
+	    $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/blixard.fish
 	rm -f $(DESTDIR)$(BINDIR)/blixard $(DESTDIR)$(MANDIR)/man1/blixard.1 \
 	    $(DESTDIR)$(UNITDIR)/blixard.service
 	@echo "left $(CONF) and the data directory"

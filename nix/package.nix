@@ -1,6 +1,7 @@
 # nix/package.nix - Blixard built as 'make' builds it, with the nixpkgs
 # equivalents of its Debian bookworm dependencies. 'make install' puts the
-# binary, the man page, the systemd unit and the default config under $out.
+# binary, the man page, the shell completions, the systemd unit and the
+# default config under $out.
 { lib
 , stdenv
 , fetchurl

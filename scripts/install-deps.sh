@@ -61,7 +61,7 @@ apt-get install -y -q --no-install-recommends \
 	qemu-system-x86 busybox-static cpio \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libxml2-utils util-linux \
 	wrk etcd-server etcd-client prometheus \
-	openssh-server openssh-client nix-bin
+	openssh-server openssh-client nix-bin zsh fish
 
 apt-get install -y -q --no-install-recommends -t bookworm-backports libraft-dev
 

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 missing=0
 pkg-config --exists raft libh2o libuv lmdb libcjson libcurl libvirt jemalloc 2>/dev/null || missing=1
 for tool in qemu-system-x86_64 libvirtd virtlogd virsh virt-xml-validate xmllint promtool \
-	sshd ssh-keygen nix-instantiate; do
+	sshd ssh-keygen nix-instantiate zsh fish; do
 	command -v "$tool" >/dev/null || missing=1
 done
 if [ "$missing" = 1 ]; then

@@ -29,8 +29,12 @@ typedef int (*bx_verb_fn)(struct bx_cli *cli, int argc, char **argv);
 struct bx_verb {
 	const char *name;
 	bx_verb_fn run;
-	const char *usage;   /* "start NAME [--config FILE.toml]" */
+	const char *usage;   /* "start NAME [--config FILE.toml]"; NULL: not listed */
 	const char *summary; /* one line for `blixard --help` */
+	/* What the shell completes after the verb (cmd_completion.c): words
+	 * ("drain eligible remove"), flags ("--timeout"), and what a
+	 * positional argument is: @service, @node or @file. */
+	const char *complete;
 };
 
 /* The table, ending with a zeroed entry (cli_verbs.c). */
@@ -54,5 +58,7 @@ int bx_cmd_invite(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_token(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_leave(struct bx_cli *cli, int argc, char **argv);
 int bx_cmd_validate(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_completion(struct bx_cli *cli, int argc, char **argv);
+int bx_cmd_complete_names(struct bx_cli *cli, int argc, char **argv);
 
 #endif

@@ -15,7 +15,8 @@ static void usage(FILE *out)
 		     "--token-file PATH] [--json] VERB ...\n\n"
 		     "verbs:\n");
 	for (const struct bx_verb *v = bx_verbs; v->name != NULL; v++)
-		fprintf(out, "  %-44s %s\n", v->usage, v->summary);
+		if (v->usage != NULL)
+			fprintf(out, "  %-44s %s\n", v->usage, v->summary);
 	fprintf(out, "\nEnvironment: BLIXARD_ADDR, BLIXARD_SOCKET, BLIXARD_TOKEN.\n"
 		     "Exit codes: 0 ok, 1 error, 2 usage.\n");
 }

@@ -591,3 +591,12 @@ void bx_config_usage(FILE *out)
 			o->def[0] ? ", default " : "", o->def);
 	}
 }
+
+const char *bx_config_flag(size_t i)
+{
+	size_t n = sizeof options / sizeof options[0];
+
+	if (i == 0)
+		return "--config"; /* not in the table: it names the file the table reads */
+	return i - 1 < n ? options[i - 1].flag : NULL;
+}

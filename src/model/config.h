@@ -77,4 +77,8 @@ int bx_config_capacity(const struct bx_config *cfg, uint32_t *memory_mb, uint32_
 /* Print the options table (flags, env, defaults, help) for `blixard daemon --help`. */
 void bx_config_usage(FILE *out);
 
+/* The i-th flag of `blixard daemon` ("--data-dir", "--config"…), NULL past
+ * the last: for shell completions. */
+const char *bx_config_flag(size_t i);
+
 #endif

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make install: the binary, the man page, the systemd unit and the default
+# make install: the binary, the man page, the shell completions, the systemd unit and the default
 # config land under DESTDIR/PREFIX with their modes; a second install keeps
 # an edited config; the unit passes systemd-analyze verify (where installed)
 # with its ExecStart, config path and man page resolved; the man page renders
@@ -19,6 +19,11 @@ check "the binary, 0755" mode_is "$D/usr/bin/blixard" 755
 check "... the built one" cmp -s "$BIN" "$D/usr/bin/blixard"
 check "the man page, 0644" mode_is "$D/usr/share/man/man1/blixard.1" 644
 check "the unit, 0644" mode_is "$D/usr/lib/systemd/system/blixard.service" 644
+check "the bash completion, what 'completion bash' prints" \
+	cmp -s <("$BIN" completion bash) "$D/usr/share/bash-completion/completions/blixard"
+check "the zsh completion" cmp -s <("$BIN" completion zsh) "$D/usr/share/zsh/vendor-completions/_blixard"
+check "the fish completion" \
+	cmp -s <("$BIN" completion fish) "$D/usr/share/fish/vendor_completions.d/blixard.fish"
 check "... running PREFIX's binary with the config" \
 	grep -qx "ExecStart=/usr/bin/blixard daemon --config /etc/blixard/blixard.toml" \
 	"$D/usr/lib/systemd/system/blixard.service"
@@ -32,9 +37,12 @@ check "a second install succeeds" install_to DESTDIR="$D" PREFIX=/usr
 check "... keeping the edited config" grep -qx "# edited" "$D/etc/blixard/blixard.toml"
 check "... and saying so" grep -q "kept $D/etc/blixard/blixard.toml" "$T/make.out"
 check "make uninstall" make -s BUILD="$BUILD" uninstall DESTDIR="$D" PREFIX=/usr
-check "... removes binary, man page and unit" \
+check "... removes binary, man page, completions and unit" \
 	bash -c "[ ! -e '$D/usr/bin/blixard' ] && [ ! -e '$D/usr/share/man/man1/blixard.1' ] &&
-		[ ! -e '$D/usr/lib/systemd/system/blixard.service' ]"
+		[ ! -e '$D/usr/lib/systemd/system/blixard.service' ] &&
+		[ ! -e '$D/usr/share/bash-completion/completions/blixard' ] &&
+		[ ! -e '$D/usr/share/zsh/vendor-completions/_blixard' ] &&
+		[ ! -e '$D/usr/share/fish/vendor_completions.d/blixard.fish' ]"
 check "... leaves the config" [ -f "$D/etc/blixard/blixard.toml" ]
 
 # The man page: renders without a warning, names every verb.
@@ -48,6 +56,17 @@ man_has_verbs() {
 	[ -z "$missing" ] || { echo "not in docs/blixard.1:$missing"; return 1; }
 }
 check "the man page names every verb of --help" man_has_verbs
+# every flag the verb table completes (a verb's and the daemon's), as the
+# man page writes it (\-\-flag)
+man_has_flags() {
+	local f missing=""
+	for f in $("$BIN" completion bash | grep -oE "flags='[^']*'" | sed "s/flags='//; s/'$//" |
+		tr ' ' '\n' | sort -u); do
+		grep -qF -- "${f//-/\\-}" docs/blixard.1 || missing="$missing $f"
+	done
+	[ -z "$missing" ] || { echo "not in docs/blixard.1:$missing"; return 1; }
+}
+check "the man page names every flag of the verb table" man_has_flags
 
 # The unit, installed in place (no DESTDIR) so that its paths exist.
 if command -v systemd-analyze >/dev/null; then
