@@ -4,11 +4,17 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <string.h>
 #include <uv.h>
 
 int bx_cmd_version(struct bx_cli *cli, int argc, char **argv)
 {
-	(void)argv;
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs("usage: blixard [--json] version\n"
+		      "  The CLI's version and the libuv it runs on.\n",
+		      stdout);
+		return BX_EXIT_OK;
+	}
 	if (argc > 1) {
 		fprintf(stderr, "blixard version: takes no arguments\n");
 		return BX_EXIT_USAGE;
