@@ -299,7 +299,7 @@ out:
 
 /*
  * Admission: the first step of a join with an invite, for a node without the
- * cluster secret (src/node/cluster.c says why two steps). The invite is spent at
+ * cluster secret (src/node/join.h says why two steps). The invite is spent at
  * apply, like a join's; the answer is the cluster's id and its secret, and
  * only a good invite gets one.
  */

@@ -11,7 +11,7 @@
  * learns the FSM's verdict in the callback, once the command is applied on the
  * node that proposed it (or has failed). The daemon's submitter proposes on
  * the leader and forwards to the leader's API from a follower
- * (src/node/cluster.c); tests use an in-memory one that applies to a real FSM
+ * (struct bx_submit below); tests use an in-memory one that applies to a real FSM
  * and store (tests/lib/fake_submit.h).
  */
 
