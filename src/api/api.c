@@ -671,10 +671,26 @@ struct vm_query {
 	cJSON *info;
 };
 
+/* The client went away (or the server closed) before the hypervisor answered:
+ * the answer goes nowhere. */
+static void vm_query_abort(struct bx_http_request *req, void *data)
+{
+	struct vm_query *q = data;
+
+	(void)req;
+	q->req = NULL;
+}
+
 static void vm_status_done(void *data, int code, const cJSON *status, const char *errmsg)
 {
 	struct vm_query *q = data;
 
+	if (q->req == NULL) {
+		cJSON_Delete(q->info);
+		free(q);
+		return;
+	}
+	bx_http_request_on_abort(q->req, NULL, NULL);
 	if (code == BX_OK)
 		cJSON_AddItemToObject(q->info, "hypervisor",
 				      cJSON_Duplicate(status, true));
@@ -740,8 +756,9 @@ static bool pass_to_instance_node(struct bx_api *api, struct bx_http_request *re
 		return false;
 	addr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(node, "api"));
 	if (addr == NULL || addr[0] == '\0' ||
-	    snprintf(url, sizeof url, "http://%s%s?%s%sproxied=1", addr, req->path,
-		     req->query, req->query[0] ? "&" : "") >= (int)sizeof url) {
+	    /* the marker first: whatever the client's query holds ('#'), it is sent */
+	    snprintf(url, sizeof url, "http://%s%s?proxied=1%s%s", addr, req->path,
+		     req->query[0] ? "&" : "", req->query) >= (int)sizeof url) {
 		cJSON_Delete(node);
 		return false;
 	}
@@ -787,8 +804,10 @@ void bx_api_get_vm(struct bx_api *api, struct bx_http_request *req, const char *
 	if (q != NULL) {
 		q->req = req;
 		q->info = info;
+		bx_http_request_on_abort(req, vm_query_abort, q);
 		if (bx_agent_vm_status(api->agent, name, vm_status_done, q) == BX_OK)
 			return;
+		bx_http_request_on_abort(req, NULL, NULL);
 		free(q);
 	}
 	/* no hypervisor's view to add: what the agent knows */

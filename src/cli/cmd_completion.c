@@ -56,6 +56,8 @@ static void daemon_flags(char *out, size_t size)
 	out[0] = '\0';
 	for (size_t i = 0; (f = bx_config_flag(i)) != NULL && used < size; i++)
 		used += (size_t)snprintf(out + used, size - used, "%s%s", used ? " " : "", f);
+	if (used >= size)
+		out[size - 1] = '\0';
 }
 
 static void flags_of(const struct bx_verb *v, char *out, size_t size)
@@ -74,10 +76,12 @@ static void verbs_line(char *out, size_t size)
 	size_t used = 0;
 
 	out[0] = '\0';
-	for (const struct bx_verb *v = bx_verbs; v->name != NULL; v++)
+	for (const struct bx_verb *v = bx_verbs; v->name != NULL && used < size; v++)
 		if (v->usage != NULL)
 			used += (size_t)snprintf(out + used, size - used, "%s%s",
 						 used ? " " : "", v->name);
+	if (used >= size)
+		out[size - 1] = '\0'; /* cut short: a longer buffer is wanted */
 }
 
 static void bash(FILE *out, bool for_zsh)
@@ -93,18 +97,28 @@ static void bash(FILE *out, bool for_zsh)
 		      out);
 	else
 		fputs("# bash completion for blixard ('blixard completion bash')\n", out);
+	/* zsh autoloads this file as the function _blixard: the bash-style
+	 * function must have another name, or it would replace it */
+	const char *fn = for_zsh ? "__blixard_bash" : "_blixard";
+
 	fputs("_blixard_names() { # services|nodes, from the daemon the line names\n"
 	      "\tblixard \"${_blixard_global[@]}\" __complete \"$1\" 2>/dev/null\n"
-	      "}\n"
-	      "_blixard() {\n"
+	      "}\n",
+	      out);
+	fprintf(out, "%s() {\n", fn);
+	fputs(""
 	      "\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-	      "\tlocal verb='' i words='' flags='' args='' names=''\n"
+	      "\tlocal verb='' i words='' flags='' args='' names='' flag val\n"
 	      "\t_blixard_global=()\n"
 	      "\tfor ((i = 1; i < COMP_CWORD; i++)); do\n"
 	      "\t\tcase ${COMP_WORDS[i]} in\n"
 	      "\t\t--addr | --socket | --token | --token-file)\n"
-	      "\t\t\t_blixard_global+=(\"${COMP_WORDS[i]}\" \"${COMP_WORDS[i+1]}\")\n"
-	      "\t\t\t((i++)) ;;\n"
+	      "\t\t\tflag=${COMP_WORDS[i]}; ((i++)); val=${COMP_WORDS[i]}\n"
+	      "\t\t\t# readline splits HOST:PORT at ':' (COMP_WORDBREAKS): join it again\n"
+	      "\t\t\twhile [[ ${COMP_WORDS[i+1]} == : ]] && ((i + 2 < COMP_CWORD)); do\n"
+	      "\t\t\t\tval+=:${COMP_WORDS[i+2]}; ((i += 2))\n"
+	      "\t\t\tdone\n"
+	      "\t\t\t_blixard_global+=(\"$flag\" \"$val\") ;;\n"
 	      "\t\t-*) ;;\n"
 	      "\t\t*) verb=${COMP_WORDS[i]}; break ;;\n"
 	      "\t\tesac\n"
@@ -142,9 +156,12 @@ static void bash(FILE *out, bool for_zsh)
 	      "\tCOMPREPLY=($(compgen -W \"$words $names\" -- \"$cur\"))\n"
 	      "\t[[ $args == *file* ]] && COMPREPLY+=($(compgen -f -- \"$cur\"))\n"
 	      "\treturn 0\n"
-	      "}\n"
-	      "complete -F _blixard blixard\n",
+	      "}\n",
 	      out);
+	fprintf(out, "complete -F %s blixard\n", fn);
+	if (for_zsh) /* the first TAB loads this file: complete that one too */
+		fputs("[[ ${funcstack[1]} == _blixard ]] && _bash_complete -F __blixard_bash\n",
+		      out);
 }
 
 /* fish: one `complete` line per verb, per flag, per kind of argument. */

@@ -36,6 +36,30 @@ bx_check "a verb's flags: start --timeout" offers --timeout blixard start --t
 bx_check "the daemon's flags, from its table: --fence-timeout-ms" offers --fence-timeout-ms blixard daemon --fen
 bx_check "the global flags before a verb: --socket" offers --socket blixard --so
 bx_check "completion's shells" offers fish blixard completion ""
+# readline splits --addr HOST:PORT at ':' (COMP_WORDBREAKS): the verb is still found
+bx_check "after --addr HOST:PORT as readline splits it: the verb's words" \
+	offers drain blixard --addr 127.0.0.1 : 1 nodes ""
+got=$(complete_bash blixard --addr 127.0.0.1 : 1 vers | tr '\n' ' ')
+bx_check "... and verbs" [ "$got" = "version " ]
+# zsh loads the file on the first TAB: that TAB completes too (a pty, as a user types)
+zsh_first_tab() {
+	mkdir -p "$BX_TMP/zfunc"
+	cp "$BX_TMP/c.zsh" "$BX_TMP/zfunc/_blixard"
+	cat >"$BX_TMP/ztab.zsh" <<ZSH
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z 'PATH=$(dirname "$BX_BIN"):\$PATH; fpath=($BX_TMP/zfunc \$fpath); autoload -U compinit && compinit -u -D; PS1="%% "'
+sleep 1
+zpty -w -n z \$'blixard vers\t'
+sleep 2
+all=""
+while zpty -r -t z chunk; do all+=\$chunk; done
+zpty -d z
+print -r -- "\$all"
+ZSH
+	timeout 30 zsh -f "$BX_TMP/ztab.zsh" | tr -d '\r' | grep -q 'blixard version'
+}
+bx_check "zsh: the first TAB completes 'vers' to 'version'" zsh_first_tab
 start=$SECONDS
 bx_check "no daemon: words still come" offers drain blixard --socket /nonexistent nodes ""
 bx_check "... and nothing hangs (under 5 s)" [ $((SECONDS - start)) -lt 5 ]
