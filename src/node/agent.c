@@ -94,7 +94,11 @@ struct bx_agent {
 	 * costs the agent one record read, not a pass over every service. */
 	char (*dirty_names)[BX_KEY_MAX + 1];
 	unsigned n_dirty;
-	unsigned closing_left;
+	/* Driver closes under way (instances let go of, at any time: a dropped
+	 * generation too), and whether the timer is closed: the agent is freed
+	 * only when both are done, as each close's callback touches it. */
+	unsigned vm_closes;
+	bool closing, timer_closed;
 	void (*close_cb)(void *data);
 	void *close_data;
 	char console[PATH_MAX];
@@ -478,6 +482,21 @@ static void fence_instance(struct instance *inst)
 	}
 }
 
+/* bx_agent_close is done once the timer and every driver close are. */
+static void maybe_closed(struct bx_agent *a)
+{
+	void (*cb)(void *);
+	void *data;
+
+	if (!a->closing || !a->timer_closed || a->vm_closes > 0)
+		return;
+	cb = a->close_cb;
+	data = a->close_data;
+	free(a->dirty_names);
+	free(a);
+	cb(data);
+}
+
 static void vm_closed(struct bx_vm *vm)
 {
 	struct instance *inst = vm->data;
@@ -486,13 +505,8 @@ static void vm_closed(struct bx_vm *vm)
 	inst->vm_live = false;
 	if (!inst->report_in_flight) /* else report_done frees it */
 		free_instance(inst);
-	if (a->closing_left > 0 && --a->closing_left == 0) {
-		void (*cb)(void *) = a->close_cb;
-		void *data = a->close_data;
-		free(a->dirty_names);
-		free(a);
-		cb(data);
-	}
+	a->vm_closes--;
+	maybe_closed(a);
 }
 
 /*
@@ -505,6 +519,7 @@ static bool release(struct instance *inst)
 	stop_health(inst);
 	inst->phase = PH_CLOSING;
 	if (inst->vm_live) {
+		inst->agent->vm_closes++; /* before: the callback may run at once */
 		inst->vm.driver->close(&inst->vm, vm_closed);
 		return true;
 	}
@@ -895,27 +910,20 @@ static void timer_closed(uv_handle_t *h)
 {
 	struct bx_agent *a = h->data;
 
-	if (--a->closing_left == 0) {
-		void (*cb)(void *) = a->close_cb;
-		void *data = a->close_data;
-		free(a->dirty_names);
-		free(a);
-		cb(data);
-	}
+	a->timer_closed = true;
+	maybe_closed(a);
 }
 
 void bx_agent_close(struct bx_agent *a, void (*cb)(void *data), void *data)
 {
 	a->close_cb = cb;
 	a->close_data = data;
-	a->closing_left = 1; /* the timer */
 	bx_agent_stop(a);
 	while (a->instances != NULL) {
 		struct instance *inst = a->instances;
 		a->instances = inst->next;
-		a->closing_left++; /* before the close: its callback may run at once */
-		if (!release(inst))
-			a->closing_left--;
+		release(inst);
 	}
+	a->closing = true; /* from here a last close callback frees the agent */
 	uv_close((uv_handle_t *)&a->timer, timer_closed);
 }

@@ -4,6 +4,7 @@
 #include "src/base/error.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,7 +33,11 @@ struct bx_fake_vm *bx_fake_vm(const char *name)
 
 static struct bx_fake_vm *of(struct bx_vm *vm)
 {
-	return bx_fake_vm(vm->spec->name);
+	struct bx_fake_vm *f = bx_fake_vm(vm->spec->name);
+
+	if (f == NULL)
+		abort(); /* more instance keys than a test should make */
+	return f;
 }
 
 static int check(struct bx_vm *vm, char *errmsg)
@@ -113,8 +118,10 @@ static void close_vm(struct bx_vm *vm, void (*cb)(struct bx_vm *vm))
 	/* let go: nothing more reaches this vm, though the instance runs on */
 	if (f->vm == vm)
 		f->vm = NULL;
-	f->closing = vm;
-	f->close_cb = cb;
+	if (f->n_closing == sizeof f->closing / sizeof f->closing[0])
+		abort(); /* more closes under way than a test should make */
+	f->closing[f->n_closing] = vm;
+	f->close_cb[f->n_closing++] = cb;
 }
 
 const struct bx_driver bx_fake_driver = {
@@ -137,39 +144,56 @@ void bx_fake_vm_exit(const char *name, int64_t status, int term_signal)
 		end(f, status, term_signal);
 }
 
+static unsigned deliver_exits(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < n_fakes; i++) {
+		struct bx_fake_vm *f = &fakes[i];
+		struct bx_vm *vm = f->vm;
+		if (!f->exit_due || !f->running)
+			continue;
+		f->exit_due = false;
+		f->running = false;
+		f->pid = 0;
+		if (vm != NULL) { /* else nobody drives it: it just ends */
+			vm->pid = 0;
+			vm->state = BX_VM_EXITED;
+			if (vm->on_exit != NULL)
+				vm->on_exit(vm, f->exit_status, f->exit_signal);
+		}
+		n++;
+	}
+	return n;
+}
+
+unsigned bx_fake_driver_deliver_exits(void)
+{
+	return deliver_exits();
+}
+
 unsigned bx_fake_driver_settle(void)
 {
 	unsigned n = 0;
 	bool again = true;
 
 	while (again) {
-		again = false;
+		unsigned before = n;
 		for (unsigned i = 0; i < n_fakes; i++) {
 			struct bx_fake_vm *f = &fakes[i];
-			if (f->closing != NULL) {
-				struct bx_vm *vm = f->closing;
-				void (*cb)(struct bx_vm *) = f->close_cb;
-				f->closing = NULL;
-				f->close_cb = NULL;
-				cb(vm); /* may free vm */
+			while (f->n_closing > 0) {
+				struct bx_vm *vm = f->closing[0];
+				void (*cb)(struct bx_vm *) = f->close_cb[0];
+				f->n_closing--;
+				memmove(f->closing, f->closing + 1, f->n_closing * sizeof f->closing[0]);
+				memmove(f->close_cb, f->close_cb + 1,
+					f->n_closing * sizeof f->close_cb[0]);
+				cb(vm); /* may free vm, and close another */
 				n++;
-				again = true;
-			}
-			if (f->exit_due && f->running) {
-				struct bx_vm *vm = f->vm;
-				f->exit_due = false;
-				f->running = false;
-				f->pid = 0;
-				if (vm != NULL) { /* else nobody drives it: it just ends */
-					vm->pid = 0;
-					vm->state = BX_VM_EXITED;
-					if (vm->on_exit != NULL)
-						vm->on_exit(vm, f->exit_status, f->exit_signal);
-				}
-				n++;
-				again = true;
 			}
 		}
+		n += deliver_exits();
+		again = n != before;
 	}
 	return n;
 }

@@ -27,8 +27,11 @@ struct bx_fake_vm {
 	bool exit_due;
 	int64_t exit_status;
 	int exit_signal;
-	struct bx_vm *closing; /* close() asked for it: its callback is due */
-	void (*close_cb)(struct bx_vm *vm);
+	/* vms close() was asked for (a dropped generation and the next one
+	 * may both be closing): their callbacks are due */
+	struct bx_vm *closing[4];
+	void (*close_cb[4])(struct bx_vm *vm);
+	unsigned n_closing;
 };
 
 extern const struct bx_driver bx_fake_driver;
@@ -44,6 +47,10 @@ void bx_fake_vm_exit(const char *name, int64_t status, int term_signal);
 
 /* Deliver every exit and close that is due, until none is. The number delivered. */
 unsigned bx_fake_driver_settle(void);
+
+/* Deliver the exits that are due, and no close: a close still under way
+ * while the agent goes on. The number delivered. */
+unsigned bx_fake_driver_deliver_exits(void);
 
 /* How many fake instances run now. */
 unsigned bx_fake_driver_running(void);

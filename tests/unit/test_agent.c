@@ -530,3 +530,31 @@ TEST(aReportThatFindsNoLeaderIsSentAgain)
 	ASSERT_STR(state(&f, "web"), "running");
 	fx_close(&f);
 }
+
+/* An instance let go of while the agent runs (the old generation, once it
+ * ended) may still be closing when the agent closes: the agent waits for
+ * that close too, as its callback touches the agent (the ASan build catches
+ * a use after free otherwise). */
+TEST(closingWaitsForADriverCloseStillUnderWay)
+{
+	struct fx f;
+	bool done = false;
+
+	fx_open(&f);
+	running_here(&f, "web", "");
+	put(&f, "web", ",\"restart\":{\"policy\":\"always\"}"); /* a new generation */
+	bx_agent_tick(f.agent);               /* the old one is asked to stop */
+	bx_fake_driver_deliver_exits();       /* it ends; its close not yet */
+	bx_agent_tick(f.agent);               /* let go of (closing), the new one starts */
+	ASSERT_INT(bx_fake_vm("web")->starts, 2);
+	ASSERT_INT(bx_fake_vm("web")->n_closing, 1);
+	bx_agent_close(f.agent, closed, &done);
+	f.agent = NULL;
+	uv_run(&f.loop, UV_RUN_NOWAIT); /* the timer closes first */
+	ASSERT(!done);
+	bx_fake_driver_settle(); /* both closes: only now is the agent done */
+	bx_fake_submit_flush(&f.sub);
+	uv_run(&f.loop, UV_RUN_NOWAIT);
+	ASSERT(done);
+	fx_close(&f);
+}
