@@ -510,22 +510,21 @@ static void vm_closed(struct bx_vm *vm)
 }
 
 /*
- * Let go of an instance (unlinked already): its vm is closed, and it is
- * freed once both that close and a report in flight have ended. True while
- * the vm close is under way (vm_closed will be called).
+ * Let go of an instance (unlinked already): its vm is closed (counted in
+ * vm_closes until vm_closed), and it is freed once both that close and a
+ * report in flight have ended.
  */
-static bool release(struct instance *inst)
+static void release(struct instance *inst)
 {
 	stop_health(inst);
 	inst->phase = PH_CLOSING;
 	if (inst->vm_live) {
 		inst->agent->vm_closes++; /* before: the callback may run at once */
 		inst->vm.driver->close(&inst->vm, vm_closed);
-		return true;
+		return;
 	}
 	if (!inst->report_in_flight)
 		free_instance(inst);
-	return false;
 }
 
 /* Release an ended instance; report the final state if the record still says so. */
